@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Prepare this machine for sovnet (run as root; idempotent, safe to re-run):
+#   1. apt packages: Mininet, Open vSwitch, probe tools (skipped when all are installed)
+#   2. start ovsdb-server and ovs-vswitchd (init system, or ovs-ctl by hand)
+#   3. pick the OVS datapath (kernel module or userspace) -> /var/lib/sovnet/datapath
+#   4. .venv with system site packages (for Debian's mininet) and `pip install -e .[dev]`
+#      (only when pyproject.toml changed since the last install)
+#   5. print a summary
+set -euo pipefail
+
+STEP="starting"
+trap 'rc=$?; echo "setup.sh: FAILED during step: ${STEP} (line ${LINENO}, exit ${rc})" >&2; exit ${rc}' ERR
+
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
+T0=$(date +%s)
+SUMMARY=()
+step() { STEP="$*"; echo "==> ${STEP}"; }
+note() { echo "    $*"; }
+run() { echo "    $ $*"; "$@"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup.sh: must run as root (Mininet and Open vSwitch need it)" >&2
+    exit 1
+fi
+
+# ---------------------------------------------------------------------------------------
+step "1/5 apt packages"
+PKGS=(mininet openvswitch-switch iperf3 ethtool iputils-ping curl dnsutils iproute2 procps
+      sudo psmisc kmod util-linux python3-venv python3-pip)
+MISSING=()
+for p in "${PKGS[@]}"; do
+    if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+        MISSING+=("$p")
+    fi
+done
+if [ "${#MISSING[@]}" -eq 0 ]; then
+    note "all ${#PKGS[@]} packages already installed"
+    SUMMARY+=("apt: all ${#PKGS[@]} packages already installed")
+else
+    note "missing: ${MISSING[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    run apt-get update -q
+    run apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+        "${MISSING[@]}"
+    SUMMARY+=("apt: installed ${MISSING[*]}")
+fi
+
+# ---------------------------------------------------------------------------------------
+step "2/5 Open vSwitch daemons"
+ovs_ok() {
+    ovs-vsctl --timeout=2 show >/dev/null 2>&1 &&
+        ovs-appctl -t ovs-vswitchd version >/dev/null 2>&1
+}
+wait_ovs() {
+    local i
+    for i in $(seq 1 50); do
+        ovs_ok && return 0
+        sleep 0.2
+    done
+    return 1
+}
+if ovs_ok; then
+    note "ovsdb-server and ovs-vswitchd already running"
+    SUMMARY+=("ovs: already running")
+else
+    HOW=""
+    if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && command -v systemctl >/dev/null; then
+        run systemctl start openvswitch-switch || true
+        wait_ovs && HOW="systemctl"
+    elif command -v service >/dev/null && [ -x /etc/init.d/openvswitch-switch ]; then
+        run service openvswitch-switch start || true
+        wait_ovs && HOW="service"
+    fi
+    if [ -z "$HOW" ]; then
+        run /usr/share/openvswitch/scripts/ovs-ctl start --system-id=random
+        wait_ovs && HOW="ovs-ctl"
+    fi
+    if [ -z "$HOW" ]; then
+        STEP="2/5 Open vSwitch daemons: ovs-vsctl show still fails after starting"
+        false
+    fi
+    note "started with ${HOW}"
+    SUMMARY+=("ovs: started with ${HOW}")
+fi
+run ovs-vsctl --timeout=5 show >/dev/null
+
+# ---------------------------------------------------------------------------------------
+step "3/5 OVS datapath"
+DP=user
+if [ -d /sys/module/openvswitch ]; then
+    DP=kernel
+elif command -v modprobe >/dev/null && modprobe -q openvswitch 2>/dev/null &&
+     [ -d /sys/module/openvswitch ]; then
+    DP=kernel
+fi
+mkdir -p /var/lib/sovnet
+echo "$DP" > /var/lib/sovnet/datapath.tmp
+mv /var/lib/sovnet/datapath.tmp /var/lib/sovnet/datapath
+if [ "$DP" = kernel ]; then
+    note "datapath: kernel (openvswitch module loaded)"
+else
+    note "datapath: user (no openvswitch kernel module; bridges use datapath_type=netdev)"
+fi
+if unshare --net tc qdisc add dev lo root netem delay 1ms 2>/dev/null; then
+    NETEM="available"
+else
+    NETEM="unavailable: topologies with link delay/loss will be refused"
+fi
+note "netem: ${NETEM}"
+SUMMARY+=("datapath: ${DP} (recorded in /var/lib/sovnet/datapath); netem: ${NETEM}")
+
+# ---------------------------------------------------------------------------------------
+step "4/5 Python virtualenv .venv"
+if [ -x .venv/bin/python ] && .venv/bin/python -c 'import mininet.net' 2>/dev/null; then
+    note ".venv present and sees Debian's mininet"
+    VENV="kept"
+else
+    run /usr/bin/python3 -m venv --system-site-packages --clear .venv
+    .venv/bin/python -c 'import mininet.net' ||
+        { STEP="4/5 .venv cannot import mininet.net (is the mininet package installed?)"; false; }
+    VENV="built"
+fi
+STAMP=.venv/.sovnet-pyproject.sha256
+HASH=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$STAMP" 2>/dev/null)" = "$HASH" ] &&
+   .venv/bin/python -c 'import os_ken, mininet.net, dnslib, sovnet' 2>/dev/null; then
+    note "pyproject.toml unchanged since the last install: pip skipped"
+    PIP="skipped (pyproject.toml unchanged)"
+else
+    rm -f "$STAMP"
+    run .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+    echo "$HASH" > "$STAMP"
+    PIP="installed -e .[dev]"
+fi
+STEP="4/5 check imports in .venv"
+run .venv/bin/python -c 'import os_ken, mininet.net, dnslib, sovnet'
+SUMMARY+=(".venv: ${VENV}; pip: ${PIP}")
+
+# ---------------------------------------------------------------------------------------
+step "5/5 summary"
+for line in "${SUMMARY[@]}"; do note "$line"; done
+note "done in $(( $(date +%s) - T0 ))s; run the tests with: sudo .venv/bin/pytest"

@@ -1,0 +1,3 @@
+from sovnet.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,216 @@
+"""`sovnet`: the command line. Maps errors to messages and exit codes; no tracebacks for users.
+
+    sovnet validate FILE...              check topologies (and policy sets with --topology)
+    sovnet schema                        print the topology JSON Schema
+    sovnet cli TOPOLOGY                  controller + network + servers + Mininet CLI (root)
+    sovnet controller --store DB         run the os-ken controller in this process
+    sovnet store DB COMMAND...           policy/subscriber/device/history/explain on a store
+    sovnet flows TOPOLOGY                compiled flows per switch (no root)
+    sovnet bench latency|startstop TOPO  measure policy-to-enforcement latency, start/stop time
+    sovnet clean                         remove what crashed sovnet runs left behind (root)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+from sovnet.errors import ConfigError, SovnetError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sovnet", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split("\n\n", 1)[1])
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    v = sub.add_parser("validate", help="check topology and policy-set files")
+    v.add_argument("files", nargs="+")
+    v.add_argument("--topology", help="the topology policy sets refer to")
+
+    sub.add_parser("schema", help="print the topology file's JSON Schema")
+
+    c = sub.add_parser("cli", help="start a lab and open the interactive CLI (root)")
+    c.add_argument("topology")
+    c.add_argument("--workdir", help="where the store and logs go (default: a new temp dir)")
+    c.add_argument("--policies", action="append", default=[],
+                   help="a policy set to load before the CLI opens (repeatable)")
+
+    ctl = sub.add_parser("controller", help="run the controller (os-ken) in this process")
+    ctl.add_argument("--store", required=True)
+    ctl.add_argument("--host", default="127.0.0.1")
+    ctl.add_argument("--port", type=int, default=6653)
+    ctl.add_argument("--reconcile-interval", type=float, default=30.0)
+    ctl.add_argument("--log-file")
+    ctl.add_argument("-v", "--verbose", action="store_true")
+
+    s = sub.add_parser("store", help="run a policy command on a store file",
+                       description="COMMAND: policy|subscriber|device|history|enforcement|explain")
+    s.add_argument("db")
+    s.add_argument("command", nargs=argparse.REMAINDER)
+
+    f = sub.add_parser("flows", help="compiled flows per switch for a topology")
+    f.add_argument("topology")
+    f.add_argument("--show", metavar="SWITCH", help="print that switch's flows")
+
+    b = sub.add_parser("bench", help="measure (root)")
+    b.add_argument("what", choices=("latency", "startstop"))
+    b.add_argument("topology")
+    b.add_argument("--changes", type=int, default=20)
+
+    sub.add_parser("clean", help="remove what crashed sovnet runs left behind (root)")
+    return p
+
+
+def _interrupt(*_):
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so every `finally` tears down what it started.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _COMMANDS[args.cmd](args)
+    except SovnetError as e:
+        print(str(e), file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; everything this run started has been torn down", file=sys.stderr)
+        return 130
+
+
+def _validate(args) -> int:
+    from sovnet.config import load_policy_set, load_topology
+
+    issues = []
+    topo = None
+    if args.topology:
+        topo = load_topology(args.topology)
+    for path in args.files:
+        try:
+            if _is_policy_set(path):
+                if topo is None:
+                    print(f"{path}: a policy set; give --topology to check it against one",
+                          file=sys.stderr)
+                    return 2
+                load_policy_set(path, topo)
+            else:
+                load_topology(path)
+            print(f"{path}: ok")
+        except ConfigError as e:
+            issues.extend(e.issues)
+    if issues:
+        raise ConfigError(issues)
+    return 0
+
+
+def _is_policy_set(path: str) -> bool:
+    try:
+        text = Path(path).read_text()
+    except OSError:
+        return False
+    return any(line.startswith("policies:") for line in text.splitlines())
+
+
+def _schema(_args) -> int:
+    import json
+
+    from sovnet.config import topology_json_schema
+
+    print(json.dumps(topology_json_schema(), indent=2, sort_keys=True))
+    return 0
+
+
+def _need_root() -> None:
+    if os.geteuid() != 0:
+        raise SovnetError("this command builds a network and needs root: run it with sudo")
+
+
+def _cli(args) -> int:
+    _need_root()
+    from sovnet import commands
+    from sovnet.config import load_topology
+    from sovnet.lab import Lab
+
+    topo = load_topology(args.topology)
+    print(f"*** starting {topo.name}: {len(topo.switches)} switches, {len(topo.hosts)} hosts")
+    with Lab(topo, workdir=args.workdir, source=args.topology) as lab:
+        for ps in args.policies:
+            print(commands.run(lab.store, ["policy", "load", ps])[0])
+        print(f"*** store {lab.store_path}; controller log {lab.workdir / 'controller.log'}")
+        print("*** type 'sovnet' for policy commands, 'help' for Mininet's, 'exit' to stop")
+        from sovnet.interactive import SovnetCLI
+
+        SovnetCLI(lab)
+        print("*** stopping")
+    return 0
+
+
+def _controller(args) -> int:
+    from sovnet.controller.launcher import run
+
+    return run(args.store, args.host, args.port, args.reconcile_interval, args.log_file,
+               args.verbose)
+
+
+def _store(args) -> int:
+    from sovnet import commands
+    from sovnet.store import open_store
+
+    if not Path(args.db).exists():
+        raise SovnetError(f"{args.db}: no such store file")
+    text, _ = commands.run(open_store(args.db), args.command)
+    print(text)
+    return 0
+
+
+def _flows(args) -> int:
+    from sovnet.compile import compile_flows
+    from sovnet.config import load_topology
+    from sovnet.model.policy import SubscriberState
+
+    topo = load_topology(args.topology)
+    subs = {s.name: SubscriberState(s.name, "registered",
+                                    frozenset({topo.host(s.name).mac} if s.registered else ()))
+            for s in topo.subscribers}
+    tables = compile_flows(topo, (), subs)
+    by_dpid = {s.dpid: s for s in topo.switches}
+    for dpid, flows in tables.items():
+        sw = by_dpid[dpid]
+        if args.show and args.show != sw.name:
+            continue
+        print(f"{sw.name:<10} dpid={dpid:<4} role={sw.role:<12} flows={len(flows)}")
+        if args.show:
+            for fl in flows:
+                print("   ", fl.describe())
+    counts = [len(f) for f in tables.values()]
+    if not args.show:
+        print(f"total {sum(counts)} flows on {len(counts)} switches "
+              f"(min {min(counts)}, median {sorted(counts)[len(counts) // 2]}, max {max(counts)})")
+    return 0
+
+
+def _bench(args) -> int:
+    _need_root()
+    from sovnet import bench
+
+    return bench.main(args)
+
+
+def _clean(_args) -> int:
+    _need_root()
+    from sovnet.emulation.cleanup import cleanup_stale
+
+    removed = cleanup_stale()
+    print("\n".join(removed) if removed else "nothing to clean")
+    return 0
+
+
+_COMMANDS = {
+    "validate": _validate, "schema": _schema, "cli": _cli, "controller": _controller,
+    "store": _store, "flows": _flows, "bench": _bench, "clean": _clean,
+}

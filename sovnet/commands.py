@@ -1,0 +1,199 @@
+"""Policy commands on a store, shared by the interactive CLI and `sovnet store ...` in a shell.
+
+    policy list [--at REV]                 policy add ACTION TARGET [--scope S] [--priority N] [--why T]
+    policy revoke ID [--why T]             policy load FILE [--why T]
+    subscriber list                        subscriber register|verify|revoke NAME [--why T]
+    device register SUBSCRIBER MAC         device revoke MAC
+    history [-n N]                         enforcement [REV]
+    explain SRC DST [--proto P] [--port N]
+
+Every write is one store revision with who and why; the controller enforces it on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import os
+import shlex
+
+from sovnet.compile import compile_flows
+from sovnet.compile.targets import scope_metadata, target_matches
+from sovnet.errors import CompileError, SovnetError
+from sovnet.model.policy import PolicySyntaxError, parse_scope, parse_target
+from sovnet.reconcile.explain import ExplainError, explain
+
+
+class CommandError(SovnetError):
+    exit_code = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise CommandError(f"{self.prog}: {message}\n{self.format_usage().strip()}")
+
+    def exit(self, status=0, message=None):
+        raise CommandError(message or self.format_help())
+
+
+def author() -> str:
+    return os.environ.get("SUDO_USER") or getpass.getuser()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="", add_help=False)
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    pol = sub.add_parser("policy", help="list, add, revoke or load policies")
+    ps = pol.add_subparsers(dest="op", required=True, parser_class=_Parser)
+    ls = ps.add_parser("list")
+    ls.add_argument("--at", type=int, help="the policies in force at this revision")
+    add = ps.add_parser("add")
+    add.add_argument("action", choices=("allow", "deny"))
+    add.add_argument("target", help="international | any | service:NAME | category:CODE | "
+                                    "locus:domestic|foreign | prefix:CIDR | port:PROTO/PORT")
+    add.add_argument("--scope", default="all", help="all | isp:NAME | class:NAME | subscriber:NAME")
+    add.add_argument("--priority", type=int, default=100)
+    add.add_argument("--why", default="")
+    rv = ps.add_parser("revoke")
+    rv.add_argument("ids", type=int, nargs="+")
+    rv.add_argument("--why", default="")
+    ld = ps.add_parser("load")
+    ld.add_argument("file")
+    ld.add_argument("--why", default="")
+
+    s = sub.add_parser("subscriber", help="list subscribers or change their standing")
+    ss = s.add_subparsers(dest="op", required=True, parser_class=_Parser)
+    ss.add_parser("list")
+    for op in ("register", "verify", "revoke"):
+        x = ss.add_parser(op)
+        x.add_argument("name")
+        x.add_argument("--why", default="")
+
+    d = sub.add_parser("device", help="register or revoke a device (MAC)")
+    ds = d.add_subparsers(dest="op", required=True, parser_class=_Parser)
+    x = ds.add_parser("register")
+    x.add_argument("subscriber")
+    x.add_argument("mac")
+    x.add_argument("--why", default="")
+    x = ds.add_parser("revoke")
+    x.add_argument("mac")
+    x.add_argument("--why", default="")
+
+    h = sub.add_parser("history", help="store revisions: who changed what, when, why")
+    h.add_argument("-n", type=int, default=20)
+    e = sub.add_parser("enforcement", help="when each switch enforced a revision")
+    e.add_argument("revision", type=int, nargs="?")
+    x = sub.add_parser("explain", help="which policy, table and flow decide SRC -> DST")
+    x.add_argument("src")
+    x.add_argument("dst")
+    x.add_argument("--proto", default="tcp", choices=("tcp", "udp", "icmp"))
+    x.add_argument("--port", type=int, default=80)
+    return p
+
+
+def run(store, argv: list[str] | str) -> tuple[str, int | None]:
+    """Execute one command. Returns (text to show, revision written or None)."""
+    if isinstance(argv, str):
+        argv = shlex.split(argv)
+    a = build_parser().parse_args(argv)
+    try:
+        return _dispatch(store, a)
+    except (PolicySyntaxError, CompileError, ExplainError) as e:
+        raise CommandError(str(e)) from None
+
+
+def _dispatch(store, a) -> tuple[str, int | None]:
+    who = author()
+    if a.cmd == "policy":
+        if a.op == "list":
+            pols = store.policies(a.at)
+            return ("\n".join(p.describe() + (f"  -- {p.reason}" if p.reason else "")
+                              for p in pols) or "no policies in force"), None
+        if a.op == "add":
+            scope, target = parse_scope(a.scope), parse_target(a.target)
+            topo = store.topology()
+            scope_metadata(topo, scope, 0)
+            target_matches(topo, target, 0)
+            p = store.add_policy(a.action, scope, target, a.priority, author=who, reason=a.why)
+            return f"added {p.describe()}", store.revision()
+        if a.op == "revoke":
+            with store.transaction(who, a.why or f"revoke {a.ids}") as tx:
+                for pid in a.ids:
+                    tx.revoke_policy(pid)
+            return f"revoked {', '.join(f'#{i}' for i in a.ids)}", store.revision()
+        if a.op == "load":
+            from sovnet.config import load_policy_set
+
+            specs = load_policy_set(a.file, store.topology())
+            with store.transaction(who, a.why or f"load {a.file}") as tx:
+                for sp in specs:
+                    tx.add_policy(sp.action, sp.scope, sp.target, sp.priority)
+            return f"loaded {len(specs)} policies from {a.file}", store.revision()
+    if a.cmd == "subscriber":
+        if a.op == "list":
+            subs = store.subscribers()
+            topo = store.topology()
+            rows = [f"{n:<12} {topo.subscriber(n).cls:<16} {topo.subscriber(n).isp:<10} "
+                    f"{s.status:<10} {', '.join(sorted(s.devices)) or '(no device)'}"
+                    for n, s in sorted(subs.items())]
+            return "\n".join(rows), None
+        status = {"register": "registered", "verify": "verified", "revoke": "revoked"}[a.op]
+        store.set_subscriber_status(a.name, status, author=who, reason=a.why)
+        return f"{a.name} is now {status}", store.revision()
+    if a.cmd == "device":
+        if a.op == "register":
+            store.register_device(a.subscriber, a.mac, author=who, reason=a.why)
+            return f"device {a.mac} registered to {a.subscriber}", store.revision()
+        store.revoke_device(a.mac, author=who, reason=a.why)
+        return f"device {a.mac} revoked", store.revision()
+    if a.cmd == "history":
+        return "\n".join(_revision_line(r) for r in store.history(limit=a.n)), None
+    if a.cmd == "enforcement":
+        return enforcement_text(store, a.revision), None
+    if a.cmd == "explain":
+        snap = store.snapshot()
+        tables = compile_flows(snap.topology, snap.policies, snap.subscribers)
+        e = explain(snap.topology, tables, snap.policies, a.src, a.dst, a.proto, a.port)
+        return e.render(), None
+    raise CommandError(f"unknown command {a.cmd!r}")
+
+
+def _revision_line(r) -> str:
+    when = dt.datetime.fromtimestamp(r.committed_at).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    changes = "; ".join(_change_text(c) for c in r.changes)
+    return f"r{r.id:<4} {when}  {r.author or '-':<8} {r.reason or '-'}\n        {changes}"
+
+
+def _change_text(c) -> str:
+    if c.entity == "policy":
+        b = c.body or {}
+        if c.op == "delete":
+            return f"revoke policy #{c.key}"
+        return (f"add policy #{c.key} {b.get('action')} {_kv(b.get('target'))} "
+                f"for {_kv(b.get('scope'))} priority {b.get('priority')}")
+    if c.entity == "inventory":
+        return f"inventory {c.key}"
+    return f"{c.op} {c.entity} {c.key}" + (f" {c.body}" if c.body and c.entity != "policy" else "")
+
+
+def _kv(d) -> str:
+    if isinstance(d, dict):
+        return f"{d['kind']}:{d['value']}" if d.get("value") else d.get("kind", "?")
+    return str(d)
+
+
+def enforcement_text(store, revision: int | None = None) -> str:
+    rev = revision if revision is not None else store.revision()
+    info = store.revision_info(rev)
+    acks = sorted(store.acks(rev), key=lambda a: a.acked_at)
+    if not acks:
+        return f"revision {rev}: no switch has acknowledged it yet"
+    lines = [f"revision {rev} ({info.reason or 'no reason given'}), committed by "
+             f"{info.author or '-'}; {len(acks)} switches acknowledged:"]
+    for a in acks:
+        lines.append(f"  dpid {a.dpid:#x}: +{(a.acked_at - info.committed_at) * 1000:.1f} ms "
+                     f"({a.flows_changed} flow changes){'  ' + a.note if a.note else ''}")
+    lines.append(f"  last switch: +{(acks[-1].acked_at - info.committed_at) * 1000:.1f} ms")
+    return "\n".join(lines)

@@ -1,0 +1,113 @@
+"""What a policy's scope and target mean on a given topology: metadata matches and packet matches.
+
+Pure: standard library only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sovnet.errors import CompileError
+from sovnet.model.flows import (
+    META_CLASS_BITS,
+    META_CLASS_SHIFT,
+    META_ISP_BITS,
+    META_ISP_SHIFT,
+    META_SUB_BITS,
+    META_SUB_SHIFT,
+    meta_field,
+)
+from sovnet.model.policy import Policy, Scope, Target, parse_port
+from sovnet.model.topology import SUBSCRIBER_CLASSES, Topology
+
+ETH_IPV4 = 0x0800
+ETH_ARP = 0x0806
+
+
+def subscriber_metadata(topo: Topology, name: str) -> int:
+    """The metadata the admission table writes for a subscriber: isp | class | index (1-based)."""
+    sub = topo.subscriber(name)
+    isp = [i.name for i in topo.isps].index(sub.isp) + 1
+    cls = SUBSCRIBER_CLASSES.index(sub.cls) + 1
+    idx = [s.name for s in topo.subscribers].index(name) + 1
+    value = 0
+    for shift, bits, v in (
+        (META_ISP_SHIFT, META_ISP_BITS, isp),
+        (META_CLASS_SHIFT, META_CLASS_BITS, cls),
+        (META_SUB_SHIFT, META_SUB_BITS, idx),
+    ):
+        value |= meta_field(shift, bits, v)[0]
+    return value
+
+
+def scope_metadata(topo: Topology, scope: Scope, policy_id: int) -> tuple[int, int] | None:
+    """(value, mask) to match in the policy table; None for everyone."""
+    if scope.kind == "all":
+        return None
+    if scope.kind == "isp":
+        names = [i.name for i in topo.isps]
+        _known(scope.value, names, "ISP", policy_id)
+        return meta_field(META_ISP_SHIFT, META_ISP_BITS, names.index(scope.value) + 1)
+    if scope.kind == "class":
+        _known(scope.value, SUBSCRIBER_CLASSES, "subscriber class", policy_id)
+        return meta_field(
+            META_CLASS_SHIFT, META_CLASS_BITS, SUBSCRIBER_CLASSES.index(scope.value) + 1
+        )
+    if scope.kind == "subscriber":
+        names = [s.name for s in topo.subscribers]
+        _known(scope.value, names, "subscriber", policy_id)
+        return meta_field(META_SUB_SHIFT, META_SUB_BITS, names.index(scope.value) + 1)
+    raise CompileError(f"policy #{policy_id}: unknown scope kind {scope.kind!r}")
+
+
+def in_scope(topo: Topology, scope: Scope, subscriber: str) -> bool:
+    sub = topo.subscriber(subscriber)
+    return (
+        scope.kind == "all"
+        or (scope.kind == "isp" and sub.isp == scope.value)
+        or (scope.kind == "class" and sub.cls == scope.value)
+        or (scope.kind == "subscriber" and sub.name == scope.value)
+    )
+
+
+def target_matches(topo: Topology, target: Target, policy_id: int) -> list[dict[str, Any]]:
+    """Packet matches (without metadata) that together cover the target."""
+    ip = {"eth_type": ETH_IPV4}
+    if target.kind == "any":
+        return [dict(ip)]
+    if target.kind == "international":
+        return [{**ip, "ipv4_dst": p} for p in topo.foreign_prefixes]
+    if target.kind == "prefix":
+        return [{**ip, "ipv4_dst": target.value}]
+    if target.kind == "port":
+        proto, port = parse_port(target.value)
+        m = {**ip, "ip_proto": proto}
+        if port is not None:
+            m["tcp_dst" if proto == 6 else "udp_dst"] = port
+        return [m]
+    services = target_services(topo, target, policy_id)
+    return [{**ip, "ipv4_dst": topo.host(s).ip} for s in services]
+
+
+def target_services(topo: Topology, target: Target, policy_id: int = 0) -> list[str]:
+    """Names of the services a service/category/locus target stands for."""
+    if target.kind == "service":
+        _known(target.value, [s.name for s in topo.services], "service", policy_id)
+        return [target.value]
+    if target.kind == "category":
+        return [s.name for s in topo.services if s.category == target.value]
+    if target.kind == "locus":
+        return [s.name for s in topo.services if s.locus == target.value]
+    return []
+
+
+def policy_applies_to(topo: Topology, policy: Policy, subscribers: list[str]) -> bool:
+    return any(in_scope(topo, policy.scope, s) for s in subscribers)
+
+
+def _known(value: str, names, what: str, policy_id: int) -> None:
+    if value not in names:
+        raise CompileError(
+            f"policy #{policy_id}: unknown {what} {value!r} "
+            f"(expected one of: {', '.join(sorted(names))})"
+        )

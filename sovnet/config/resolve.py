@@ -1,0 +1,188 @@
+"""From parsed data to resolved entries: per-entry validation, defaults and groups, `count:`.
+
+Every entry is validated on its own so that one broken switch does not hide the checks on
+the others. Names of broken entries are kept: a reference to a broken switch is not an
+"unknown node", and checks that need the broken entry are skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sovnet.config import topology_file as tf
+from sovnet.config.report import Reporter, got, one_of
+from sovnet.config.shape import validate
+from sovnet.config.yamlsrc import Path
+
+_APPLIES = {  # fields of a group that subscribers / services take
+    "subscribers": ("class", "isp", "registered", "switch"),
+    "services": ("category", "locus", "switch", "depends_on"),
+}
+_REQUIRED = {
+    "subscribers": ("class", "isp", "switch"),
+    "services": ("domains", "category", "locus", "switch"),
+    "resolvers": ("isp", "switch"),
+}
+_KIND = {"subscribers": "subscriber", "services": "service", "resolvers": "resolver"}
+
+
+@dataclass
+class Section:
+    """The valid entries of a mapping section, and the names of those that are not."""
+
+    entries: dict[str, Any] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)
+    ok: bool = True  # False when the section itself is not a mapping
+
+    def names(self) -> set[str]:
+        return set(self.entries) | self.broken
+
+    def complete(self) -> bool:
+        return self.ok and not self.broken
+
+
+@dataclass
+class HostSpec:
+    """A subscriber, service or resolver after defaults, group and count expansion."""
+
+    kind: str  # "subscriber", "service" or "resolver"
+    name: str
+    path: Path  # ("subscribers", "home") for home1..home3
+    fields: dict[str, Any]
+    origin: dict[str, Path]  # where each field's value was written
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.fields.get(key, default)
+
+    def at(self, key: str) -> Path:
+        """Path of the value of `key`, or of the entry when the key is not written anywhere."""
+        return self.origin.get(key, self.path)
+
+
+@dataclass
+class Parsed:
+    name: str
+    description: str
+    addressing: tf.Addressing | None  # None when broken
+    defaults: tf.Defaults | None
+    sections: dict[str, Section]
+    links: list[tuple[int, tf.LinkIn]]
+    links_complete: bool
+    hosts: list[HostSpec]
+    hosts_complete: dict[str, bool]  # per section: every entry resolved
+
+
+def parse(data: Any, reporter: Reporter) -> Parsed:
+    """Validate the whole file (reporting shape errors), then keep whatever is usable."""
+    validate(tf.TopologyFile, data, reporter)
+    if not isinstance(data, dict):
+        data = {}
+    addressing = validate(tf.Addressing, data.get("addressing", {}))
+    defaults = validate(tf.Defaults, data.get("defaults", {}))
+    sections = {key: _section(data.get(key, {}), model) for key, model in tf.SECTIONS.items()}
+    links, links_complete = [], isinstance(data.get("links", []), list)
+    for i, item in enumerate(data.get("links", []) if links_complete else []):
+        link = validate(tf.LinkIn, item)
+        if link is None:
+            links_complete = False
+        else:
+            links.append((i, link))
+    name = data.get("name") if isinstance(data.get("name"), str) else ""
+    desc = data.get("description") if isinstance(data.get("description"), str) else ""
+    parsed = Parsed(name, desc, addressing, defaults, sections, links, links_complete, [], {})
+    for key in ("subscribers", "services", "resolvers"):
+        _resolve_hosts(parsed, key, reporter)
+    return parsed
+
+
+def _section(raw: Any, model: type) -> Section:
+    if not isinstance(raw, dict):
+        return Section(ok=False)
+    sec = Section()
+    for name, entry in raw.items():
+        if not isinstance(name, str):
+            continue
+        value = validate(model, entry)
+        if value is None:
+            sec.broken.add(name)
+        else:
+            sec.entries[name] = value
+    return sec
+
+
+def _written(model: Any) -> dict[str, Any]:
+    return model.model_dump(by_alias=True, exclude_unset=True)
+
+
+def _resolve_hosts(parsed: Parsed, key: str, reporter: Reporter) -> None:
+    sec = parsed.sections[key]
+    groups = parsed.sections["groups"]
+    complete = sec.complete()
+    for name, entry in sec.entries.items():
+        path: Path = (key, name)
+        fields: dict[str, Any] = {}
+        origin: dict[str, Path] = {}
+        layers_ok = True
+
+        def layer(values: dict[str, Any], where: Path, only: tuple[str, ...] | None = None):
+            for k, v in values.items():
+                if only is None or k in only:
+                    fields[k], origin[k] = v, where + (k,)
+
+        if key in ("subscribers", "services"):
+            dflt = parsed.defaults
+            if dflt is None:
+                layers_ok = False
+            else:
+                layer(_written(getattr(dflt, _KIND[key])), ("defaults", _KIND[key]))
+            group = entry.group
+            if group is not None:
+                if group in groups.entries:
+                    values = _written(groups.entries[group])
+                    for k in values:
+                        if k not in _APPLIES[key]:
+                            reporter.key(
+                                ("groups", group, k),
+                                f"key '{k}' does not apply to {key} "
+                                f"(group '{group}' is used by {key}.{name})",
+                            )
+                    layer(values, ("groups", group), _APPLIES[key])
+                else:
+                    layers_ok = False
+                    if groups.ok and group not in groups.broken:
+                        reporter.value(
+                            path + ("group",),
+                            f"unknown group {got(group)} ({one_of(sorted(groups.entries), 'groups')})",
+                        )
+        own = _written(entry)
+        own.pop("group", None)
+        layer(own, path)
+        if layers_ok:
+            for req in _REQUIRED[key]:
+                if req not in fields:
+                    reporter.missing(path + (req,), f"missing required key '{req}'")
+                    layers_ok = False
+        if not layers_ok:
+            complete = False
+            continue
+        count = fields.pop("count", None)
+        if count is None:
+            parsed.hosts.append(HostSpec(_KIND[key], name, path, fields, origin))
+            continue
+        shared = [k for k in ("ip", "mac") if k in fields]
+        if ":" in fields["switch"]:
+            shared.append("switch")
+        if count > 1 and shared:
+            for k in shared:
+                what = "port" if k == "switch" else k
+                reporter.value(
+                    origin[k],
+                    f"an explicit {what} cannot be shared by count: {count} subscribers "
+                    f"(expected no {what} here, or count: 1)",
+                )
+            complete = False
+            continue
+        for i in range(1, count + 1):
+            parsed.hosts.append(HostSpec(_KIND[key], f"{name}{i}", path, dict(fields), origin))
+    parsed.hosts_complete[key] = complete

@@ -1,0 +1,117 @@
+"""pydantic validation errors -> ConfigIssues in sovnet's phrasing."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ValidationError
+
+from sovnet.config.report import Reporter, got
+
+_EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def validate(model: type[BaseModel], data: Any, reporter: Reporter | None = None,
+             base: tuple = ()) -> BaseModel | None:
+    """Validate `data` (found at `base` in the document); report every error, return None."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        if reporter is not None:
+            for err in exc.errors(include_url=False):
+                _report(model, err, reporter, base)
+        return None
+
+
+def _strip(tp: Any) -> Any:
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) != 1:
+                return tp
+            tp = args[0]
+        else:
+            return tp
+
+
+def _type_at(model: type[BaseModel], loc: tuple) -> Any:
+    """The annotation at `loc` inside `model`, or None when the walk leaves the models."""
+    tp: Any = model
+    for part in loc:
+        tp = _strip(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            fields = {(f.alias or name): f for name, f in tp.model_fields.items()}
+            if part not in fields:
+                return None
+            tp = fields[part].annotation
+        elif typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[1]
+        elif typing.get_origin(tp) is list:
+            tp = typing.get_args(tp)[0]
+        else:
+            return None
+    return _strip(tp)
+
+
+def _keys_of(model: Any) -> list[str]:
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [f.alias or name for name, f in model.model_fields.items()]
+    return []
+
+
+def _report(model: type[BaseModel], err: dict, reporter: Reporter, base: tuple) -> None:
+    kind = err["type"]
+    loc = tuple(err["loc"])
+    ctx = err.get("ctx") or {}
+    value = err.get("input")
+    if "[key]" in loc:  # a mapping key of the wrong type
+        at = base + loc[: loc.index("[key]")]
+        reporter.key(at, f"expected a string as name, got {got(value)}")
+        return
+    path = base + loc
+    shown = got(value, reporter.raw(path))
+    if kind == "missing":
+        reporter.missing(path, f"missing required key '{loc[-1]}'")
+    elif kind == "extra_forbidden":
+        allowed = ", ".join(_keys_of(_type_at(model, loc[:-1])))
+        reporter.key(path, f"unknown key '{loc[-1]}' (expected one of: {allowed})")
+    elif kind == "literal_error":
+        tp = _type_at(model, loc)
+        choices = typing.get_args(tp) if typing.get_origin(tp) is Literal else ()
+        noun = next((p for p in reversed(loc) if isinstance(p, str)), "value")
+        listed = ", ".join(str(c) for c in choices) or ctx.get("expected", "")
+        reporter.value(path, f"unknown {noun} {shown} (expected one of: {listed})")
+    elif kind in _EXPECTED:
+        reporter.value(path, f"expected {_EXPECTED[kind]}, got {shown}")
+    elif kind == "value_error":
+        reporter.value(path, str(ctx.get("error", err["msg"])))
+    elif kind in ("greater_than", "greater_than_equal"):
+        limit = ctx.get("gt", ctx.get("ge"))
+        word = "greater than" if kind == "greater_than" else "of at least"
+        noun = "an integer" if isinstance(value, int) and kind != "greater_than" else "a number"
+        reporter.value(path, f"expected {noun} {word} {got(limit)}, got {shown}")
+    elif kind == "too_short":
+        reporter.value(
+            path, f"expected at least {ctx.get('min_length')} item(s), got an empty list"
+        )
+    else:  # pragma: no cover - a pydantic error kind the models above do not produce
+        reporter.value(path, f"{err['msg']} (got {shown})")

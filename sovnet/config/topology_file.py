@@ -1,0 +1,274 @@
+"""The topology file as written: pydantic input models (strict, no unknown keys).
+
+These models check shape and the format of single values only. Names, references and
+allocation are checked later (checks.py, build.py) on whatever parsed. Strict mode keeps
+YAML 1.1 surprises visible: `isp: no` is the boolean false, not the text "no", and is refused.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
+
+from sovnet.config.report import got
+from sovnet.model.topology import CATEGORIES, ISP_KINDS, LOCI, SUBSCRIBER_CLASSES, SWITCH_ROLES
+
+MAX_PORT = 0xFEFF  # highest OpenFlow physical port number
+_ENDPOINT_RE = re.compile(r"^([^:\s]+)(?::([0-9]+))?$")
+_DELAY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?(us|ms|s)$")
+_DOMAIN_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+_MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+
+def _prefix(text: str) -> str:
+    try:
+        net = ipaddress.IPv4Network(text)
+    except ipaddress.NetmaskValueError:
+        raise ValueError(f"bad prefix {text!r} (expected an IPv4 CIDR such as 10.1.0.0/16)") from None
+    except ValueError:
+        try:
+            fixed = ipaddress.IPv4Network(text, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"bad prefix {text!r} (expected an IPv4 CIDR such as 10.1.0.0/16)"
+            ) from None
+        raise ValueError(f"bad prefix {text!r}: host bits are set (expected {fixed})") from None
+    if "/" not in text:
+        raise ValueError(f"bad prefix {text!r} (expected an IPv4 CIDR such as 10.1.0.0/16)")
+    return str(net)
+
+
+def _ip(text: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        raise ValueError(f"bad IPv4 address {text!r} (expected four numbers such as 10.1.0.7)") from None
+
+
+def _mac(text: str) -> str:
+    mac = text.lower().replace("-", ":")
+    if not _MAC_RE.match(mac):
+        raise ValueError(f"bad MAC address {text!r} (expected six hex bytes such as 02:00:0a:01:00:07)")
+    if int(mac[:2], 16) & 1:
+        raise ValueError(f"bad MAC address {text!r}: multicast (expected an even first byte)")
+    return mac
+
+
+def _domain(text: str) -> str:
+    if len(text) > 253 or not _DOMAIN_RE.match(text):
+        raise ValueError(f"bad domain {text!r} (expected a lower-case DNS name such as bank.sov)")
+    return text
+
+
+def _endpoint(text: str) -> str:
+    m = _ENDPOINT_RE.match(text)
+    if not m or (m.group(2) is not None and not 1 <= int(m.group(2)) <= MAX_PORT):
+        raise ValueError(
+            f"bad endpoint {text!r} (expected NAME or NAME:PORT with a port from 1 to {MAX_PORT})"
+        )
+    return text
+
+
+def split_endpoint(text: str) -> tuple[str, int | None]:
+    """'core1:3' -> ('core1', 3); 'core1' -> ('core1', None). The text is already validated."""
+    name, _, port = text.partition(":")
+    return name, int(port) if port else None
+
+
+def _dpid(value: Any) -> Any:
+    if isinstance(value, str):
+        if re.fullmatch(r"0[xX][0-9a-fA-F]+", value):
+            value = int(value, 16)
+        else:
+            raise ValueError(f"bad dpid {value!r} (expected an integer or a hex string such as '0x1a')")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"bad dpid {got(value)} (expected an integer or a hex string such as '0x1a')")
+    if not 1 <= value < 2**64:
+        raise ValueError(f"bad dpid {value} (expected 1 to 2^64-1)")
+    return value
+
+
+def _delay(value: Any) -> str:
+    if not isinstance(value, str) or not _DELAY_RE.match(value):
+        raise ValueError(f"bad delay {got(value)} (expected a number and a unit, such as 5ms, 200us or 1s)")
+    return value
+
+
+def _loss(value: Any) -> float:
+    number: Any = value
+    if isinstance(value, str) and value.endswith("%"):
+        try:
+            number = float(value[:-1])
+        except ValueError:
+            number = None
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 <= number <= 100:
+        raise ValueError(f"bad loss {got(value)} (expected a percentage from 0 to 100, such as 1 or '0.5%')")
+    return float(number)
+
+
+Prefix = Annotated[str, AfterValidator(_prefix)]
+Ip = Annotated[str, AfterValidator(_ip)]
+Mac = Annotated[str, AfterValidator(_mac)]
+Endpoint = Annotated[str, AfterValidator(_endpoint)]
+Dpid = Annotated[
+    int,
+    BeforeValidator(_dpid),
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1},
+                              {"type": "string", "pattern": "^0[xX][0-9a-fA-F]+$"}]}),
+]
+Delay = Annotated[str, BeforeValidator(_delay), WithJsonSchema(
+    {"type": "string", "pattern": _DELAY_RE.pattern})]
+Loss = Annotated[float, BeforeValidator(_loss), WithJsonSchema(
+    {"anyOf": [{"type": "number", "minimum": 0, "maximum": 100},
+               {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?%$"}]})]
+Bandwidth = Annotated[float, Field(gt=0, description="Mbit/s")]
+Count = Annotated[int, Field(ge=1)]
+Domain = Annotated[str, AfterValidator(_domain), WithJsonSchema(
+    {"type": "string", "pattern": _DOMAIN_RE.pattern})]
+
+Role = Literal[SWITCH_ROLES]
+IspKind = Literal[ISP_KINDS]
+SubscriberClass = Literal[SUBSCRIBER_CLASSES]
+Category = Literal[CATEGORIES]
+Locus = Literal[LOCI]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Addressing(In):
+    """Address plan. Subscribers and resolvers are numbered from their ISP's prefix."""
+
+    domestic: list[Prefix] = ["10.0.0.0/8"]
+    foreign: list[Prefix] = ["172.16.0.0/12"]
+    services: Prefix = Field("10.250.0.0/16", description="domestic services are numbered from here")
+    foreign_services: Prefix = Field("172.16.0.0/16", description="foreign services numbered here")
+
+
+class LinkFields(In):
+    bw: Bandwidth | None = None
+    delay: Delay | None = None
+    loss: Loss | None = None
+
+
+class SubscriberFields(In):
+    cls: SubscriberClass | None = Field(None, alias="class")
+    isp: str | None = None
+    registered: bool | None = None
+    switch: Endpoint | None = Field(None, description="SWITCH or SWITCH:PORT")
+
+
+class ServiceFields(In):
+    category: Category | None = None
+    locus: Locus | None = None
+    switch: Endpoint | None = Field(None, description="SWITCH or SWITCH:PORT")
+    depends_on: list[str] | None = None
+
+
+class Defaults(In):
+    link: LinkFields = LinkFields()
+    subscriber: SubscriberFields = SubscriberFields()
+    service: ServiceFields = ServiceFields()
+
+
+class Group(In):
+    """Fields a subscriber or service inherits with `group: NAME` (its own fields win)."""
+
+    cls: SubscriberClass | None = Field(None, alias="class")
+    isp: str | None = None
+    registered: bool | None = None
+    switch: Endpoint | None = None
+    category: Category | None = None
+    locus: Locus | None = None
+    depends_on: list[str] | None = None
+
+
+class IspIn(In):
+    kind: IspKind
+    prefix: Prefix
+
+
+class SwitchIn(In):
+    role: Role
+    isp: str | None = None
+    dpid: Dpid | None = Field(None, description="allocated 1, 2, 3... in file order when absent")
+
+
+class LinkIn(LinkFields):
+    """A switch-switch link. Short form: [A, B]. Endpoints are SWITCH or SWITCH:PORT."""
+
+    a: Endpoint
+    b: Endpoint
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        if isinstance(data, list):
+            if len(data) != 2:
+                raise ValueError(
+                    f"a link in short form needs two endpoints, got {len(data)} "
+                    "(expected [A, B] or a mapping with a, b, bw, delay, loss)"
+                )
+            return {"a": data[0], "b": data[1]}
+        return data
+
+
+class SubscriberIn(SubscriberFields):
+    group: str | None = None
+    ip: Ip | None = None
+    mac: Mac | None = None
+    count: Count | None = Field(None, description="expands NAME into NAME1..NAMEn")
+
+
+class ServiceIn(ServiceFields):
+    group: str | None = None
+    domains: list[Domain] | None = Field(None, min_length=1)
+    ip: Ip | None = None
+    mac: Mac | None = None
+
+
+class ResolverIn(In):
+    isp: str
+    switch: Endpoint = Field(description="SWITCH or SWITCH:PORT")
+    ip: Ip | None = None
+    mac: Mac | None = None
+
+
+class TopologyFile(In):
+    """A sovnet topology: ISPs, switches and links, and the hosts attached to them."""
+
+    model_config = ConfigDict(title="sovnet topology")
+
+    name: str
+    description: str = ""
+    addressing: Addressing = Addressing()
+    defaults: Defaults = Defaults()
+    groups: dict[str, Group] = {}
+    isps: dict[str, IspIn]
+    switches: dict[str, SwitchIn]
+    links: list[LinkIn] = []
+    subscribers: dict[str, SubscriberIn] = {}
+    services: dict[str, ServiceIn] = {}
+    resolvers: dict[str, ResolverIn] = {}
+
+
+SECTIONS = {  # mapping sections and the model of one entry
+    "groups": Group,
+    "isps": IspIn,
+    "switches": SwitchIn,
+    "subscribers": SubscriberIn,
+    "services": ServiceIn,
+    "resolvers": ResolverIn,
+}

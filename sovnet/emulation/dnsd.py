@@ -1,0 +1,90 @@
+"""The DNS server of a resolver host: `python -m sovnet.emulation.dnsd --zone FILE ...`.
+
+Serves UDP and TCP. Answers A queries for the names in the zone file ({"name": "ip", ...}),
+NOERROR with no answer for other query types of a known name, and NXDOMAIN for unknown names.
+The answering logic is the small `ZoneResolver`; later resolvers (answers taken from the policy
+store) replace it by passing another `lookup` or another BaseResolver to `serve`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+
+from dnslib import QTYPE, RCODE, RR, A
+from dnslib.server import BaseResolver, DNSLogger, DNSServer
+
+TTL = 60
+
+
+def normalize(name: str) -> str:
+    return str(name).lower().rstrip(".")
+
+
+def load_zone(path: str) -> dict[str, str]:
+    with open(path) as f:
+        raw = json.load(f)
+    return {normalize(k): str(v) for k, v in raw.items()}
+
+
+class ZoneResolver(BaseResolver):
+    """A records from lookup(name) -> ip or None (name lower-case, without trailing dot)."""
+
+    def __init__(self, lookup: Callable[[str], str | None], ttl: int = TTL):
+        self.lookup = lookup
+        self.ttl = ttl
+
+    def resolve(self, request, handler):
+        reply = request.reply()
+        q = request.q
+        ip = self.lookup(normalize(q.qname))
+        if ip is None:
+            reply.header.rcode = RCODE.NXDOMAIN
+        elif q.qtype in (QTYPE.A, QTYPE.ANY):
+            reply.add_answer(RR(q.qname, QTYPE.A, ttl=self.ttl, rdata=A(ip)))
+        return reply
+
+
+def serve(resolver: BaseResolver, address: str = "0.0.0.0", port: int = 53, logf=None):
+    """Start UDP and TCP servers in threads; return them (already listening)."""
+    logger = DNSLogger("request,reply,truncated,error", prefix=False, logf=logf)
+    servers = [
+        DNSServer(resolver, address=address, port=port, tcp=tcp, logger=logger)
+        for tcp in (False, True)
+    ]
+    for s in servers:
+        s.start_thread()
+    return servers
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m sovnet.emulation.dnsd")
+    ap.add_argument("--zone", required=True, help='JSON file {"name": "ip", ...}')
+    ap.add_argument("--port", type=int, default=53)
+    ap.add_argument("--address", default="0.0.0.0")
+    ap.add_argument("--name", default="resolver", help="the resolver's name, for the log")
+    ap.add_argument("--ready", help="file written once both sockets listen")
+    a = ap.parse_args(argv)
+    zone = load_zone(a.zone)
+
+    def log(msg):
+        sys.stderr.write(msg + "\n")
+
+    serve(ZoneResolver(zone.get), a.address, a.port, logf=log)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    if a.ready:
+        with open(a.ready, "w") as f:
+            f.write(f"{os.getpid()}\n")
+    log(f"dnsd {a.name} listening on {a.address}:{a.port} udp+tcp, {len(zone)} names")
+    stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,297 @@
+"""A Topology as a running Mininet network of Open vSwitch bridges (fail_mode secure).
+
+    with Network(topology, controller_port=6653) as net:   # starts; always stops on exit
+        net.wait_connected(30)                              # once a controller runs
+        net.host("alice").cmd("ping -c1 10.0.0.2")
+
+Bridges are named after the topology's switches, with its dpids and port numbers. Hosts get
+their IP, prefix length and MAC, and an on-link default route (they ARP for every address;
+there is no router). Links with `bw` are shaped with HTB; delay and loss need netem and are
+refused where the kernel lacks it. What a run creates is listed in its run-state file as soon
+as it exists, so `cleanup_stale()` can remove it should the run be killed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+from mininet.link import TCIntf, TCLink
+from mininet.net import Mininet
+from mininet.node import Host, OVSSwitch, RemoteController
+
+from sovnet.emulation import cleanup, ovs, tc
+from sovnet.emulation import servers as hostservers
+from sovnet.emulation.topo import build_topo, check_names, interface_names
+from sovnet.errors import EmulationError
+from sovnet.model.topology import Topology
+
+
+class _QuietTCIntf(TCIntf):
+    """TCIntf without the harmless 'sch_htb: quantum ... is big' that Mininet logs as an error."""
+
+    def tc(self, cmd, tc="tc"):
+        out = super().tc(cmd, tc)
+        return "\n".join(ln for ln in out.splitlines() if "is big. Consider r2q" not in ln)
+
+
+class _Link(TCLink):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("cls1", _QuietTCIntf)
+        kwargs.setdefault("cls2", _QuietTCIntf)
+        super().__init__(*args, **kwargs)
+
+
+class _Remote(RemoteController):
+    def checkListening(self):  # the controller may start later; no telnet probe, no warning
+        pass
+
+    def stop(self):  # RemoteController.stop leaves the node's shell running
+        self.terminate()
+
+
+def _recording(base, record):
+    """A subclass of a Mininet node class that reports each node once its shell runs."""
+
+    class Recording(base):
+        def startShell(self, *args, **kwargs):  # noqa: N802 (Mininet's naming)
+            super().startShell(*args, **kwargs)
+            record(self)
+
+    Recording.__name__ = base.__name__
+    return Recording
+
+
+class Network:
+    def __init__(
+        self,
+        topology: Topology,
+        controller_port: int,
+        controller_ip: str = "127.0.0.1",
+        datapath: str | None = None,
+        servers: bool = True,
+        zone_file: str | None = None,
+        workdir: str | None = None,
+        netem: bool | None = None,
+    ):
+        """zone_file: JSON zone the resolvers serve; None writes zone(topology) to workdir.
+        workdir: where server logs go; None makes /tmp/sovnet-<pid>-*/ (kept after stop).
+        netem: whether the kernel has netem; None probes it."""
+        self.topology = topology
+        self.controller_ip = controller_ip
+        self.controller_port = int(controller_port)
+        self.datapath = datapath
+        self.with_servers = servers
+        self.zone_file = zone_file
+        self.workdir = Path(workdir) if workdir else None
+        self._netem = netem
+        self.net: Mininet | None = None
+        self.state: cleanup.RunState | None = None
+        self.servers: list[hostservers.Server] = []
+        self._phase = "new"  # new -> starting -> running -> stopped
+
+    # --- context manager ---------------------------------------------------------------
+    def __enter__(self) -> Network:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- queries -----------------------------------------------------------------------
+    def bridges(self) -> list[str]:
+        return [s.name for s in self.topology.switches]
+
+    def host(self, name: str):
+        if self.net is None or name not in {h.name for h in self.topology.hosts}:
+            raise EmulationError(f"no running host {name!r}")
+        return self.net.get(name)
+
+    # --- processes started by others on this run's behalf (e.g. the controller) ---------
+    def track_process(self, pid: int, what: str) -> None:
+        if self.state is None:
+            raise EmulationError("network not started: nothing to track the process in")
+        self.state.add_process(pid, what)
+
+    def untrack_process(self, pid: int) -> None:
+        if self.state is not None:
+            self.state.remove_process(pid)
+
+    # --- start -------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._phase == "running":
+            return
+        if self._phase != "new":
+            raise EmulationError(f"network {self.topology.name}: cannot start twice")
+        self._phase = "starting"
+        try:
+            self._start()
+        except BaseException as e:
+            self.stop()
+            if isinstance(e, EmulationError) or not isinstance(e, Exception):
+                raise
+            raise EmulationError(f"network {self.topology.name}: start failed: {e}") from e
+        self._phase = "running"
+
+    def _check_free(self, bridges: list[str], intfs: list[str]) -> None:
+        owners = {}
+        for s in cleanup.read_states():
+            if s.owner_alive():
+                owners.update({n: s.pid for n in s.bridges + s.interfaces})
+        taken = set(ovs.bridges()) | set(ovs.ovs_interfaces())
+        clashes = [n for n in bridges + intfs if n in taken or cleanup.interface_exists(n)]
+        if clashes:
+            lines = [
+                f"{n} already exists"
+                + (f" (owned by the running sovnet process {owners[n]})" if n in owners else "")
+                for n in clashes
+            ]
+            raise EmulationError(
+                "OVS bridges or interfaces of this topology already exist and are not this run's: "
+                + "; ".join(lines)
+                + " (stop that run, or run `sovnet clean` to remove leftovers)"
+            )
+
+    def _start(self) -> None:
+        if os.geteuid() != 0:
+            raise EmulationError("the emulated network needs root (run with sudo)")
+        check_names(self.topology)
+        tc.check_links(self.topology, self._netem)  # before anything is created
+        ovs.ensure_ovs_running()
+        dp = self.datapath or ovs.datapath()
+        if dp not in ovs.DATAPATHS:
+            raise EmulationError(f"datapath {dp!r} is not one of: kernel, user")
+        self.datapath = dp
+        bridges, sw_intfs, _ = interface_names(self.topology)
+        self._check_free(bridges, sw_intfs)
+        if self.workdir is None:
+            self.workdir = Path(tempfile.mkdtemp(prefix=f"sovnet-{os.getpid()}-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.state = cleanup.RunState.create(
+            topology=self.topology.name,
+            workdir=str(self.workdir),
+            datapath=dp,
+            controller=f"{self.controller_ip}:{self.controller_port}",
+        )
+        # Recorded before they exist: names were checked free above, so they are ours.
+        self.state.add_bridges(bridges)
+        self.state.add_interfaces(bridges + sw_intfs)
+
+        def record(node):
+            self.state.add_process(node.pid, f"shell of {node.name}")
+
+        switch = partial(
+            _recording(OVSSwitch, record), datapath=dp, protocols="OpenFlow13", failMode="secure"
+        )
+        self.net = Mininet(
+            topo=build_topo(self.topology, tx_offload=(dp != "user")),
+            switch=switch,
+            host=_recording(Host, record),
+            controller=None,
+            link=_Link,
+            autoSetMacs=False,
+            autoStaticArp=False,
+            build=False,
+            waitConnected=False,
+        )
+        self.net.addController(
+            "c0",
+            controller=_recording(_Remote, record),
+            ip=self.controller_ip,
+            port=self.controller_port,
+        )
+        self.net.build()
+        self.net.start()
+        self._check_hosts()
+        if self.with_servers:
+            self._start_servers()
+
+    def _check_hosts(self) -> None:
+        for h in self.topology.hosts:
+            out = self.net.get(h.name).cmd(f"ip -o -4 addr show dev {h.name}-eth0; ip route")
+            if f"{h.ip}/{h.prefixlen}" not in out or f"default dev {h.name}-eth0" not in out:
+                raise EmulationError(f"host {h.name}: address or default route not set:\n{out}")
+
+    def _start_servers(self) -> None:
+        zone_file = Path(self.zone_file) if self.zone_file else self.workdir / "zone.json"
+        if not self.zone_file:
+            hostservers.write_zone(self.topology, zone_file)
+        specs = hostservers.server_specs(self.topology, self.workdir, zone_file, sys.executable)
+
+        def spawned(server):
+            self.servers.append(server)
+            self.state.add_process(server.pid, f"{server.spec.kind} server of {server.spec.host}")
+
+        hostservers.start_servers(specs, self.net.get, on_spawn=spawned)
+
+    # --- controller --------------------------------------------------------------------
+    def wait_connected(self, timeout: float = 30.0) -> None:
+        """Poll until every bridge is connected to the controller; EmulationError on timeout."""
+        if self.net is None:
+            raise EmulationError("network not started")
+        deadline = time.monotonic() + timeout
+        while True:
+            state = ovs.connected_bridges(self.bridges())
+            missing = sorted(b for b, up in state.items() if not up)
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise EmulationError(
+                    f"switches not connected to the controller at tcp:{self.controller_ip}:"
+                    f"{self.controller_port} after {timeout:g}s: {', '.join(missing)}"
+                )
+            time.sleep(0.1)
+
+    # --- stop --------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Remove exactly what start() created. Idempotent, safe after a partial start."""
+        if self._phase in ("new", "stopped"):
+            self._phase = "stopped"
+            return
+        notes = []
+        if self.servers:
+            hostservers.stop_servers(self.servers)
+            for s in self.servers:
+                self.state.remove_process(s.pid)
+            self.servers = []
+        if self.net is not None:
+            try:
+                self.net.stop()
+            except Exception as e:  # noqa: BLE001 (what it leaves is removed below)
+                notes.append(f"mininet stop: {e}")
+            self.net = None
+        if self.state is not None:
+            st = self.state
+            try:
+                ovs.delete_bridges(st.bridges)
+                left_br = set(st.bridges) & set(ovs.bridges())
+            except EmulationError as e:
+                notes.append(str(e))
+                left_br = set(st.bridges)
+            cleanup.kill_processes(st.processes)
+            cleanup.delete_interfaces(st.interfaces)
+            left = sorted(left_br) + [i for i in st.interfaces if cleanup.interface_exists(i)]
+            left += [
+                str(p["pid"])
+                for p in st.processes
+                if cleanup.pid_alive(p["pid"], p.get("start_time"))
+            ]
+            if left:
+                self._phase = "stopped"
+                raise EmulationError(
+                    f"network {self.topology.name}: stop left {', '.join(left)} "
+                    f"({'; '.join(notes) or 'no error reported'}); "
+                    f"run `sovnet clean` once this process has exited"
+                )
+            st.remove()
+        self._phase = "stopped"
+
+    def remove_workdir(self) -> None:
+        """Delete the logs folder (kept by stop() for post-mortems)."""
+        if self.workdir is not None and self._phase == "stopped":
+            shutil.rmtree(self.workdir, ignore_errors=True)

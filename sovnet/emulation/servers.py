@@ -1,0 +1,194 @@
+"""Starting, awaiting and stopping the servers that run inside the emulated hosts.
+
+Every service host runs `python -m sovnet.emulation.httpd` on port 80 and every resolver host
+`python -m sovnet.emulation.dnsd` on port 53 (UDP and TCP). Each writes a ready file once its
+sockets listen; start() polls for those files (and for early deaths) instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sovnet.errors import EmulationError
+from sovnet.model.topology import Topology
+
+
+def zone(topology: Topology) -> dict[str, str]:
+    """Every service domain (lower-case, no trailing dot) -> its service host's IP."""
+    out: dict[str, str] = {}
+    for svc in topology.services:
+        ip = topology.host(svc.name).ip
+        for d in svc.domains:
+            out[d.lower().rstrip(".")] = ip
+    return out
+
+
+def write_zone(topology: Topology, path: Path) -> Path:
+    path = Path(path)
+    path.write_text(json.dumps(zone(topology), indent=1, sort_keys=True) + "\n")
+    return path
+
+
+@dataclass
+class ServerSpec:
+    host: str
+    kind: str  # "http" or "dns"
+    argv: list[str]
+    ready: Path
+    log: Path
+    ports: tuple[str, ...]  # e.g. ("tcp/80",) or ("udp/53", "tcp/53")
+
+
+@dataclass
+class Server:
+    spec: ServerSpec
+    popen: subprocess.Popen
+    logf: object = field(repr=False, default=None)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+
+def server_specs(
+    topology: Topology, workdir: Path, zone_file: Path, python: str = sys.executable
+) -> list[ServerSpec]:
+    """The command line of each host server. Pure: nothing is started."""
+    workdir = Path(workdir)
+    specs = []
+    for svc in topology.services:
+        deps = [
+            topology.service(d).domains[0] for d in svc.depends_on if topology.service(d).domains
+        ]
+        ready = workdir / f"{svc.name}.httpd.ready"
+        argv = [
+            python,
+            "-m",
+            "sovnet.emulation.httpd",
+            "--service",
+            svc.name,
+            "--domains",
+            ",".join(svc.domains),
+            "--depends",
+            ",".join(deps),
+            "--port",
+            "80",
+            "--ready",
+            str(ready),
+        ]
+        specs.append(
+            ServerSpec(
+                svc.name, "http", argv, ready, workdir / f"{svc.name}.httpd.log", ("tcp/80",)
+            )
+        )
+    for res in topology.resolvers:
+        ready = workdir / f"{res.name}.dnsd.ready"
+        argv = [
+            python,
+            "-m",
+            "sovnet.emulation.dnsd",
+            "--zone",
+            str(zone_file),
+            "--name",
+            res.name,
+            "--port",
+            "53",
+            "--ready",
+            str(ready),
+        ]
+        specs.append(
+            ServerSpec(
+                res.name, "dns", argv, ready, workdir / f"{res.name}.dnsd.log", ("udp/53", "tcp/53")
+            )
+        )
+    return specs
+
+
+def _tail(path: Path, lines: int = 8) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def start_servers(
+    specs: list[ServerSpec],
+    host_of: Callable[[str], object],
+    on_spawn: Callable[[Server], None] = lambda s: None,
+    timeout: float = 30.0,
+) -> list[Server]:
+    """Spawn every server inside its Mininet host and wait until each listens.
+
+    On failure, stops the ones started and raises EmulationError naming the host.
+    """
+    started: list[Server] = []
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    try:
+        for spec in specs:
+            spec.ready.unlink(missing_ok=True)
+            logf = open(spec.log, "ab")  # noqa: SIM115 (closed in stop_servers)
+            popen = host_of(spec.host).popen(
+                spec.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=str(spec.log.parent),
+            )
+            server = Server(spec, popen, logf)
+            started.append(server)
+            on_spawn(server)
+        await_servers(started, timeout)
+    except BaseException:
+        stop_servers(started)
+        raise
+    return started
+
+
+def await_servers(servers: list[Server], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    waiting = list(servers)
+    while waiting:
+        for s in list(waiting):
+            if s.popen.poll() is not None:
+                raise EmulationError(
+                    f"host {s.spec.host}: {s.spec.kind} server exited with code "
+                    f"{s.popen.returncode} before listening; {s.spec.log}:\n{_tail(s.spec.log)}"
+                )
+            if s.spec.ready.exists():
+                waiting.remove(s)
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            names = ", ".join(f"{s.spec.host} ({s.spec.kind})" for s in waiting)
+            raise EmulationError(f"servers not listening after {timeout:g}s: {names}")
+        time.sleep(0.05)
+
+
+def stop_servers(servers: list[Server], timeout: float = 5.0) -> None:
+    """SIGTERM every server, SIGKILL those still running after timeout, reap them all."""
+    for s in servers:
+        if s.popen.poll() is None:
+            try:
+                s.popen.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + timeout
+    for s in servers:
+        try:
+            s.popen.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            s.popen.kill()
+            s.popen.wait()
+        for f in (s.popen.stdout, s.popen.stderr, s.logf):
+            if f is not None and hasattr(f, "close"):
+                f.close()
+        s.spec.ready.unlink(missing_ok=True)

@@ -1,0 +1,76 @@
+"""Mininet's CLI, extended with sovnet's policy commands (see sovnet.commands).
+
+Every Mininet command still works (pingall, iperf, h1 ping h2, xterm, ...). Policy commands write
+the store; the CLI then waits for the switches to acknowledge and says how long that took.
+"""
+
+from __future__ import annotations
+
+from mininet.cli import CLI
+
+from sovnet import commands
+from sovnet.errors import SovnetError
+from sovnet.lab import LabError
+
+HELP = """sovnet commands (they write the policy store; the controller enforces every change):
+  policy list [--at REV]
+  policy add allow|deny TARGET [--scope SCOPE] [--priority N] [--why TEXT]
+      TARGET: international | any | service:NAME | category:CODE | locus:domestic|foreign
+              | prefix:CIDR | port:tcp/443 ;  SCOPE: all | isp:NAME | class:NAME | subscriber:NAME
+  policy revoke ID... [--why TEXT]     policy load FILE
+  subscriber list | subscriber register|verify|revoke NAME
+  device register SUBSCRIBER MAC | device revoke MAC
+  history [-n N]        enforcement [REV]
+  explain SRC DST [--proto tcp|udp|icmp] [--port N]
+"""
+
+
+class SovnetCLI(CLI):
+    prompt = "sovnet> "
+
+    def __init__(self, lab, **kwargs):
+        self.lab = lab
+        super().__init__(lab.network.net, **kwargs)
+
+    def _run(self, name: str, line: str) -> None:
+        try:
+            text, revision = commands.run(self.lab.store, f"{name} {line}")
+        except SovnetError as e:
+            print(f"*** {e}")
+            return
+        print(text)
+        if revision is not None:
+            try:
+                self.lab.wait_enforced(revision, timeout=10)
+                print(commands.enforcement_text(self.lab.store, revision).splitlines()[-1]
+                      .replace("  last switch", f"enforced revision {revision}; last switch"))
+            except LabError as e:
+                print(f"*** {e}")
+
+    def do_policy(self, line):
+        """Policies: list, add, revoke, load. Type 'sovnet' for the syntax."""
+        self._run("policy", line)
+
+    def do_subscriber(self, line):
+        """Subscribers: list, register, verify, revoke NAME."""
+        self._run("subscriber", line)
+
+    def do_device(self, line):
+        """Devices: register SUBSCRIBER MAC, revoke MAC."""
+        self._run("device", line)
+
+    def do_history(self, line):
+        """Store revisions: who changed what, when and why."""
+        self._run("history", line)
+
+    def do_enforcement(self, line):
+        """When each switch enforced a revision (default: the latest)."""
+        self._run("enforcement", line)
+
+    def do_explain(self, line):
+        """explain SRC DST: which policy, table and flow decide traffic from SRC to DST."""
+        self._run("explain", line)
+
+    def do_sovnet(self, _line):
+        """The syntax of sovnet's policy commands."""
+        print(HELP)

@@ -1,0 +1,150 @@
+"""OpenFlow rules as canonical values, independent of any OpenFlow library.
+
+A flow's identity is (dpid, table, priority, match): what OpenFlow's *_STRICT commands key on.
+The cookie is not part of the identity; it records who made the flow (owner tag, kind, policy id)
+so that any flow on a switch can be traced back to the policy behind it.
+
+Match values are canonical: masked fields are (value, mask) tuples with the host bits cleared,
+a full mask collapses to the plain value, MACs are lower-case, fields are sorted by name. The
+OpenFlow codec produces the same form from a switch's flow dump, so a compiled flow and its
+read-back compare equal.
+
+Pure: standard library only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+# The pipeline: admission -> policy -> forward. Ids are assigned here and nowhere else.
+TABLE_ADMISSION = 0
+TABLE_POLICY = 1
+TABLE_FORWARD = 2
+TABLE_NAMES = {TABLE_ADMISSION: "admission", TABLE_POLICY: "policy", TABLE_FORWARD: "forward"}
+
+# Cookie layout: | owner tag (16 bits) | kind (8) | reserved (8) | policy id (32) |
+OWNER_TAG = 0x50E7
+OWNER_SHIFT = 48
+OWNER_MASK = 0xFFFF << OWNER_SHIFT
+KIND_SHIFT = 40
+KINDS = {"baseline": 1, "admission": 2, "policy": 3, "forward": 4}
+KIND_NAMES = {v: k for k, v in KINDS.items()}
+
+
+def make_cookie(kind: str, policy_id: int = 0) -> int:
+    return (OWNER_TAG << OWNER_SHIFT) | (KINDS[kind] << KIND_SHIFT) | (policy_id & 0xFFFFFFFF)
+
+
+def is_ours(cookie: int) -> bool:
+    return (cookie & OWNER_MASK) == (OWNER_TAG << OWNER_SHIFT)
+
+
+def cookie_kind(cookie: int) -> str:
+    return KIND_NAMES.get((cookie >> KIND_SHIFT) & 0xFF, "unknown")
+
+
+def cookie_policy(cookie: int) -> int:
+    return cookie & 0xFFFFFFFF
+
+
+# Metadata layout written by the admission table and matched by the policy table:
+# | isp (8) @32 | class (8) @24 | subscriber (24) @0 |; 0 in every field means "not a subscriber".
+META_SUB_SHIFT, META_SUB_BITS = 0, 24
+META_CLASS_SHIFT, META_CLASS_BITS = 24, 8
+META_ISP_SHIFT, META_ISP_BITS = 32, 8
+META_INFRA = 1 << 63  # traffic from service and resolver hosts
+
+
+def meta_field(shift: int, bits: int, value: int) -> tuple[int, int]:
+    mask = ((1 << bits) - 1) << shift
+    return (value << shift) & mask, mask
+
+
+# Actions/instructions, in pipeline order:
+#   ("meta", value, mask)   write metadata
+#   ("goto", table)
+#   ("output", port)
+# An empty tuple drops the packet.
+Instruction = tuple[Any, ...]
+
+
+def canonical_value(field: str, value: Any) -> Any:
+    """Normalise one match value as it is compiled and as it is read back."""
+    if field in ("ipv4_dst", "ipv4_src", "arp_tpa", "arp_spa"):
+        if isinstance(value, tuple):
+            net = ipaddress.IPv4Network(f"{value[0]}/{value[1]}", strict=False)
+        else:
+            net = ipaddress.IPv4Network(str(value), strict=False)
+        if net.prefixlen == 32:
+            return str(net.network_address)
+        return (str(net.network_address), str(net.netmask))
+    if field in ("eth_src", "eth_dst"):
+        if isinstance(value, tuple):
+            return (value[0].lower(), value[1].lower())
+        return value.lower()
+    if field == "metadata" and isinstance(value, tuple):
+        v, m = value
+        if m == (1 << 64) - 1:
+            return v
+        return (v & m, m)
+    return value
+
+
+def canonical_match(fields: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((k, canonical_value(k, v)) for k, v in fields.items()))
+
+
+@dataclass(frozen=True, order=True)
+class FlowKey:
+    dpid: int
+    table: int
+    priority: int
+    match: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class FlowRule:
+    key: FlowKey
+    instructions: tuple[Instruction, ...]
+    cookie: int
+
+    @property
+    def dpid(self) -> int:
+        return self.key.dpid
+
+    def describe(self) -> str:
+        m = ",".join(f"{k}={_fmt(v)}" for k, v in self.key.match) or "*"
+        acts = ",".join(_fmt_ins(i) for i in self.instructions) or "drop"
+        return (
+            f"table={TABLE_NAMES.get(self.key.table, self.key.table)} "
+            f"priority={self.key.priority} {m} -> {acts} "
+            f"[{cookie_kind(self.cookie)} policy={cookie_policy(self.cookie)}]"
+        )
+
+
+def _fmt_ins(ins: Instruction) -> str:
+    if ins[0] == "meta":
+        full = ins[2] == (1 << 64) - 1
+        return f"write_metadata:{ins[1]:#x}" + ("" if full else f"/{ins[2]:#x}")
+    if ins[0] == "goto":
+        return f"goto:{TABLE_NAMES.get(ins[1], ins[1])}"
+    return f"output:{ins[1]}"
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, tuple):
+        a, b = v
+        if isinstance(a, int):
+            return f"{a:#x}/{b:#x}"
+        try:
+            return str(ipaddress.IPv4Network(f"{a}/{b}"))
+        except ValueError:
+            return f"{a}/{b}"
+    return str(v)
+
+
+def rule(dpid: int, table: int, priority: int, match: dict[str, Any],
+         instructions: tuple[Instruction, ...], cookie: int) -> FlowRule:
+    return FlowRule(FlowKey(dpid, table, priority, canonical_match(match)), instructions, cookie)

@@ -1,0 +1,133 @@
+"""Policies and subscriber admission state as frozen values.
+
+A policy says: for traffic from `scope`, towards `target`, do `action`; higher `priority` wins.
+Scopes and targets have a short text form ("isp:mobinet", "service:bank") shared by the CLI,
+policy-set files and the store, parsed here so that every entry point agrees.
+
+Pure: standard library only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+ACTIONS = ("allow", "deny")
+SCOPE_KINDS = ("all", "isp", "class", "subscriber")
+TARGET_KINDS = ("international", "service", "category", "locus", "prefix", "port", "any")
+PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1}
+SUBSCRIBER_STATUSES = ("registered", "verified", "revoked")
+MAX_PRIORITY = 10_000
+
+
+class PolicySyntaxError(ValueError):
+    """A scope, target or action that does not parse; the message says what was expected."""
+
+
+@dataclass(frozen=True, order=True)
+class Scope:
+    kind: str  # one of SCOPE_KINDS
+    value: str = ""  # empty for "all"
+
+    def __str__(self) -> str:
+        return self.kind if self.kind == "all" else f"{self.kind}:{self.value}"
+
+
+@dataclass(frozen=True, order=True)
+class Target:
+    kind: str  # one of TARGET_KINDS
+    value: str = ""  # empty for "international" and "any"
+
+    def __str__(self) -> str:
+        return self.kind if self.kind in ("international", "any") else f"{self.kind}:{self.value}"
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: int
+    action: str
+    scope: Scope
+    target: Target
+    priority: int = 100
+    author: str = ""
+    reason: str = ""
+
+    def describe(self) -> str:
+        return f"#{self.id} {self.action} {self.target} for {self.scope} (priority {self.priority})"
+
+
+@dataclass(frozen=True)
+class SubscriberState:
+    """What the store says of a subscriber now: standing and the device MACs admitted for it."""
+
+    name: str
+    status: str  # one of SUBSCRIBER_STATUSES
+    devices: frozenset[str]  # registered MACs, lower-case
+
+
+def parse_scope(text: str) -> Scope:
+    kind, _, value = text.strip().partition(":")
+    if kind not in SCOPE_KINDS:
+        raise PolicySyntaxError(
+            f"unknown scope {text!r} (expected all, isp:NAME, class:NAME or subscriber:NAME)"
+        )
+    if kind == "all":
+        if value:
+            raise PolicySyntaxError(f"scope 'all' takes no value, got {text!r}")
+        return Scope("all")
+    if not value:
+        raise PolicySyntaxError(f"scope {kind!r} needs a value (expected {kind}:NAME)")
+    return Scope(kind, value)
+
+
+def parse_target(text: str) -> Target:
+    kind, _, value = text.strip().partition(":")
+    if kind not in TARGET_KINDS:
+        raise PolicySyntaxError(
+            f"unknown target {text!r} (expected international, any, service:NAME, "
+            "category:CODE, locus:domestic|foreign, prefix:CIDR or port:PROTO/PORT)"
+        )
+    if kind in ("international", "any"):
+        if value:
+            raise PolicySyntaxError(f"target {kind!r} takes no value, got {text!r}")
+        return Target(kind)
+    if not value:
+        raise PolicySyntaxError(f"target {kind!r} needs a value (expected {kind}:VALUE)")
+    if kind == "prefix":
+        try:
+            value = str(ipaddress.IPv4Network(value, strict=False))
+        except ValueError:
+            raise PolicySyntaxError(
+                f"bad prefix {value!r} (expected an IPv4 CIDR such as 172.16.0.0/12)"
+            ) from None
+    if kind == "port":
+        parse_port(value)
+    if kind == "locus" and value not in ("domestic", "foreign"):
+        raise PolicySyntaxError(f"bad locus {value!r} (expected domestic or foreign)")
+    return Target(kind, value)
+
+
+def parse_port(value: str) -> tuple[int, int | None]:
+    """'udp/443' -> (17, 443); 'icmp' -> (1, None)."""
+    proto, _, port = value.partition("/")
+    if proto not in PROTOCOLS:
+        raise PolicySyntaxError(f"bad protocol {proto!r} (expected tcp, udp or icmp)")
+    if proto == "icmp":
+        if port:
+            raise PolicySyntaxError("icmp takes no port (expected port:icmp)")
+        return PROTOCOLS[proto], None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise PolicySyntaxError(f"bad port {port!r} (expected a number from 1 to 65535)")
+    return PROTOCOLS[proto], int(port)
+
+
+def check_action(action: str) -> str:
+    if action not in ACTIONS:
+        raise PolicySyntaxError(f"unknown action {action!r} (expected one of: {', '.join(ACTIONS)})")
+    return action
+
+
+def check_priority(priority: int) -> int:
+    if not 0 <= priority <= MAX_PRIORITY:
+        raise PolicySyntaxError(f"priority {priority} out of range (expected 0 to {MAX_PRIORITY})")
+    return priority

@@ -1,0 +1,184 @@
+"""The network as frozen values: what the YAML loader produces and the store keeps as inventory.
+
+Pure: imports only the standard library. Knows nothing of YAML, Mininet or OpenFlow.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SWITCH_ROLES = ("access", "aggregation", "core", "border", "ixp", "internet")
+ISP_KINDS = ("fixed", "mobile", "transit")
+SUBSCRIBER_CLASSES = (
+    "mobile_prepaid",
+    "mobile_postpaid",
+    "fixed_home",
+    "fixed_macbound",
+    "enterprise",
+    "hosting",
+    "privileged",
+    "kiosk",
+)
+# Citizen Lab test-list codes, plus sovnet's BANK and HEALTH (the legend has no finance code).
+CATEGORIES = (
+    "GRP", "COMT", "NEWS", "GOVT", "SRCH", "ANON", "HOST", "MMED", "COMM", "PUBH", "FILE",
+    "CTRL", "CDN", "BANK", "HEALTH",
+)
+LOCI = ("domestic", "foreign")
+HOST_KINDS = ("subscriber", "service", "resolver")
+
+
+@dataclass(frozen=True)
+class Isp:
+    name: str
+    kind: str  # one of ISP_KINDS
+    prefix: str  # e.g. "10.1.0.0/16"; subscribers and resolvers of this ISP are numbered from it
+
+
+@dataclass(frozen=True)
+class Switch:
+    name: str
+    dpid: int
+    role: str  # one of SWITCH_ROLES
+    isp: str | None  # owning ISP; None for internet / IXP switches nobody in the country owns
+
+
+@dataclass(frozen=True)
+class Host:
+    """A Mininet host: one interface, one address, attached to one switch port."""
+
+    name: str
+    kind: str  # one of HOST_KINDS
+    ip: str  # "10.1.0.5"
+    prefixlen: int
+    mac: str  # lower-case "02:00:0a:01:00:05"
+    switch: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    name: str  # also the name of its host
+    cls: str  # one of SUBSCRIBER_CLASSES
+    isp: str
+    registered: bool = True  # initial admission state loaded into the store
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str  # also the name of its host
+    domains: tuple[str, ...]
+    category: str
+    locus: str  # "domestic" or "foreign"
+    depends_on: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resolver:
+    name: str  # also the name of its host
+    isp: str
+
+
+@dataclass(frozen=True)
+class Link:
+    a: str
+    a_port: int | None  # None on the host side of a host link
+    b: str
+    b_port: int | None
+    bw: float | None = None  # Mbit/s, shaped with HTB
+    delay: str | None = None  # needs netem; refused where the kernel has none
+    loss: float | None = None  # percent; needs netem too
+
+
+@dataclass(frozen=True)
+class Topology:
+    name: str
+    isps: tuple[Isp, ...]
+    switches: tuple[Switch, ...]
+    hosts: tuple[Host, ...]
+    subscribers: tuple[Subscriber, ...]
+    services: tuple[Service, ...]
+    resolvers: tuple[Resolver, ...]
+    links: tuple[Link, ...]  # switch-switch and host-switch links, in file order
+    domestic_prefixes: tuple[str, ...] = ("10.0.0.0/8",)
+    foreign_prefixes: tuple[str, ...] = ("172.16.0.0/12",)
+    description: str = ""
+    _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
+
+    # Lookups by name; built lazily so the dataclass stays a plain value.
+    def _by(self, attr: str) -> dict[str, Any]:
+        cached = self._index.get(attr)
+        if cached is None:
+            cached = {x.name: x for x in getattr(self, attr)}
+            self._index[attr] = cached
+        return cached
+
+    def switch(self, name: str) -> Switch:
+        return self._by("switches")[name]
+
+    def host(self, name: str) -> Host:
+        return self._by("hosts")[name]
+
+    def service(self, name: str) -> Service:
+        return self._by("services")[name]
+
+    def subscriber(self, name: str) -> Subscriber:
+        return self._by("subscribers")[name]
+
+    def isp(self, name: str) -> Isp:
+        return self._by("isps")[name]
+
+    def has_switch(self, name: str) -> bool:
+        return name in self._by("switches")
+
+    def host_for_ip(self, ip: str) -> Host | None:
+        for h in self.hosts:
+            if h.ip == ip:
+                return h
+        return None
+
+    def resolver_for(self, isp: str) -> Resolver | None:
+        for r in self.resolvers:
+            if r.isp == isp:
+                return r
+        return self.resolvers[0] if self.resolvers else None
+
+    def is_foreign(self, ip: str) -> bool:
+        addr = ipaddress.ip_address(ip)
+        return any(addr in ipaddress.ip_network(p) for p in self.foreign_prefixes)
+
+    def switch_links(self) -> tuple[Link, ...]:
+        switches = self._by("switches")
+        return tuple(lk for lk in self.links if lk.a in switches and lk.b in switches)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("_index")
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Topology:
+        def tup(kind, items, **conv):
+            out = []
+            for it in items:
+                it = dict(it)
+                for k, f in conv.items():
+                    it[k] = f(it[k])
+                out.append(kind(**it))
+            return tuple(out)
+
+        return cls(
+            name=d["name"],
+            description=d.get("description", ""),
+            isps=tup(Isp, d["isps"]),
+            switches=tup(Switch, d["switches"]),
+            hosts=tup(Host, d["hosts"]),
+            subscribers=tup(Subscriber, d["subscribers"]),
+            services=tup(Service, d["services"], domains=tuple, depends_on=tuple),
+            resolvers=tup(Resolver, d["resolvers"]),
+            links=tup(Link, d["links"]),
+            domestic_prefixes=tuple(d.get("domestic_prefixes", ("10.0.0.0/8",))),
+            foreign_prefixes=tuple(d.get("foreign_prefixes", ("172.16.0.0/12",))),
+        )

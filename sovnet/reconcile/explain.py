@@ -1,0 +1,110 @@
+"""`explain SRC DST`: which policy, table and flow decide the fate of traffic from a host.
+
+Pure: works on compiled flows and the policies that made them, via the simulator.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sovnet.model.flows import FlowRule, cookie_kind, cookie_policy
+from sovnet.model.policy import PROTOCOLS, Policy
+from sovnet.model.topology import Topology
+from sovnet.reconcile.simulate import Trace, table_name, trace
+
+
+class ExplainError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Explanation:
+    src: str
+    dst_ip: str
+    dst_name: str
+    packet: dict
+    trace: Trace
+    deciding: FlowRule | None  # the policy-table flow, or the admission drop, or the last flow
+    policy: Policy | None
+
+    def render(self) -> str:
+        t = self.trace
+        lines = [
+            f"{self.src} -> {self.dst_name} ({self.dst_ip}) "
+            f"{_proto_name(self.packet)}: {t.verdict}",
+            f"  path: {' -> '.join(t.hops)}",
+        ]
+        for st in t.steps:
+            what = st.flow.describe() if st.flow else "no flow matched (table miss: drop)"
+            lines.append(f"  {st.switch} {table_name(st.table)}: {what}")
+        if self.policy is not None:
+            lines.append(f"  decided by policy {self.policy.describe()}"
+                         + (f": {self.policy.reason}" if self.policy.reason else ""))
+        elif self.deciding is not None:
+            kind = cookie_kind(self.deciding.cookie)
+            lines.append(f"  decided by the {table_name(self.deciding.key.table)} table "
+                         f"({kind} flow, no policy)")
+        return "\n".join(lines)
+
+
+def resolve_destination(topo: Topology, dst: str) -> tuple[str, str]:
+    """A host or service name, a domain name, or an IPv4 address -> (ip, display name)."""
+    for h in topo.hosts:
+        if h.name == dst:
+            return h.ip, dst
+    for s in topo.services:
+        if dst in s.domains:
+            return topo.host(s.name).ip, f"{s.name} [{dst}]"
+    try:
+        ip = str(ipaddress.IPv4Address(dst))
+    except ValueError:
+        names = sorted(h.name for h in topo.hosts)
+        raise ExplainError(
+            f"unknown destination {dst!r} (expected a host, service, domain name or IPv4 "
+            f"address; hosts: {', '.join(names[:12])}{', ...' if len(names) > 12 else ''})"
+        ) from None
+    h = topo.host_for_ip(ip)
+    return ip, h.name if h else ip
+
+
+def explain(topo: Topology, tables: Mapping[int, Iterable[FlowRule]],
+            policies: Iterable[Policy], src: str, dst: str,
+            proto: str = "tcp", port: int | None = 80) -> Explanation:
+    try:
+        h = topo.host(src)
+    except KeyError:
+        raise ExplainError(
+            f"unknown source host {src!r} (expected one of the topology's hosts)"
+        ) from None
+    ip, name = resolve_destination(topo, dst)
+    if proto not in PROTOCOLS:
+        raise ExplainError(f"bad protocol {proto!r} (expected tcp, udp or icmp)")
+    pkt = {"eth_src": h.mac, "eth_type": 0x0800, "ipv4_src": h.ip, "ipv4_dst": ip,
+           "ip_proto": PROTOCOLS[proto]}
+    if proto in ("tcp", "udp") and port is not None:
+        pkt[f"{proto}_dst"] = port
+    t = trace(topo, tables, src, pkt)
+    deciding = _deciding_flow(t)
+    by_id = {p.id: p for p in policies}
+    policy = by_id.get(cookie_policy(deciding.cookie)) if deciding is not None else None
+    if deciding is not None and cookie_kind(deciding.cookie) != "policy":
+        policy = None
+    return Explanation(src, ip, name, pkt, t, deciding, policy)
+
+
+def _deciding_flow(t: Trace) -> FlowRule | None:
+    if t.dropped_at is not None:
+        return t.dropped_at.flow
+    for st in t.steps:
+        if st.flow is not None and cookie_kind(st.flow.cookie) == "policy":
+            return st.flow
+    return t.steps[-1].flow if t.steps else None
+
+
+def _proto_name(pkt: dict) -> str:
+    names = {v: k for k, v in PROTOCOLS.items()}
+    proto = names.get(pkt.get("ip_proto"), "ip")
+    port = pkt.get("tcp_dst") or pkt.get("udp_dst")
+    return f"{proto}/{port}" if port else proto

@@ -1,0 +1,168 @@
+"""The policy store's interface: the value types it hands out and the `PolicyStore` protocol.
+
+The store is append-only and versioned. Every change belongs to a *revision* (an increasing
+integer id with the wall-clock time it was committed, an author and a reason); nothing is updated
+or deleted in place, so the state in force at any past revision can be read back. A revision may
+group several changes, made atomically through `PolicyStore.transaction`.
+
+What a revision can change, by entity:
+
+    inventory   key "topology"    the Topology (as `Topology.to_dict()`)
+    policy      key "7"           a policy: action, scope, target, priority, author, reason
+    subscriber  key "alice"       {"status": "registered" | "verified" | "revoked"}
+    device      key "02:00:..."   {"subscriber": "alice"}: the MAC is admitted for that subscriber
+
+op is "put" (the body is the new state) or "delete" (the key is no longer in force: a revoked
+policy or device). Enforcement acknowledgements from switches are kept beside the history and
+never create revisions.
+
+Only `sovnet.store.sqlite` implements this today; the protocol is here so that another backend
+can be plugged in without touching the controller or the CLI.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sovnet.model.policy import Policy, Scope, SubscriberState, Target
+from sovnet.model.topology import Topology
+
+ENTITIES = ("inventory", "policy", "subscriber", "device")
+OPS = ("put", "delete")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change of a revision. `body` is {} for a delete."""
+
+    entity: str  # one of ENTITIES
+    key: str
+    op: str  # one of OPS
+    body: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class RevisionInfo:
+    id: int
+    committed_at: float  # time.time() taken just before the commit
+    author: str
+    reason: str
+    changes: tuple[Change, ...]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything in force at one revision, read in one read transaction (so consistent).
+
+    At revision 0 (an empty store) `committed_at` is None; `topology` is None until an inventory
+    has been loaded.
+    """
+
+    revision: int
+    committed_at: float | None
+    topology: Topology | None
+    policies: tuple[Policy, ...]  # sorted by id
+    subscribers: dict[str, SubscriberState] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class Ack:
+    """A switch confirmed (barrier reply) that its flow table enforces `revision`."""
+
+    revision: int
+    dpid: int
+    acked_at: float  # time.time() when the barrier reply arrived
+    flows_changed: int
+    note: str = ""
+
+
+class StoreTransaction(Protocol):
+    """The changes of one revision being built; obtained from `PolicyStore.transaction`.
+
+    `revision` is the id this transaction commits as; after the `with` block it is None if
+    nothing was committed (an exception, or no change at all).
+    """
+
+    revision: int | None
+    author: str
+    reason: str
+
+    def load_inventory(self, topology: Topology) -> None: ...
+
+    def add_policy(
+        self, action: str, scope: Scope | str, target: Target | str, priority: int = 100
+    ) -> Policy: ...
+
+    def revoke_policy(self, policy_id: int) -> None: ...
+
+    def set_subscriber_status(self, name: str, status: str) -> None: ...
+
+    def register_device(self, subscriber: str, mac: str) -> None: ...
+
+    def revoke_device(self, mac: str) -> None: ...
+
+
+class PolicyStore(Protocol):
+    """A versioned, append-only store of inventory, policies and subscriber admission state.
+
+    Every read takes `revision` (None = the latest) and raises StoreError for a revision that
+    does not exist. Every single-call write makes a revision of one change and returns its id
+    (add_policy returns the Policy); StoreError names what was expected when a change is refused.
+    """
+
+    # -- writes ---------------------------------------------------------------------------
+    def transaction(
+        self, author: str = "", reason: str = ""
+    ) -> AbstractContextManager[StoreTransaction]: ...
+
+    def load_inventory(self, topology: Topology, author: str = "", reason: str = "") -> int: ...
+
+    def add_policy(
+        self,
+        action: str,
+        scope: Scope | str,
+        target: Target | str,
+        priority: int = 100,
+        author: str = "",
+        reason: str = "",
+    ) -> Policy: ...
+
+    def revoke_policy(self, policy_id: int, author: str = "", reason: str = "") -> int: ...
+
+    def set_subscriber_status(
+        self, name: str, status: str, author: str = "", reason: str = ""
+    ) -> int: ...
+
+    def register_device(
+        self, subscriber: str, mac: str, author: str = "", reason: str = ""
+    ) -> int: ...
+
+    def revoke_device(self, mac: str, author: str = "", reason: str = "") -> int: ...
+
+    # -- reads ----------------------------------------------------------------------------
+    def revision(self) -> int: ...
+
+    def topology(self, revision: int | None = None) -> Topology: ...
+
+    def policies(self, revision: int | None = None) -> tuple[Policy, ...]: ...
+
+    def subscribers(self, revision: int | None = None) -> dict[str, SubscriberState]: ...
+
+    def snapshot(self, revision: int | None = None) -> Snapshot: ...
+
+    def history(self, limit: int | None = None, since: int | None = None) -> list[RevisionInfo]: ...
+
+    def revision_info(self, rev: int) -> RevisionInfo: ...
+
+    def data_version(self) -> int: ...
+
+    # -- enforcement acknowledgements (no revisions) ----------------------------------------
+    def record_ack(
+        self, revision: int, dpid: int, acked_at: float, flows_changed: int, note: str = ""
+    ) -> None: ...
+
+    def acks(self, revision: int | None = None) -> list[Ack]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,167 @@
+"""SQLite plumbing shared by the store and its watcher: connecting, the schema, state queries.
+
+Schema (version 1):
+
+    schema_version(version)                               one row
+    revisions(id PK, committed_at REAL, author, reason)
+    changes(revision -> revisions.id, seq, entity, key, op, body_json)   PK (revision, seq)
+    acks(id PK, revision, dpid, acked_at REAL, flows_changed, note)
+
+The state at revision R of (entity, key) is its last change (highest (revision, seq)) with
+revision <= R; it is in force if that change is a 'put'. Triggers refuse UPDATE and DELETE on all
+three data tables: the history is append-only.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sovnet.errors import StoreError
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 10.0
+
+_DDL = [
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS revisions (
+        id INTEGER PRIMARY KEY,
+        committed_at REAL NOT NULL,
+        author TEXT NOT NULL,
+        reason TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS changes (
+        revision INTEGER NOT NULL REFERENCES revisions(id) DEFERRABLE INITIALLY DEFERRED,
+        seq INTEGER NOT NULL,
+        entity TEXT NOT NULL CHECK (entity IN ('inventory', 'policy', 'subscriber', 'device')),
+        key TEXT NOT NULL,
+        op TEXT NOT NULL CHECK (op IN ('put', 'delete')),
+        body_json TEXT,
+        PRIMARY KEY (revision, seq)) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS changes_by_key ON changes (entity, key, revision, seq)",
+    """CREATE TABLE IF NOT EXISTS acks (
+        id INTEGER PRIMARY KEY,
+        revision INTEGER NOT NULL,
+        dpid INTEGER NOT NULL,
+        acked_at REAL NOT NULL,
+        flows_changed INTEGER NOT NULL,
+        note TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS acks_by_revision ON acks (revision)",
+] + [
+    f"""CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table}
+        BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END"""
+    for table in ("revisions", "changes", "acks")
+    for op in ("UPDATE", "DELETE")
+]
+
+
+def connect(path: str, *, must_exist: bool = False) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL, synchronous=NORMAL."""
+    try:
+        if must_exist:
+            if not Path(path).is_file():
+                raise StoreError(f"no store at {path} (expected a file made by open_store)")
+            target, uri = Path(path).resolve().as_uri() + "?mode=rw", True
+        else:
+            target, uri = path, False
+        conn = sqlite3.connect(
+            target, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False, uri=uri
+        )
+    except sqlite3.Error as e:
+        raise StoreError(
+            f"cannot open store {path}: {e} (expected a writable file in an existing directory)"
+        ) from None
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal" and path != ":memory:":
+            raise StoreError(
+                f"store {path} cannot use WAL journaling (got {mode!r}, expected 'wal')"
+            )
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.DatabaseError as e:
+        conn.close()
+        raise StoreError(f"{path} is not a sovnet store ({e})") from None
+    except StoreError:
+        conn.close()
+        raise
+    return conn
+
+
+def ensure_schema(conn: sqlite3.Connection, path: str) -> None:
+    """Create the schema if absent; refuse a file written by a newer sovnet."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as e:
+        raise StoreError(f"cannot write to store {path}: {e}") from None
+    try:
+        version = None
+        if conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        ).fetchone():
+            version = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        if version is not None and version > SCHEMA_VERSION:
+            raise StoreError(
+                f"store {path} has schema version {version}, newer than this sovnet understands "
+                f"(expected at most {SCHEMA_VERSION}); upgrade sovnet to open it"
+            )
+        for stmt in _DDL:
+            conn.execute(stmt)
+        if version is None:
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def latest_revision(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT COALESCE(MAX(id), 0) FROM revisions").fetchone()[0]
+
+
+def resolve(conn: sqlite3.Connection, revision: int | None) -> int:
+    """The revision to read: the latest for None; StoreError for one that does not exist."""
+    latest = latest_revision(conn)
+    if revision is None:
+        return latest
+    if isinstance(revision, bool) or not isinstance(revision, int) or not 0 <= revision <= latest:
+        raise StoreError(f"no revision {revision!r} (expected 0 to {latest})")
+    return revision
+
+
+def in_force(conn: sqlite3.Connection, entity: str, rev: int) -> dict[str, dict[str, Any]]:
+    """key -> body of every key of `entity` in force at `rev`."""
+    rows = conn.execute(
+        """SELECT key, op, body_json FROM (
+               SELECT key, op, body_json, ROW_NUMBER() OVER (
+                   PARTITION BY key ORDER BY revision DESC, seq DESC) AS rn
+               FROM changes WHERE entity = ? AND revision <= ?)
+           WHERE rn = 1""",
+        (entity, rev),
+    )
+    return {key: json.loads(body) for key, op, body in rows if op == "put"}
+
+
+def last_change(
+    conn: sqlite3.Connection, entity: str, key: str, rev: int
+) -> tuple[int, int, str] | None:
+    """(revision, seq, body_json) of the change putting (entity, key) in force at `rev`, or None."""
+    row = conn.execute(
+        """SELECT revision, seq, op, body_json FROM changes
+           WHERE entity = ? AND key = ? AND revision <= ?
+           ORDER BY revision DESC, seq DESC LIMIT 1""",
+        (entity, key, rev),
+    ).fetchone()
+    if row is None or row[2] != "put":
+        return None
+    return row[0], row[1], row[3]
+
+
+def max_policy_id(conn: sqlite3.Connection) -> int:
+    """The highest policy id ever assigned, revoked or not (so ids are never reused)."""
+    return conn.execute(
+        "SELECT COALESCE(MAX(CAST(key AS INTEGER)), 0) FROM changes WHERE entity = 'policy'"
+    ).fetchone()[0]

@@ -1,0 +1,326 @@
+"""The policy store on one SQLite file, shared by the controller, the CLI and scripts.
+
+WAL journaling lets readers proceed while one writer commits; writers queue on the file's write
+lock for up to BUSY_TIMEOUT_S. Each `SqliteStore` has one connection, usable from several threads
+(a lock serialises them). See `sovnet.store.base` for the data model, `sovnet.store.db` for the
+schema.
+
+    store = open_store("results/run.db")
+    store.load_inventory(topology, author="ops", reason="initial inventory")
+    with store.transaction("ops", "block bank for mobinet") as tx:
+        p = tx.add_policy("deny", "isp:mobinet", "service:bank", priority=200)
+    store.policies()          # in force now
+    store.policies(p_rev)     # in force at any past revision
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sovnet.errors import StoreError
+from sovnet.model.policy import Policy, Scope, SubscriberState, Target
+from sovnet.model.topology import Topology
+from sovnet.store import db
+from sovnet.store.base import Ack, Change, RevisionInfo, Snapshot
+from sovnet.store.transaction import SqliteTransaction, policy_from_body
+
+
+def open_store(path: str | os.PathLike[str]) -> SqliteStore:
+    """Open (creating if absent) the store at `path`."""
+    return SqliteStore(path)
+
+
+class SqliteStore:
+    """See `sovnet.store.base.PolicyStore`."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = os.fspath(path)
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = db.connect(self.path)
+        self._tx: SqliteTransaction | None = None
+        self._topology_cache: tuple[tuple[int, int], Topology] | None = None
+        try:
+            db.ensure_schema(self._conn, self.path)
+        except BaseException:
+            self.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r})"
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"store {self.path} is closed (expected an open store)")
+        return self._conn
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction (a consistent view); inside a write transaction, that one."""
+        with self._lock:
+            conn = self._connection()
+            if conn.in_transaction:
+                yield conn
+                return
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+
+    # -- writes -------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self, author: str = "", reason: str = "") -> Iterator[SqliteTransaction]:
+        """Group changes into ONE revision, committed when the block ends without an exception.
+
+        On an exception nothing is committed and `tx.revision` becomes None; so it does for a
+        block that made no change (no empty revision is written). Other threads using this
+        store object wait until the block ends; other connections wait for the write lock.
+        """
+        with self._lock:
+            conn = self._connection()
+            if self._tx is not None:
+                raise StoreError(
+                    "a transaction is already open on this store "
+                    "(expected further changes through its tx object)"
+                )
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
+                raise StoreError(f"cannot write to store {self.path}: {e}") from None
+            tx = SqliteTransaction(conn, db.latest_revision(conn) + 1, str(author), str(reason))
+            self._tx = tx
+            try:
+                yield tx
+                if tx.changes:
+                    conn.execute(
+                        "INSERT INTO revisions (id, committed_at, author, reason) VALUES (?,?,?,?)",
+                        (tx.revision, time.time(), tx.author, tx.reason),
+                    )
+                conn.execute("COMMIT")
+                tx._close(committed=tx.changes > 0)
+            except BaseException as e:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                tx._close(committed=False)
+                if isinstance(e, sqlite3.Error):
+                    raise StoreError(f"store {self.path}: transaction rolled back: {e}") from e
+                raise
+            finally:
+                self._tx = None
+
+    def load_inventory(self, topology: Topology, author: str = "", reason: str = "") -> int:
+        """Store `topology` and its subscribers; see `SqliteTransaction.load_inventory`.
+
+        Reloading a topology of the same name makes a new revision but keeps the subscriber
+        states (status, devices) already in the store; a different name is refused.
+        """
+        with self.transaction(author, reason) as tx:
+            tx.load_inventory(topology)
+        return self._committed(tx)
+
+    def add_policy(
+        self,
+        action: str,
+        scope: Scope | str,
+        target: Target | str,
+        priority: int = 100,
+        author: str = "",
+        reason: str = "",
+    ) -> Policy:
+        with self.transaction(author, reason) as tx:
+            policy = tx.add_policy(action, scope, target, priority)
+        return policy
+
+    def revoke_policy(self, policy_id: int, author: str = "", reason: str = "") -> int:
+        with self.transaction(author, reason) as tx:
+            tx.revoke_policy(policy_id)
+        return self._committed(tx)
+
+    def set_subscriber_status(
+        self, name: str, status: str, author: str = "", reason: str = ""
+    ) -> int:
+        with self.transaction(author, reason) as tx:
+            tx.set_subscriber_status(name, status)
+        return self._committed(tx)
+
+    def register_device(self, subscriber: str, mac: str, author: str = "", reason: str = "") -> int:
+        with self.transaction(author, reason) as tx:
+            tx.register_device(subscriber, mac)
+        return self._committed(tx)
+
+    def revoke_device(self, mac: str, author: str = "", reason: str = "") -> int:
+        with self.transaction(author, reason) as tx:
+            tx.revoke_device(mac)
+        return self._committed(tx)
+
+    @staticmethod
+    def _committed(tx: SqliteTransaction) -> int:
+        assert tx.revision is not None  # every single-call write makes exactly one change
+        return tx.revision
+
+    # -- reads --------------------------------------------------------------------------------
+    def revision(self) -> int:
+        """The latest revision id; 0 for an empty store."""
+        with self._reading() as conn:
+            return db.latest_revision(conn)
+
+    def data_version(self) -> int:
+        """SQLite's data_version of this store's connection: changes when another connection
+        (thread, process) commits, including enforcement acks."""
+        with self._lock:
+            return self._connection().execute("PRAGMA data_version").fetchone()[0]
+
+    def topology(self, revision: int | None = None) -> Topology:
+        with self._reading() as conn:
+            rev = db.resolve(conn, revision)
+            topo = self._topology_at(conn, rev)
+        if topo is None:
+            raise StoreError(
+                f"no topology loaded at revision {rev} in {self.path} "
+                "(expected an inventory: sovnet store load TOPOLOGY)"
+            )
+        return topo
+
+    def policies(self, revision: int | None = None) -> tuple[Policy, ...]:
+        """The policies in force, sorted by id."""
+        with self._reading() as conn:
+            return self._policies_at(conn, db.resolve(conn, revision))
+
+    def subscribers(self, revision: int | None = None) -> dict[str, SubscriberState]:
+        with self._reading() as conn:
+            return self._subscribers_at(conn, db.resolve(conn, revision))
+
+    def snapshot(self, revision: int | None = None) -> Snapshot:
+        """Topology, policies and subscribers at one revision, from one read transaction."""
+        with self._reading() as conn:
+            rev = db.resolve(conn, revision)
+            row = conn.execute("SELECT committed_at FROM revisions WHERE id = ?", (rev,)).fetchone()
+            return Snapshot(
+                revision=rev,
+                committed_at=row[0] if row else None,
+                topology=self._topology_at(conn, rev),
+                policies=self._policies_at(conn, rev),
+                subscribers=self._subscribers_at(conn, rev),
+            )
+
+    def history(self, limit: int | None = None, since: int | None = None) -> list[RevisionInfo]:
+        """Revisions with id > `since` (all if None), the newest `limit` of them, newest last."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT id, committed_at, author, reason FROM revisions WHERE id > ? "
+                "ORDER BY id DESC LIMIT ?",
+                (since or 0, -1 if limit is None else max(limit, 0)),
+            ).fetchall()
+            rows.reverse()
+            if not rows:
+                return []
+            changes: dict[int, list[Change]] = {r[0]: [] for r in rows}
+            for rev, entity, key, op, body in conn.execute(
+                "SELECT revision, entity, key, op, body_json FROM changes "
+                "WHERE revision BETWEEN ? AND ? ORDER BY revision, seq",
+                (rows[0][0], rows[-1][0]),
+            ):
+                changes[rev].append(Change(entity, key, op, json.loads(body) if body else {}))
+        return [RevisionInfo(i, at, a, r, tuple(changes[i])) for i, at, a, r in rows]
+
+    def revision_info(self, rev: int) -> RevisionInfo:
+        with self._reading() as conn:
+            latest = db.latest_revision(conn)
+            if isinstance(rev, bool) or not isinstance(rev, int) or not 1 <= rev <= latest:
+                raise StoreError(f"no revision {rev!r} (expected 1 to {latest})")
+            i, at, a, r = conn.execute(
+                "SELECT id, committed_at, author, reason FROM revisions WHERE id = ?", (rev,)
+            ).fetchone()
+            changes = tuple(
+                Change(entity, key, op, json.loads(body) if body else {})
+                for entity, key, op, body in conn.execute(
+                    "SELECT entity, key, op, body_json FROM changes WHERE revision = ? "
+                    "ORDER BY seq",
+                    (rev,),
+                )
+            )
+        return RevisionInfo(i, at, a, r, changes)
+
+    # -- state at a revision (callers hold a read transaction) ----------------------------------
+    def _topology_at(self, conn: sqlite3.Connection, rev: int) -> Topology | None:
+        change = db.last_change(conn, "inventory", "topology", rev)
+        if change is None:
+            return None
+        where = (change[0], change[1])
+        cached = self._topology_cache
+        if cached is None or cached[0] != where:
+            cached = (where, Topology.from_dict(json.loads(change[2])))
+            self._topology_cache = cached
+        return cached[1]
+
+    @staticmethod
+    def _policies_at(conn: sqlite3.Connection, rev: int) -> tuple[Policy, ...]:
+        bodies = db.in_force(conn, "policy", rev)
+        return tuple(policy_from_body(int(k), bodies[k]) for k in sorted(bodies, key=int))
+
+    @staticmethod
+    def _subscribers_at(conn: sqlite3.Connection, rev: int) -> dict[str, SubscriberState]:
+        devices: dict[str, set[str]] = {}
+        for mac, body in db.in_force(conn, "device", rev).items():
+            devices.setdefault(body["subscriber"], set()).add(mac)
+        return {
+            name: SubscriberState(name, body["status"], frozenset(devices.get(name, ())))
+            for name, body in sorted(db.in_force(conn, "subscriber", rev).items())
+        }
+
+    # -- enforcement acknowledgements -----------------------------------------------------------
+    def record_ack(
+        self, revision: int, dpid: int, acked_at: float, flows_changed: int, note: str = ""
+    ) -> None:
+        """Record that switch `dpid` enforces `revision` (0..latest). Makes no revision."""
+        with self._lock:
+            conn = self._connection()
+            if self._tx is not None:
+                raise StoreError("cannot record an ack while a transaction is open on this store")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
+                raise StoreError(f"cannot write to store {self.path}: {e}") from None
+            try:
+                db.resolve(conn, revision)
+                conn.execute(
+                    "INSERT INTO acks (revision, dpid, acked_at, flows_changed, note) "
+                    "VALUES (?,?,?,?,?)",
+                    (revision, int(dpid), float(acked_at), int(flows_changed), str(note)),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def acks(self, revision: int | None = None) -> list[Ack]:
+        """Acks for `revision`, or every ack if None; in the order they were recorded."""
+        where, args = ("WHERE revision = ?", (revision,)) if revision is not None else ("", ())
+        with self._reading() as conn:
+            rows: list[Any] = conn.execute(
+                "SELECT revision, dpid, acked_at, flows_changed, note FROM acks "
+                f"{where} ORDER BY id",
+                args,
+            ).fetchall()
+        return [Ack(*row) for row in rows]

@@ -1,0 +1,237 @@
+"""The changes of one revision: validated against the state in force, written as they come.
+
+A `SqliteTransaction` lives inside `SqliteStore.transaction()`, which holds the SQLite write lock
+(BEGIN IMMEDIATE) for its whole life, so the state it validates against cannot change under it.
+Its changes are written with the pending revision id as they are made, so later changes of the
+same transaction see earlier ones; the revision row itself (with committed_at) is written by the
+store just before COMMIT.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from typing import Any
+
+from sovnet.errors import StoreError
+from sovnet.model.policy import (
+    MAX_PRIORITY,
+    SUBSCRIBER_STATUSES,
+    Policy,
+    PolicySyntaxError,
+    Scope,
+    Target,
+    check_action,
+    check_priority,
+    parse_scope,
+    parse_target,
+)
+from sovnet.model.topology import Topology
+from sovnet.store import db
+
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+
+def normalize_mac(mac: str) -> str:
+    """'02:00:0A:01:00:05' -> '02:00:0a:01:00:05'; StoreError for anything else."""
+    text = mac.strip().lower() if isinstance(mac, str) else ""
+    if not _MAC.match(text):
+        raise StoreError(
+            f"bad MAC {mac!r} (expected six colon-separated hex bytes such as 02:00:0a:01:00:05)"
+        )
+    return text
+
+
+def listing(items: list[str], limit: int = 20) -> str:
+    """'a, b, c' for error messages; long lists are cut with a count of the rest."""
+    if not items:
+        return "none"
+    shown = ", ".join(items[:limit])
+    return shown if len(items) <= limit else f"{shown}, ... ({len(items) - limit} more)"
+
+
+def policy_from_body(policy_id: int, body: dict[str, Any]) -> Policy:
+    return Policy(
+        id=policy_id,
+        action=body["action"],
+        scope=Scope(body["scope"]["kind"], body["scope"]["value"]),
+        target=Target(body["target"]["kind"], body["target"]["value"]),
+        priority=body["priority"],
+        author=body.get("author", ""),
+        reason=body.get("reason", ""),
+    )
+
+
+class SqliteTransaction:
+    """See `sovnet.store.base.StoreTransaction`."""
+
+    def __init__(self, conn: sqlite3.Connection, revision: int, author: str, reason: str):
+        self._conn = conn
+        self.revision: int | None = revision
+        self.author = author
+        self.reason = reason
+        self._seq = 0
+        self._open = True
+        self._last_policy_id: int | None = None  # read once: the write lock is ours
+
+    @property
+    def changes(self) -> int:
+        """How many changes this transaction has made so far."""
+        return self._seq
+
+    def _close(self, committed: bool) -> None:
+        self._open = False
+        if not committed:
+            self.revision = None
+
+    def _write(self, entity: str, key: str, op: str, body: dict[str, Any] | None) -> None:
+        if not self._open:
+            raise StoreError(
+                "this transaction is over (expected changes inside its `with` block only)"
+            )
+        self._seq += 1
+        self._conn.execute(
+            "INSERT INTO changes (revision, seq, entity, key, op, body_json) VALUES (?,?,?,?,?,?)",
+            (
+                self.revision,
+                self._seq,
+                entity,
+                key,
+                op,
+                None if body is None else json.dumps(body, sort_keys=True),
+            ),
+        )
+
+    def _in_force(self, entity: str) -> dict[str, dict[str, Any]]:
+        assert self.revision is not None
+        return db.in_force(self._conn, entity, self.revision)
+
+    def _subscriber_names(self) -> dict[str, dict[str, Any]]:
+        return self._in_force("subscriber")
+
+    def _check_subscriber(self, name: str) -> None:
+        subs = self._subscriber_names()
+        if name not in subs:
+            expected = (
+                f"expected one of: {listing(sorted(subs))}"
+                if subs
+                else "no subscribers yet: load an inventory first"
+            )
+            raise StoreError(f"no subscriber {name!r} ({expected})")
+
+    # -- inventory ----------------------------------------------------------------------------
+    def load_inventory(self, topology: Topology) -> None:
+        """Store `topology` and a record for each of its subscribers not yet in the store.
+
+        A new subscriber gets status "registered" and, if the topology marks it `registered`,
+        one device: its host's MAC (an unregistered one gets no device). Subscribers already in
+        the store keep their status and devices, so reloading a topology never resets them.
+        Loading a topology whose name differs from the one in the store is refused.
+        """
+        if not isinstance(topology, Topology):
+            raise StoreError(f"expected a Topology to load, got {type(topology).__name__}")
+        assert self.revision is not None
+        current = db.last_change(self._conn, "inventory", "topology", self.revision)
+        if current is not None:
+            held = json.loads(current[2])["name"]
+            if held != topology.name:
+                raise StoreError(
+                    f"store already holds topology {held!r}; refusing to load {topology.name!r} "
+                    f"(expected a topology named {held!r}, or a new store file)"
+                )
+        self._write("inventory", "topology", "put", topology.to_dict())
+        subs = self._subscriber_names()
+        owners = {mac: b["subscriber"] for mac, b in self._in_force("device").items()}
+        hosts = {h.name: h for h in topology.hosts}
+        for sub in topology.subscribers:
+            if sub.name in subs:
+                continue
+            self._write("subscriber", sub.name, "put", {"status": "registered"})
+            if not sub.registered:
+                continue
+            if sub.name not in hosts:
+                raise StoreError(
+                    f"subscriber {sub.name!r} has no host in topology {topology.name!r} "
+                    "(expected a host of the same name)"
+                )
+            mac = normalize_mac(hosts[sub.name].mac)
+            if mac in owners:
+                raise StoreError(
+                    f"MAC {mac} of subscriber {sub.name!r} is already registered to "
+                    f"subscriber {owners[mac]!r} (a MAC belongs to one subscriber at a time)"
+                )
+            self._write("device", mac, "put", {"subscriber": sub.name})
+            owners[mac] = sub.name
+
+    # -- policies -----------------------------------------------------------------------------
+    def add_policy(
+        self, action: str, scope: Scope | str, target: Target | str, priority: int = 100
+    ) -> Policy:
+        """Add a policy; its id is the next never-used one. Scope and target may be text."""
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise StoreError(
+                f"priority {priority!r} is not an integer (expected 0 to {MAX_PRIORITY})"
+            )
+        try:
+            check_action(action)
+            check_priority(priority)
+            scope = parse_scope(scope if isinstance(scope, str) else str(scope))
+            target = parse_target(target if isinstance(target, str) else str(target))
+        except PolicySyntaxError as e:
+            raise StoreError(str(e)) from None
+        if self._last_policy_id is None:
+            self._last_policy_id = db.max_policy_id(self._conn)
+        policy_id = self._last_policy_id = self._last_policy_id + 1
+        body = {
+            "action": action,
+            "scope": {"kind": scope.kind, "value": scope.value},
+            "target": {"kind": target.kind, "value": target.value},
+            "priority": priority,
+            "author": self.author,
+            "reason": self.reason,
+        }
+        self._write("policy", str(policy_id), "put", body)
+        return policy_from_body(policy_id, body)
+
+    def revoke_policy(self, policy_id: int) -> None:
+        ids = sorted(int(k) for k in self._in_force("policy"))
+        if isinstance(policy_id, str) and policy_id.strip().lstrip("#").isdigit():
+            policy_id = int(policy_id.strip().lstrip("#"))
+        if isinstance(policy_id, bool) or not isinstance(policy_id, int) or policy_id not in ids:
+            shown = ", ".join(f"#{i}" for i in ids) if ids else "none"
+            raise StoreError(f"no policy #{policy_id} in force (in force: {shown})")
+        self._write("policy", str(policy_id), "delete", None)
+
+    # -- subscribers and devices -------------------------------------------------------------
+    def set_subscriber_status(self, name: str, status: str) -> None:
+        if status not in SUBSCRIBER_STATUSES:
+            raise StoreError(
+                f"unknown status {status!r} (expected one of: {', '.join(SUBSCRIBER_STATUSES)})"
+            )
+        self._check_subscriber(name)
+        self._write("subscriber", name, "put", {"status": status})
+
+    def register_device(self, subscriber: str, mac: str) -> None:
+        """Admit `mac` for `subscriber`; refused if the MAC is registered to anyone already."""
+        mac = normalize_mac(mac)
+        self._check_subscriber(subscriber)
+        assert self.revision is not None
+        current = db.last_change(self._conn, "device", mac, self.revision)
+        if current is not None:
+            owner = json.loads(current[2])["subscriber"]
+            if owner == subscriber:
+                raise StoreError(f"device {mac} is already registered to subscriber {owner!r}")
+            raise StoreError(
+                f"device {mac} is registered to subscriber {owner!r}; revoke it first "
+                "(a MAC belongs to one subscriber at a time)"
+            )
+        self._write("device", mac, "put", {"subscriber": subscriber})
+
+    def revoke_device(self, mac: str) -> None:
+        mac = normalize_mac(mac)
+        devices = self._in_force("device")
+        if mac not in devices:
+            registered = [f"{m} ({b['subscriber']})" for m, b in sorted(devices.items())]
+            raise StoreError(f"no device {mac} registered (registered: {listing(registered)})")
+        self._write("device", mac, "delete", None)

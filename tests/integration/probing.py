@@ -1,0 +1,45 @@
+"""Data-plane checks from inside Mininet hosts, run in parallel so a blocked target costs one
+timeout, not one per target. Polling helpers wait for an expected state instead of sleeping."""
+
+from __future__ import annotations
+
+import time
+
+
+def pings(host, ips, timeout_s: int = 1) -> dict[str, bool]:
+    """{ip: replied} for one ping to each address, all at once."""
+    script = " ".join(
+        f"(ping -n -c1 -W{timeout_s} {ip} >/dev/null 2>&1 && echo '{ip} ok' || echo '{ip} fail') &"
+        for ip in ips
+    )
+    out = host.cmd(f"{script} wait")
+    got = {}
+    for line in out.splitlines():
+        parts = line.strip().split()
+        if len(parts) == 2 and parts[1] in ("ok", "fail"):
+            got[parts[0]] = parts[1] == "ok"
+    missing = set(ips) - got.keys()
+    assert not missing, f"no ping result for {missing}: {out!r}"
+    return got
+
+
+def http_status(host, ip: str, domain: str, timeout_s: float = 2) -> str:
+    out = host.cmd(f"curl -s -m {timeout_s} -o /dev/null -w '%{{http_code}}' "
+                   f"-H 'Host: {domain}' http://{ip}/")
+    return out.strip()
+
+
+def dig(host, resolver_ip: str, name: str) -> str:
+    return host.cmd(f"dig +time=1 +tries=1 +short @{resolver_ip} {name} A").strip()
+
+
+def eventually(check, timeout: float = 10.0, interval: float = 0.05):
+    """Poll `check()` (which asserts) until it passes; re-raise its last failure at the timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(interval)

@@ -1,0 +1,85 @@
+"""A small hand-built topology for tests of the pure core (independent of the YAML loader).
+
+    alice(fixnet) bob(mobinet) carol(mobinet, unregistered)
+        |            |             |
+       acc1         acc2 ----------+
+          \\        /
+            core1 -- gw1 -- inet1 -- social, cdn (foreign)
+              |
+             dc1 -- bank (domestic, depends on cdn), gov
+              |
+             dns1
+"""
+
+from sovnet.model.policy import Policy, Scope, SubscriberState, Target
+from sovnet.model.topology import Host, Isp, Link, Resolver, Service, Subscriber, Switch, Topology
+
+
+def topology() -> Topology:
+    switches = (
+        Switch("acc1", 1, "access", "fixnet"),
+        Switch("acc2", 2, "access", "mobinet"),
+        Switch("core1", 3, "core", "fixnet"),
+        Switch("dc1", 4, "core", "fixnet"),
+        Switch("gw1", 5, "border", None),
+        Switch("inet1", 6, "internet", None),
+    )
+    sw_links = (
+        Link("acc1", 1, "core1", 1),
+        Link("acc2", 1, "core1", 2),
+        Link("core1", 3, "gw1", 1),
+        Link("gw1", 2, "inet1", 1),
+        Link("core1", 4, "dc1", 1),
+    )
+
+    def host(name, kind, ip, sw, port, plen=8):
+        mac = "02:00:" + ":".join(f"{int(b):02x}" for b in ip.split("."))
+        return Host(name, kind, ip, plen, mac, sw, port)
+
+    hosts = (
+        host("alice", "subscriber", "10.1.0.2", "acc1", 2),
+        host("bob", "subscriber", "10.2.0.2", "acc2", 2),
+        host("carol", "subscriber", "10.2.0.3", "acc2", 3),
+        host("bank", "service", "10.250.0.2", "dc1", 2),
+        host("gov", "service", "10.250.0.3", "dc1", 3),
+        host("social", "service", "172.16.0.2", "inet1", 2, 12),
+        host("cdn", "service", "172.16.0.3", "inet1", 3, 12),
+        host("dns1", "resolver", "10.1.0.53", "dc1", 4),
+    )
+    host_links = tuple(Link(h.name, None, h.switch, h.port) for h in hosts)
+    return Topology(
+        name="handmade",
+        isps=(Isp("fixnet", "fixed", "10.1.0.0/16"), Isp("mobinet", "mobile", "10.2.0.0/16")),
+        switches=switches,
+        hosts=hosts,
+        subscribers=(
+            Subscriber("alice", "fixed_home", "fixnet"),
+            Subscriber("bob", "mobile_prepaid", "mobinet"),
+            Subscriber("carol", "mobile_prepaid", "mobinet", registered=False),
+        ),
+        services=(
+            Service("bank", ("bank.sov",), "BANK", "domestic", ("cdn",)),
+            Service("gov", ("gov.sov",), "GOVT", "domestic"),
+            Service("social", ("social.example",), "GRP", "foreign"),
+            Service("cdn", ("cdn.example",), "CDN", "foreign"),
+        ),
+        resolvers=(Resolver("dns1", "fixnet"),),
+        links=sw_links + host_links,
+    )
+
+
+def subscribers(topo: Topology) -> dict[str, SubscriberState]:
+    return {
+        s.name: SubscriberState(
+            s.name, "registered", frozenset({topo.host(s.name).mac} if s.registered else ())
+        )
+        for s in topo.subscribers
+    }
+
+
+def policy(pid, action, target, scope="all", priority=100) -> Policy:
+    from sovnet.model.policy import parse_scope, parse_target
+
+    t = target if isinstance(target, Target) else parse_target(target)
+    s = scope if isinstance(scope, Scope) else parse_scope(scope)
+    return Policy(pid, action, s, t, priority)

@@ -1,0 +1,98 @@
+"""The sync state machine, with a fake store (the real one is tested on its own)."""
+
+from dataclasses import dataclass, field
+
+from sovnet.controller.enforcer import Enforcer
+from sovnet.reconcile.diff import apply
+from tests.unit import handmade
+
+
+@dataclass
+class Snap:
+    revision: int
+    topology: object
+    policies: tuple
+    subscribers: dict
+
+
+@dataclass
+class FakeStore:
+    revision: int = 1
+    policies: tuple = ()
+    acks: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.topo = handmade.topology()
+
+    def snapshot(self):
+        return Snap(self.revision, self.topo, self.policies, handmade.subscribers(self.topo))
+
+    def record_ack(self, revision, dpid, acked_at, flows_changed, note=""):
+        self.acks.append((revision, dpid, flows_changed, note))
+
+
+def make():
+    store = FakeStore()
+    e = Enforcer(store, clock=lambda: 123.0)
+    assert e.recompile()
+    e.connected(1)
+    return store, e
+
+
+def test_first_sync_installs_everything_and_acks_the_revision():
+    store, e = make()
+    assert e.begin_sync(1)
+    plan, _, rev = e.plan_for(1, [])
+    assert rev == 1 and len(plan.add) == len(e.desired[1])
+    assert not e.acknowledged(1, rev, len(plan))
+    assert store.acks == [(1, 1, len(plan), "")]
+
+
+def test_change_during_a_sync_marks_dirty_and_syncs_again_after_the_barrier():
+    store, e = make()
+    assert e.begin_sync(1)
+    plan, _, rev = e.plan_for(1, [])
+    installed = apply(plan, [])
+    store.revision, store.policies = 2, (handmade.policy(1, "deny", "international"),)
+    assert e.recompile()
+    assert not e.begin_sync(1)  # busy: only marked dirty
+    assert e.acknowledged(1, rev, len(plan))  # -> sync again
+    assert e.begin_sync(1)
+    plan2, _, rev2 = e.plan_for(1, installed)
+    assert rev2 == 2 and len(plan2.add) == 1 and not plan2.delete  # one foreign prefix
+    e.acknowledged(1, rev2, len(plan2))
+    assert [a[0] for a in store.acks] == [1, 2]
+
+
+def test_coalesced_revisions_are_all_acknowledged():
+    store, e = make()
+    e.begin_sync(1)
+    e.acknowledged(1, *e.plan_for(1, [])[2:], 0)
+    store.revision = 4
+    e.recompile()
+    e.begin_sync(1)
+    _, _, rev = e.plan_for(1, [])
+    e.acknowledged(1, rev, 5)
+    assert [(a[0], a[2]) for a in store.acks] == [(1, 0), (2, 0), (3, 0), (4, 5)]
+
+
+def test_unchanged_revision_does_not_recompile():
+    _, e = make()
+    assert not e.recompile()
+
+
+def test_errors_are_noted_on_the_ack():
+    store, e = make()
+    e.begin_sync(1)
+    _, _, rev = e.plan_for(1, [])
+    e.error(1, "OpenFlow error type=1 code=2")
+    e.acknowledged(1, rev, 3)
+    assert store.acks[-1][3] == "OpenFlow error type=1 code=2"
+
+
+def test_unknown_switch_is_left_alone():
+    _, e = make()
+    e.connected(99)
+    e.begin_sync(99)
+    plan, _, _ = e.plan_for(99, [])
+    assert not plan
