@@ -1,6 +1,7 @@
 """Policy commands on a store, shared by the interactive CLI and `sovnet store ...` in a shell.
 
-    policy list [--at REV]                 policy add ACTION TARGET [--scope S] [--priority N] [--why T]
+    policy list [--at REV]
+    policy add ACTION TARGET [--scope S] [--priority N] [--why T]
     policy revoke ID [--why T]             policy load FILE [--why T]
     subscriber list                        subscriber register|verify|revoke NAME [--why T]
     device register SUBSCRIBER MAC         device revoke MAC
@@ -129,7 +130,7 @@ def _dispatch(store, a) -> tuple[str, int | None]:
             specs = load_policy_set(a.file, store.topology())
             with store.transaction(who, a.why or f"load {a.file}") as tx:
                 for sp in specs:
-                    tx.add_policy(sp.action, sp.scope, sp.target, sp.priority)
+                    tx.add_policy(sp.action, sp.scope, sp.target, sp.priority, sp.reason or None)
             return f"loaded {len(specs)} policies from {a.file}", store.revision()
     if a.cmd == "subscriber":
         if a.op == "list":

@@ -84,9 +84,11 @@ class Lab:
         self.store = open_store(str(self.store_path))
         self.store.load_inventory(self.topology, author="sovnet",
                                   reason=f"inventory from {self.source}")
-        self.start_controller()
+        # The network first, so that its run-state file exists to record the controller in: a
+        # killed run's controller is then found and stopped by `sovnet clean`.
         self.network = Network(self.topology, controller_port=self.port, servers=self.servers)
         self.network.start()
+        self.start_controller()
         self.network.wait_connected(timeout=60)
         self.wait_enforced(self.store.revision(), timeout=60)
 
@@ -97,9 +99,8 @@ class Lab:
                "--reconcile-interval", str(self.reconcile_interval)]
         self.controller = subprocess.Popen(cmd, start_new_session=True,
                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        from sovnet.emulation.cleanup import register_process
-
-        register_process(self.controller.pid, "controller")
+        if self.network is not None:
+            self.network.track_process(self.controller.pid, "controller")
 
         def listening():
             if self.controller.poll() is not None:
@@ -113,12 +114,14 @@ class Lab:
         wait_for(listening, 30, f"the controller to listen on port {self.port}")
 
     def stop(self) -> None:
-        if self.network is not None:
-            try:
-                self.network.stop()
-            finally:
-                self.network = None
-        self.stop_controller()
+        try:
+            self.stop_controller()
+        finally:
+            if self.network is not None:
+                try:
+                    self.network.stop()
+                finally:
+                    self.network = None
 
     def stop_controller(self) -> None:
         ctl, self.controller = self.controller, None
@@ -132,9 +135,8 @@ class Lab:
             os.killpg(ctl.pid, signal.SIGKILL)
             ctl.wait(timeout=5)
         finally:
-            from sovnet.emulation.cleanup import unregister_process
-
-            unregister_process(ctl.pid)
+            if self.network is not None:
+                self.network.untrack_process(ctl.pid)
 
     # -- enforcement ------------------------------------------------------------------------
     def dpids(self) -> list[int]:

@@ -10,7 +10,7 @@ import ipaddress
 import re
 
 from sovnet.config.report import Reporter, got, one_of
-from sovnet.config.resolve import HostSpec, Parsed
+from sovnet.config.resolve import Parsed
 from sovnet.config.topology_file import split_endpoint
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*$")
@@ -29,12 +29,12 @@ def check(parsed: Parsed, r: Reporter) -> None:
     _domains(parsed, r)
 
 
-def name_problem(name: str, limit: int | None = MAX_NAME) -> str | None:
+def name_problem(name: str, limit: int | None = MAX_NAME, note: str = "") -> str | None:
     if not NAME_RE.match(name):
         return f"bad name {name!r} (expected lower-case letters and digits, starting with a letter)"
     if limit is not None and len(name) > limit:
         return (
-            f"name {name!r} is too long: {len(name)} characters (expected at most {limit}: "
+            f"name {name!r}{note} is too long: {len(name)} characters (expected at most {limit}: "
             "Mininet names interfaces NAME-eth0 and Linux allows 15 characters)"
         )
     return None
@@ -56,9 +56,7 @@ def _names(p: Parsed, r: Reporter) -> None:
             problem = name_problem(name)
             names = expanded.get(name, [name])
             if problem is None and names != [name]:
-                problem = name_problem(names[-1])
-                if problem:
-                    problem = problem.replace("name ", f"name (from count: {len(names)}) ", 1)
+                problem = name_problem(names[-1], note=f" (from count: {len(names)})")
             if problem:
                 r.key((key, name), problem)
             for n in names:
@@ -108,8 +106,9 @@ def _links(p: Parsed, r: Reporter) -> None:
             if not switches.ok or name in switches.names():
                 continue
             if name in hosts:
-                r.value(("links", i, side), f"node {name!r} is a {hosts[name]}, not a switch "
-                                            "(expected a switch; hosts attach with their switch: key)")
+                r.value(("links", i, side),
+                        f"node {name!r} is a {hosts[name]}, not a switch "
+                        "(expected a switch; hosts attach with their switch: key)")
             else:
                 r.value(("links", i, side), f"unknown node {name!r} ({known})")
         if ends[0] == ends[1]:
@@ -117,7 +116,8 @@ def _links(p: Parsed, r: Reporter) -> None:
                                   "(expected two different switches)")
             continue
         roles = [switches.entries[n].role if n in switches.entries else None for n in ends]
-        for (n1, r1), (n2, r2) in (zip(ends, roles), zip(reversed(ends), reversed(roles))):
+        for x, y in ((0, 1), (1, 0)):
+            (n1, r1), (n2, r2) = (ends[x], roles[x]), (ends[y], roles[y])
             if r1 == "internet" and r2 not in (None, "internet", "border"):
                 r.value(("links", i), f"link joins internet switch {n1!r} to {r2} switch {n2!r} "
                                       "without a border switch (expected internet switches "
@@ -140,7 +140,9 @@ def _attachments(p: Parsed, r: Reporter) -> None:
             what = "domestic service" if h.kind == "service" else h.kind
             r.value(h.at("switch"), f"{what} on internet switch {name!r} "
                                     "(expected a switch inside the country)")
-        if h.kind in _DOMESTIC_ONLY and sw.isp is not None and sw.isp != h.get("isp"):
+        isps = p.sections["isps"].entries
+        if (h.kind in _DOMESTIC_ONLY and sw.isp in isps and h.get("isp") in isps
+                and sw.isp != h.get("isp")):
             r.value(h.at("switch"), f"switch {name!r} belongs to ISP {sw.isp!r} (expected a "
                                     f"switch of ISP {h.get('isp')!r} or one without an ISP)")
 
@@ -169,8 +171,9 @@ def _connected(p: Parsed, r: Reporter) -> None:
         if root(n) != main:
             groups.setdefault(root(n), []).append(n)
     for members in groups.values():
+        cut = ", ".join(members)
         r.key(("switches", members[0]), f"not connected to switch {order[0]!r} (expected every "
-                                        f"switch reachable over links; cut off: {', '.join(members)})")
+                                        f"switch reachable over links; cut off: {cut})")
 
 
 def _resolvers(p: Parsed, r: Reporter) -> None:

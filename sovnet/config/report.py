@@ -37,9 +37,11 @@ class Reporter:
         """An issue with the value at `path` (or its nearest written ancestor)."""
         self._add(self._nearest(path), path, message)
 
-    def key(self, path: Path, message: str) -> None:
-        """An issue with the key that ends `path` (unknown key, bad name)."""
-        self._add(self.doc.keys.get(path) or self._nearest(path), path, message)
+    def key(self, path: Path, message: str, shown: Path | None = None) -> None:
+        """An issue with the key that ends `path` (unknown key, bad name); `shown` is the
+        path to print when it differs (a key that is not a string)."""
+        pos = self.doc.keys.get(path) or self._nearest(path)
+        self._add(pos, path if shown is None else shown, message)
 
     def entry(self, path: Path, message: str) -> None:
         """An issue with a whole mapping entry or list item: at its key, or where it starts."""
@@ -70,7 +72,9 @@ def got(value: Any, raw: str | None = None) -> str:
     if isinstance(value, str):
         return repr(value)
     if isinstance(value, (int, float)):
-        return f"{value:g}" if isinstance(value, float) else str(value)
+        if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return str(value)
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):

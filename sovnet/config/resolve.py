@@ -12,7 +12,7 @@ from typing import Any
 
 from sovnet.config import topology_file as tf
 from sovnet.config.report import Reporter, got, one_of
-from sovnet.config.shape import validate
+from sovnet.config.shape import validate, validate_lenient
 from sovnet.config.yamlsrc import Path
 
 _APPLIES = {  # fields of a group that subscribers / services take
@@ -24,6 +24,8 @@ _REQUIRED = {
     "services": ("domains", "category", "locus", "switch"),
     "resolvers": ("isp", "switch"),
 }
+# A host whose value for one of these keys was unusable is left out of the checks.
+_CRITICAL = {"class", "isp", "switch", "category", "locus", "domains", "group", "count"}
 _KIND = {"subscribers": "subscriber", "services": "service", "resolvers": "resolver"}
 
 
@@ -33,6 +35,7 @@ class Section:
 
     entries: dict[str, Any] = field(default_factory=dict)
     broken: set[str] = field(default_factory=set)
+    dropped: dict[str, set[str]] = field(default_factory=dict)  # keys left out as unusable
     ok: bool = True  # False when the section itself is not a mapping
 
     def names(self) -> set[str]:
@@ -80,10 +83,11 @@ def parse(data: Any, reporter: Reporter) -> Parsed:
         data = {}
     addressing = validate(tf.Addressing, data.get("addressing", {}))
     defaults = validate(tf.Defaults, data.get("defaults", {}))
-    sections = {key: _section(data.get(key, {}), model) for key, model in tf.SECTIONS.items()}
+    sections = {key: _section(data.get(key, {}), model, key != "groups")
+                for key, model in tf.SECTIONS.items()}
     links, links_complete = [], isinstance(data.get("links", []), list)
     for i, item in enumerate(data.get("links", []) if links_complete else []):
-        link = validate(tf.LinkIn, item)
+        link, _ = validate_lenient(tf.LinkIn, item)
         if link is None:
             links_complete = False
         else:
@@ -96,18 +100,22 @@ def parse(data: Any, reporter: Reporter) -> Parsed:
     return parsed
 
 
-def _section(raw: Any, model: type) -> Section:
+def _section(raw: Any, model: type, lenient: bool) -> Section:
     if not isinstance(raw, dict):
         return Section(ok=False)
     sec = Section()
     for name, entry in raw.items():
         if not isinstance(name, str):
             continue
-        value = validate(model, entry)
+        if lenient:
+            value, dropped = validate_lenient(model, entry)
+        else:
+            value, dropped = validate(model, entry), set()
         if value is None:
             sec.broken.add(name)
         else:
             sec.entries[name] = value
+            sec.dropped[name] = dropped
     return sec
 
 
@@ -117,55 +125,14 @@ def _written(model: Any) -> dict[str, Any]:
 
 def _resolve_hosts(parsed: Parsed, key: str, reporter: Reporter) -> None:
     sec = parsed.sections[key]
-    groups = parsed.sections["groups"]
     complete = sec.complete()
     for name, entry in sec.entries.items():
         path: Path = (key, name)
-        fields: dict[str, Any] = {}
-        origin: dict[str, Path] = {}
-        layers_ok = True
-
-        def layer(values: dict[str, Any], where: Path, only: tuple[str, ...] | None = None):
-            for k, v in values.items():
-                if only is None or k in only:
-                    fields[k], origin[k] = v, where + (k,)
-
-        if key in ("subscribers", "services"):
-            dflt = parsed.defaults
-            if dflt is None:
-                layers_ok = False
-            else:
-                layer(_written(getattr(dflt, _KIND[key])), ("defaults", _KIND[key]))
-            group = entry.group
-            if group is not None:
-                if group in groups.entries:
-                    values = _written(groups.entries[group])
-                    for k in values:
-                        if k not in _APPLIES[key]:
-                            reporter.key(
-                                ("groups", group, k),
-                                f"key '{k}' does not apply to {key} "
-                                f"(group '{group}' is used by {key}.{name})",
-                            )
-                    layer(values, ("groups", group), _APPLIES[key])
-                else:
-                    layers_ok = False
-                    if groups.ok and group not in groups.broken:
-                        reporter.value(
-                            path + ("group",),
-                            f"unknown group {got(group)} ({one_of(sorted(groups.entries), 'groups')})",
-                        )
-        own = _written(entry)
-        own.pop("group", None)
-        layer(own, path)
-        if layers_ok:
-            for req in _REQUIRED[key]:
-                if req not in fields:
-                    reporter.missing(path + (req,), f"missing required key '{req}'")
-                    layers_ok = False
-        if not layers_ok:
+        merged = _merge(parsed, key, name, entry, reporter)
+        if merged is None:
             complete = False
             continue
+        fields, origin = merged
         count = fields.pop("count", None)
         if count is None:
             parsed.hosts.append(HostSpec(_KIND[key], name, path, fields, origin))
@@ -186,3 +153,46 @@ def _resolve_hosts(parsed: Parsed, key: str, reporter: Reporter) -> None:
         for i in range(1, count + 1):
             parsed.hosts.append(HostSpec(_KIND[key], f"{name}{i}", path, dict(fields), origin))
     parsed.hosts_complete[key] = complete
+
+
+def _merge(parsed: Parsed, key: str, name: str, entry: Any,
+           reporter: Reporter) -> tuple[dict[str, Any], dict[str, Path]] | None:
+    """defaults.KIND, then the group, then the entry itself; None if unknowable or incomplete."""
+    path: Path = (key, name)
+    groups = parsed.sections["groups"]
+    fields: dict[str, Any] = {}
+    origin: dict[str, Path] = {}
+    usable = not (parsed.sections[key].dropped.get(name, set()) & _CRITICAL)
+
+    def layer(values: dict[str, Any], where: Path, only: tuple[str, ...] | None = None) -> None:
+        for k, v in values.items():
+            if only is None or k in only:
+                fields[k], origin[k] = v, where + (k,)
+
+    if key in ("subscribers", "services"):
+        if parsed.defaults is None:
+            usable = False
+        else:
+            layer(_written(getattr(parsed.defaults, _KIND[key])), ("defaults", _KIND[key]))
+        group = entry.group
+        if group in groups.entries:
+            values = _written(groups.entries[group])
+            for k in values:
+                if k not in _APPLIES[key]:
+                    reporter.key(("groups", group, k), f"key '{k}' does not apply to {key} "
+                                                       f"(group '{group}' is used by {key}.{name})")
+            layer(values, ("groups", group), _APPLIES[key])
+        elif group is not None:
+            usable = False
+            if groups.ok and group not in groups.broken:
+                known = one_of(sorted(groups.entries), "groups")
+                reporter.value(path + ("group",), f"unknown group {got(group)} ({known})")
+    own = _written(entry)
+    own.pop("group", None)
+    layer(own, path)
+    if not usable:
+        return None
+    missing = [req for req in _REQUIRED[key] if req not in fields]
+    for req in missing:
+        reporter.missing(path + (req,), f"missing required key '{req}'")
+    return None if missing else (fields, origin)

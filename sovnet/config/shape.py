@@ -85,7 +85,8 @@ def _report(model: type[BaseModel], err: dict, reporter: Reporter, base: tuple) 
     value = err.get("input")
     if "[key]" in loc:  # a mapping key of the wrong type
         at = base + loc[: loc.index("[key]")]
-        reporter.key(at, f"expected a string as name, got {got(value)}")
+        shown = at[:-1] + (str(at[-1]),)
+        reporter.key(at, f"expected a string as name, got {got(value)}", shown)
         return
     path = base + loc
     shown = got(value, reporter.raw(path))
@@ -110,8 +111,27 @@ def _report(model: type[BaseModel], err: dict, reporter: Reporter, base: tuple) 
         noun = "an integer" if isinstance(value, int) and kind != "greater_than" else "a number"
         reporter.value(path, f"expected {noun} {word} {got(limit)}, got {shown}")
     elif kind == "too_short":
-        reporter.value(
-            path, f"expected at least {ctx.get('min_length')} item(s), got an empty list"
-        )
+        reporter.value(path, "expected at least one item, got an empty list")
     else:  # pragma: no cover - a pydantic error kind the models above do not produce
         reporter.value(path, f"{err['msg']} (got {shown})")
+
+
+def validate_lenient(model: type[BaseModel], data: Any) -> tuple[BaseModel | None, set[str]]:
+    """Validate a mapping, dropping the keys that fail; (None, ...) if that is not enough.
+
+    Returns the model and the keys dropped, so that callers can tell which checks the
+    dropped values would have needed. Nothing is reported: `validate` on the whole file does.
+    """
+    dropped: set[str] = set()
+    for _ in range(3):
+        try:
+            return model.model_validate(data), dropped
+        except ValidationError as exc:
+            if not isinstance(data, dict):
+                return None, dropped
+            bad = {e["loc"][0] for e in exc.errors() if e["loc"] and e["loc"][0] in data}
+            if not bad:
+                return None, dropped
+            dropped |= {str(k) for k in bad}
+            data = {k: v for k, v in data.items() if k not in bad}
+    return None, dropped

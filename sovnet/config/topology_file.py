@@ -31,21 +31,23 @@ _DOMAIN_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a
 _MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
+_BAD_PREFIX = "bad prefix {!r} (expected an IPv4 CIDR such as 10.1.0.0/16)"
+_BAD_DPID = "bad dpid {} (expected an integer or a hex string such as '0x1a')"
+
+
 def _prefix(text: str) -> str:
     try:
         net = ipaddress.IPv4Network(text)
     except ipaddress.NetmaskValueError:
-        raise ValueError(f"bad prefix {text!r} (expected an IPv4 CIDR such as 10.1.0.0/16)") from None
+        raise ValueError(_BAD_PREFIX.format(text)) from None
     except ValueError:
         try:
             fixed = ipaddress.IPv4Network(text, strict=False)
         except ValueError:
-            raise ValueError(
-                f"bad prefix {text!r} (expected an IPv4 CIDR such as 10.1.0.0/16)"
-            ) from None
+            raise ValueError(_BAD_PREFIX.format(text)) from None
         raise ValueError(f"bad prefix {text!r}: host bits are set (expected {fixed})") from None
     if "/" not in text:
-        raise ValueError(f"bad prefix {text!r} (expected an IPv4 CIDR such as 10.1.0.0/16)")
+        raise ValueError(_BAD_PREFIX.format(text))
     return str(net)
 
 
@@ -53,13 +55,17 @@ def _ip(text: str) -> str:
     try:
         return str(ipaddress.IPv4Address(text))
     except ValueError:
-        raise ValueError(f"bad IPv4 address {text!r} (expected four numbers such as 10.1.0.7)") from None
+        raise ValueError(
+            f"bad IPv4 address {text!r} (expected four numbers such as 10.1.0.7)"
+        ) from None
 
 
 def _mac(text: str) -> str:
     mac = text.lower().replace("-", ":")
     if not _MAC_RE.match(mac):
-        raise ValueError(f"bad MAC address {text!r} (expected six hex bytes such as 02:00:0a:01:00:07)")
+        raise ValueError(
+            f"bad MAC address {text!r} (expected six hex bytes such as 02:00:0a:01:00:07)"
+        )
     if int(mac[:2], 16) & 1:
         raise ValueError(f"bad MAC address {text!r}: multicast (expected an even first byte)")
     return mac
@@ -91,9 +97,9 @@ def _dpid(value: Any) -> Any:
         if re.fullmatch(r"0[xX][0-9a-fA-F]+", value):
             value = int(value, 16)
         else:
-            raise ValueError(f"bad dpid {value!r} (expected an integer or a hex string such as '0x1a')")
+            raise ValueError(_BAD_DPID.format(got(value)))
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"bad dpid {got(value)} (expected an integer or a hex string such as '0x1a')")
+        raise ValueError(_BAD_DPID.format(got(value)))
     if not 1 <= value < 2**64:
         raise ValueError(f"bad dpid {value} (expected 1 to 2^64-1)")
     return value
@@ -101,7 +107,9 @@ def _dpid(value: Any) -> Any:
 
 def _delay(value: Any) -> str:
     if not isinstance(value, str) or not _DELAY_RE.match(value):
-        raise ValueError(f"bad delay {got(value)} (expected a number and a unit, such as 5ms, 200us or 1s)")
+        raise ValueError(
+            f"bad delay {got(value)} (expected a number and a unit, such as 5ms, 200us or 1s)"
+        )
     return value
 
 
@@ -113,14 +121,21 @@ def _loss(value: Any) -> float:
         except ValueError:
             number = None
     if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 <= number <= 100:
-        raise ValueError(f"bad loss {got(value)} (expected a percentage from 0 to 100, such as 1 or '0.5%')")
+        raise ValueError(
+            f"bad loss {got(value)} (expected a percentage from 0 to 100, such as 1 or '0.5%')"
+        )
     return float(number)
 
 
-Prefix = Annotated[str, AfterValidator(_prefix)]
-Ip = Annotated[str, AfterValidator(_ip)]
-Mac = Annotated[str, AfterValidator(_mac)]
-Endpoint = Annotated[str, AfterValidator(_endpoint)]
+_IP_PATTERN = r"[0-9]{1,3}(\.[0-9]{1,3}){3}"
+Prefix = Annotated[str, AfterValidator(_prefix), WithJsonSchema(
+    {"type": "string", "pattern": f"^{_IP_PATTERN}/[0-9]{{1,2}}$"})]
+Ip = Annotated[str, AfterValidator(_ip), WithJsonSchema(
+    {"type": "string", "pattern": f"^{_IP_PATTERN}$"})]
+Mac = Annotated[str, AfterValidator(_mac), WithJsonSchema(
+    {"type": "string", "pattern": "^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$"})]
+Endpoint = Annotated[str, AfterValidator(_endpoint), WithJsonSchema(
+    {"type": "string", "pattern": _ENDPOINT_RE.pattern, "description": "NAME or NAME:PORT"})]
 Dpid = Annotated[
     int,
     BeforeValidator(_dpid),
@@ -151,9 +166,9 @@ class In(BaseModel):
 class Addressing(In):
     """Address plan. Subscribers and resolvers are numbered from their ISP's prefix."""
 
-    domestic: list[Prefix] = ["10.0.0.0/8"]
-    foreign: list[Prefix] = ["172.16.0.0/12"]
-    services: Prefix = Field("10.250.0.0/16", description="domestic services are numbered from here")
+    domestic: list[Prefix] = Field(["10.0.0.0/8"], min_length=1)
+    foreign: list[Prefix] = Field(["172.16.0.0/12"], min_length=1)
+    services: Prefix = Field("10.250.0.0/16", description="domestic services numbered from here")
     foreign_services: Prefix = Field("172.16.0.0/16", description="foreign services numbered here")
 
 
@@ -178,9 +193,9 @@ class ServiceFields(In):
 
 
 class Defaults(In):
-    link: LinkFields = LinkFields()
-    subscriber: SubscriberFields = SubscriberFields()
-    service: ServiceFields = ServiceFields()
+    link: LinkFields = Field(default_factory=LinkFields)
+    subscriber: SubscriberFields = Field(default_factory=SubscriberFields)
+    service: ServiceFields = Field(default_factory=ServiceFields)
 
 
 class Group(In):
@@ -206,11 +221,14 @@ class SwitchIn(In):
     dpid: Dpid | None = Field(None, description="allocated 1, 2, 3... in file order when absent")
 
 
-class LinkIn(LinkFields):
+class LinkIn(In):
     """A switch-switch link. Short form: [A, B]. Endpoints are SWITCH or SWITCH:PORT."""
 
     a: Endpoint
     b: Endpoint
+    bw: Bandwidth | None = None
+    delay: Delay | None = None
+    loss: Loss | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -222,6 +240,10 @@ class LinkIn(LinkFields):
                     "(expected [A, B] or a mapping with a, b, bw, delay, loss)"
                 )
             return {"a": data[0], "b": data[1]}
+        if not isinstance(data, dict):
+            raise ValueError(
+                f"expected [A, B] or a mapping with a, b, bw, delay, loss, got {got(data)}"
+            )
         return data
 
 
@@ -253,8 +275,8 @@ class TopologyFile(In):
 
     name: str
     description: str = ""
-    addressing: Addressing = Addressing()
-    defaults: Defaults = Defaults()
+    addressing: Addressing = Field(default_factory=Addressing)
+    defaults: Defaults = Field(default_factory=Defaults)
     groups: dict[str, Group] = {}
     isps: dict[str, IspIn]
     switches: dict[str, SwitchIn]

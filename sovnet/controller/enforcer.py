@@ -49,6 +49,9 @@ class Enforcer:
         with self.lock:
             if snap.revision == self.revision:
                 return False
+        if snap.topology is None:
+            log.warning("revision %d: no inventory loaded yet; nothing to enforce", snap.revision)
+            return False
         try:
             tables = compile_flows(snap.topology, snap.policies, snap.subscribers)
         except CompileError as e:
@@ -81,7 +84,9 @@ class Enforcer:
             st.busy, st.dirty, st.note = True, False, ""
             return True
 
-    def plan_for(self, dpid: int, actual: list[FlowRule]) -> tuple[FlowPlan, dict[FlowKey, FlowRule], int]:
+    def plan_for(
+        self, dpid: int, actual: list[FlowRule]
+    ) -> tuple[FlowPlan, dict[FlowKey, FlowRule], int]:
         with self.lock:
             desired = self.desired.get(dpid)
             rev = self.revision

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -110,9 +111,12 @@ class RunState:
         os.replace(tmp, self.path)
 
     def _extend(self, key: str, names: Iterable[str]) -> None:
-        new = [n for n in names if n not in self.data[key]]
-        if new:
-            self.data[key].extend(new)
+        changed = False
+        for n in names:
+            if n not in self.data[key]:
+                self.data[key].append(n)
+                changed = True
+        if changed:
             self.save()
 
     def add_bridges(self, names: Iterable[str]) -> None:
@@ -223,6 +227,10 @@ def cleanup_stale(directory: Path | None = None, alive=pid_alive) -> list[str]:
         if left:
             errors.append(f"{s.path}: could not delete interfaces {', '.join(left)}")
             continue
+        workdir = s.data.get("workdir")
+        if s.data.get("own_workdir") and workdir and os.path.isdir(workdir):
+            shutil.rmtree(workdir, ignore_errors=True)
+            removed.append(f"folder {workdir} of run {s.pid}")
         s.remove()
         removed.append(f"state file {s.path}")
     if errors:

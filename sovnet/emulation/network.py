@@ -21,50 +21,22 @@ import time
 from functools import partial
 from pathlib import Path
 
-from mininet.link import TCIntf, TCLink
 from mininet.net import Mininet
-from mininet.node import Host, OVSSwitch, RemoteController
+from mininet.node import Host, OVSSwitch
 
 from sovnet.emulation import cleanup, ovs, tc
 from sovnet.emulation import servers as hostservers
-from sovnet.emulation.topo import build_topo, check_names, interface_names
+from sovnet.emulation.topo import (
+    LateRemoteController,
+    QuietTCLink,
+    build_topo,
+    check_names,
+    interface_names,
+    quiet_warnings,
+    recording,
+)
 from sovnet.errors import EmulationError
 from sovnet.model.topology import Topology
-
-
-class _QuietTCIntf(TCIntf):
-    """TCIntf without the harmless 'sch_htb: quantum ... is big' that Mininet logs as an error."""
-
-    def tc(self, cmd, tc="tc"):
-        out = super().tc(cmd, tc)
-        return "\n".join(ln for ln in out.splitlines() if "is big. Consider r2q" not in ln)
-
-
-class _Link(TCLink):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("cls1", _QuietTCIntf)
-        kwargs.setdefault("cls2", _QuietTCIntf)
-        super().__init__(*args, **kwargs)
-
-
-class _Remote(RemoteController):
-    def checkListening(self):  # the controller may start later; no telnet probe, no warning
-        pass
-
-    def stop(self):  # RemoteController.stop leaves the node's shell running
-        self.terminate()
-
-
-def _recording(base, record):
-    """A subclass of a Mininet node class that reports each node once its shell runs."""
-
-    class Recording(base):
-        def startShell(self, *args, **kwargs):  # noqa: N802 (Mininet's naming)
-            super().startShell(*args, **kwargs)
-            record(self)
-
-    Recording.__name__ = base.__name__
-    return Recording
 
 
 class Network:
@@ -80,7 +52,8 @@ class Network:
         netem: bool | None = None,
     ):
         """zone_file: JSON zone the resolvers serve; None writes zone(topology) to workdir.
-        workdir: where server logs go; None makes /tmp/sovnet-<pid>-*/ (kept after stop).
+        workdir: where server logs go (kept); None makes /tmp/sovnet-<pid>-*/, which stop()
+        removes unless start() failed (its logs then explain why).
         netem: whether the kernel has netem; None probes it."""
         self.topology = topology
         self.controller_ip = controller_ip
@@ -89,6 +62,7 @@ class Network:
         self.with_servers = servers
         self.zone_file = zone_file
         self.workdir = Path(workdir) if workdir else None
+        self._own_workdir = False
         self._netem = netem
         self.net: Mininet | None = None
         self.state: cleanup.RunState | None = None
@@ -132,7 +106,10 @@ class Network:
         try:
             self._start()
         except BaseException as e:
-            self.stop()
+            try:
+                self.stop()
+            except EmulationError as stop_error:
+                raise EmulationError(f"{e}\n(and the cleanup after it: {stop_error})") from e
             if isinstance(e, EmulationError) or not isinstance(e, Exception):
                 raise
             raise EmulationError(f"network {self.topology.name}: start failed: {e}") from e
@@ -171,10 +148,12 @@ class Network:
         self._check_free(bridges, sw_intfs)
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix=f"sovnet-{os.getpid()}-"))
+            self._own_workdir = True
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.state = cleanup.RunState.create(
             topology=self.topology.name,
             workdir=str(self.workdir),
+            own_workdir=self._own_workdir,
             datapath=dp,
             controller=f"{self.controller_ip}:{self.controller_port}",
         )
@@ -186,14 +165,14 @@ class Network:
             self.state.add_process(node.pid, f"shell of {node.name}")
 
         switch = partial(
-            _recording(OVSSwitch, record), datapath=dp, protocols="OpenFlow13", failMode="secure"
+            recording(OVSSwitch, record), datapath=dp, protocols="OpenFlow13", failMode="secure"
         )
         self.net = Mininet(
             topo=build_topo(self.topology, tx_offload=(dp != "user")),
             switch=switch,
-            host=_recording(Host, record),
+            host=recording(Host, record),
             controller=None,
-            link=_Link,
+            link=QuietTCLink,
             autoSetMacs=False,
             autoStaticArp=False,
             build=False,
@@ -201,12 +180,13 @@ class Network:
         )
         self.net.addController(
             "c0",
-            controller=_recording(_Remote, record),
+            controller=recording(LateRemoteController, record),
             ip=self.controller_ip,
             port=self.controller_port,
         )
-        self.net.build()
-        self.net.start()
+        with quiet_warnings():
+            self.net.build()
+            self.net.start()
         self._check_hosts()
         if self.with_servers:
             self._start_servers()
@@ -261,7 +241,8 @@ class Network:
             self.servers = []
         if self.net is not None:
             try:
-                self.net.stop()
+                with quiet_warnings():
+                    self.net.stop()
             except Exception as e:  # noqa: BLE001 (what it leaves is removed below)
                 notes.append(f"mininet stop: {e}")
             self.net = None
@@ -289,9 +270,6 @@ class Network:
                     f"run `sovnet clean` once this process has exited"
                 )
             st.remove()
-        self._phase = "stopped"
-
-    def remove_workdir(self) -> None:
-        """Delete the logs folder (kept by stop() for post-mortems)."""
-        if self.workdir is not None and self._phase == "stopped":
+        if self._own_workdir and self._phase == "running":
             shutil.rmtree(self.workdir, ignore_errors=True)
+        self._phase = "stopped"

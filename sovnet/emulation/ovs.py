@@ -96,7 +96,8 @@ def ensure_ovs_running(timeout: float = 20.0) -> None:
         except (OSError, subprocess.TimeoutExpired) as e:
             tried.append(f"{' '.join(argv)} -> {e}")
             continue
-        deadline = time.monotonic() + timeout
+        # A start command that failed gets a short grace; one that succeeded the full timeout.
+        deadline = time.monotonic() + (timeout if r.returncode == 0 else 2.0)
         while time.monotonic() < deadline:
             if ovs_running():
                 return
@@ -177,6 +178,8 @@ def connected_bridges(names: list[str]) -> dict[str, bool]:
 
 def delete_bridges(names: list[str]) -> list[str]:
     """Delete the given bridges where they exist; return the ones that existed."""
+    if not names:
+        return []
     existing = set(bridges())
     gone = [n for n in names if n in existing]
     if gone:

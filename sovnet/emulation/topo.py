@@ -1,7 +1,15 @@
-"""Topology -> mininet Topo, and the interface names a run creates. Pure: starts nothing."""
+"""Topology -> Mininet Topo, the interface names a run creates, and sovnet's Mininet classes.
+
+Nothing here starts anything: importable and testable without root.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+
+from mininet.link import TCIntf, TCLink
+from mininet.node import RemoteController
 from mininet.topo import Topo
 
 from sovnet.errors import EmulationError
@@ -63,3 +71,46 @@ def build_topo(topology: Topology, tx_offload: bool = True) -> Topo:
             opts["params1" if lk.a == host else "params2"] = {"txo": False}
         topo.addLink(lk.a, lk.b, port1=port1, port2=port2, **opts)
     return topo
+
+
+@contextlib.contextmanager
+def quiet_warnings():
+    """Mininet 2.3.0 compares OVS versions with distutils' deprecated StrictVersion."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"mininet\.")
+        yield
+
+
+class QuietTCIntf(TCIntf):
+    """TCIntf without the harmless 'sch_htb: quantum ... is big' that Mininet logs as an error."""
+
+    def tc(self, cmd, tc="tc"):
+        out = super().tc(cmd, tc)
+        return "\n".join(ln for ln in out.splitlines() if "is big. Consider r2q" not in ln)
+
+
+class QuietTCLink(TCLink):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("cls1", QuietTCIntf)
+        kwargs.setdefault("cls2", QuietTCIntf)
+        super().__init__(*args, **kwargs)
+
+
+class LateRemoteController(RemoteController):
+    def checkListening(self):  # the controller may start later; no telnet probe, no warning
+        pass
+
+    def stop(self):  # RemoteController.stop leaves the node's shell running
+        self.terminate()
+
+
+def recording(base, record):
+    """A subclass of a Mininet node class that reports each node once its shell runs."""
+
+    class Recording(base):
+        def startShell(self, *args, **kwargs):  # noqa: N802 (Mininet's naming)
+            super().startShell(*args, **kwargs)
+            record(self)
+
+    Recording.__name__ = base.__name__
+    return Recording

@@ -123,7 +123,9 @@ def parse_port(value: str) -> tuple[int, int | None]:
 
 def check_action(action: str) -> str:
     if action not in ACTIONS:
-        raise PolicySyntaxError(f"unknown action {action!r} (expected one of: {', '.join(ACTIONS)})")
+        raise PolicySyntaxError(
+            f"unknown action {action!r} (expected one of: {', '.join(ACTIONS)})"
+        )
     return action
 
 

@@ -66,7 +66,9 @@ def lookup(flows: Iterable[FlowRule], table: int, packet: Packet) -> FlowRule | 
     return best
 
 
-def run_switch(flows: Iterable[FlowRule], packet: Packet) -> tuple[list[tuple[int, FlowRule | None]], int | None]:
+def run_switch(
+    flows: Iterable[FlowRule], packet: Packet
+) -> tuple[list[tuple[int, FlowRule | None]], int | None]:
     """Walk one switch's pipeline from table 0. Returns the visited (table, flow) and the output
     port (None when dropped)."""
     flows = tuple(flows)
@@ -96,7 +98,7 @@ def run_switch(flows: Iterable[FlowRule], packet: Packet) -> tuple[list[tuple[in
 
 def trace(topo: Topology, tables: Mapping[int, Iterable[FlowRule]], src: str,
           packet: Packet, max_hops: int = 64) -> Trace:
-    """Follow `packet` sent by host `src` through the network of compiled `tables` ({dpid: flows})."""
+    """Follow `packet` sent by host `src` through the compiled `tables` ({dpid: flows})."""
     h = topo.host(src)
     attach = {(x.switch, x.port): x.name for x in topo.hosts}
     links = {}

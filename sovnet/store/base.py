@@ -92,7 +92,12 @@ class StoreTransaction(Protocol):
     def load_inventory(self, topology: Topology) -> None: ...
 
     def add_policy(
-        self, action: str, scope: Scope | str, target: Target | str, priority: int = 100
+        self,
+        action: str,
+        scope: Scope | str,
+        target: Target | str,
+        priority: int = 100,
+        reason: str | None = None,
     ) -> Policy: ...
 
     def revoke_policy(self, policy_id: int) -> None: ...

@@ -166,9 +166,15 @@ class SqliteTransaction:
 
     # -- policies -----------------------------------------------------------------------------
     def add_policy(
-        self, action: str, scope: Scope | str, target: Target | str, priority: int = 100
+        self,
+        action: str,
+        scope: Scope | str,
+        target: Target | str,
+        priority: int = 100,
+        reason: str | None = None,
     ) -> Policy:
-        """Add a policy; its id is the next never-used one. Scope and target may be text."""
+        """Add a policy; its id is the next never-used one. Scope and target may be text.
+        `reason` is the policy's own; without it the policy takes the revision's."""
         if isinstance(priority, bool) or not isinstance(priority, int):
             raise StoreError(
                 f"priority {priority!r} is not an integer (expected 0 to {MAX_PRIORITY})"
@@ -189,7 +195,7 @@ class SqliteTransaction:
             "target": {"kind": target.kind, "value": target.value},
             "priority": priority,
             "author": self.author,
-            "reason": self.reason,
+            "reason": self.reason if reason is None else reason,
         }
         self._write("policy", str(policy_id), "put", body)
         return policy_from_body(policy_id, body)

@@ -52,7 +52,8 @@ def services(lab, locus=None):
 
 
 def expect_reach(lab, src, reachable, unreachable=()):
-    want = {**{ip: True for ip in ips(lab, reachable)}, **{ip: False for ip in ips(lab, unreachable)}}
+    want = {ip: True for ip in ips(lab, reachable)}
+    want.update({ip: False for ip in ips(lab, unreachable)})
 
     def check():
         got = pings(lab.host(src), list(want))

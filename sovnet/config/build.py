@@ -1,0 +1,251 @@
+"""Deterministic allocation (dpids, ports, addresses, MACs) and the model.Topology.
+
+Allocation rules (also in topologies/README.md):
+- dpid: explicit ones kept; the others get 1, 2, 3... in file order, skipping taken ones.
+- ports: explicit SWITCH:PORT reserved first; then each switch hands out its lowest free
+  port, in this order: links (file order, a then b), subscribers, services, resolvers.
+- addresses: explicit ones kept (and skipped by every pool); subscribers and resolvers are
+  numbered from their ISP's prefix, domestic services from addressing.services, foreign ones
+  from addressing.foreign_services; every pool starts at its network address + 2 (.1 is kept
+  free for a gateway) and goes up in the order subscribers, services, resolvers.
+- MAC: explicit, or 02:00: and the four bytes of the IPv4 address (locally administered).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from sovnet.config.checks import MAX_NAME
+from sovnet.config.report import Reporter
+from sovnet.config.resolve import HostSpec, Parsed
+from sovnet.config.topology_file import split_endpoint
+from sovnet.config.yamlsrc import Path, render_path
+from sovnet.model.topology import Host, Isp, Link, Resolver, Service, Subscriber, Switch, Topology
+
+IFNAMSIZ = 15  # characters in a Linux interface name, without the NUL
+
+
+def build(p: Parsed, r: Reporter) -> Topology | None:
+    """Allocate and report conflicts; return the Topology only when no issue was found at all."""
+    dpids = _dpids(p, r)
+    ports = _ports(p, r)
+    ips = _ips(p, r)
+    macs = _macs(p, ips, r)
+    if r.issues or p.addressing is None or p.defaults is None:
+        return None
+    return _topology(p, dpids, ports, ips, macs)
+
+
+def _dpids(p: Parsed, r: Reporter) -> dict[str, int]:
+    switches = p.sections["switches"].entries
+    owner: dict[int, str] = {}
+    out: dict[str, int] = {}
+    for name, sw in switches.items():
+        if sw.dpid is None:
+            continue
+        if sw.dpid in owner:
+            r.value(("switches", name, "dpid"),
+                    f"duplicate dpid {sw.dpid} (first used by switches.{owner[sw.dpid]})")
+        else:
+            owner[sw.dpid] = name
+        out[name] = sw.dpid
+    nxt = 1
+    for name, sw in switches.items():
+        if sw.dpid is None:
+            while nxt in owner:
+                nxt += 1
+            owner[nxt] = name
+            out[name] = nxt
+    return out
+
+
+def _ports(p: Parsed, r: Reporter) -> dict[Any, int]:
+    """Port per user: ("links", i, "a"|"b") for link ends, the index in p.hosts for hosts."""
+    switches = p.sections["switches"].entries
+    uses: list[tuple[str, int | None, Path, Any]] = []
+    for i, link in p.links:
+        for side in ("a", "b"):
+            name, port = split_endpoint(getattr(link, side))
+            uses.append((name, port, ("links", i, side), ("links", i, side)))
+    for n, h in enumerate(p.hosts):
+        name, port = split_endpoint(h.get("switch"))
+        uses.append((name, port, h.at("switch"), n))
+    taken: dict[str, dict[int, Path]] = {n: {} for n in switches}
+    out: dict[Any, int] = {}
+    for name, port, at, key in uses:
+        if port is None or name not in taken:
+            continue
+        if port in taken[name]:
+            first = render_path(taken[name][port])
+            r.value(at, f"duplicate port {name}:{port} (first used by {first})")
+        else:
+            taken[name][port] = at
+        out[key] = port
+    for name, port, at, key in uses:
+        if port is not None or name not in taken:
+            continue
+        port = 1
+        while port in taken[name]:
+            port += 1
+        taken[name][port] = at
+        out[key] = port
+    for name, used in taken.items():
+        if used and len(name) <= MAX_NAME and len(f"{name}-eth{max(used)}") > IFNAMSIZ:
+            ifname = f"{name}-eth{max(used)}"
+            r.key(("switches", name), f"interface name {ifname!r} is too long: {len(ifname)} "
+                                      f"characters (expected at most {IFNAMSIZ}: shorten the "
+                                      "switch name or use lower port numbers)")
+    return out
+
+
+def _net(text: str) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network(text)
+
+
+def _pool_of(p: Parsed, h: HostSpec) -> tuple[str, ipaddress.IPv4Network] | None:
+    """The pool a host is numbered from, as (description, network), or None if unknowable."""
+    if h.kind == "service":
+        if p.addressing is None:
+            return None
+        if h.get("locus") == "foreign":
+            return "addressing.foreign_services", _net(p.addressing.foreign_services)
+        return "addressing.services", _net(p.addressing.services)
+    isp = p.sections["isps"].entries.get(h.get("isp"))
+    if isp is None:
+        return None
+    return f"the prefix of ISP {h.get('isp')!r}", ipaddress.IPv4Network(isp.prefix)
+
+
+def _space_of(p: Parsed, h: HostSpec) -> tuple[str, list[ipaddress.IPv4Network]] | None:
+    """Where an explicit address must lie."""
+    if h.kind != "service":
+        pool = _pool_of(p, h)
+        return None if pool is None else (pool[0], [pool[1]])
+    if p.addressing is None:
+        return None
+    if h.get("locus") == "foreign":
+        return "the foreign space", [ipaddress.IPv4Network(x) for x in p.addressing.foreign]
+    return "the domestic space", [ipaddress.IPv4Network(x) for x in p.addressing.domestic]
+
+
+def _ips(p: Parsed, r: Reporter) -> dict[int, str]:
+    """Address per index in p.hosts."""
+    out: dict[int, str] = {}
+    owner: dict[str, str] = {}
+    for n, h in enumerate(p.hosts):
+        ip = h.get("ip")
+        if ip is None:
+            continue
+        if ip in owner:
+            r.value(h.at("ip"), f"duplicate IP {ip} (first used by {owner[ip]})")
+        else:
+            owner[ip] = render_path(h.path)
+        space = _space_of(p, h)
+        if space is not None and not any(ipaddress.IPv4Address(ip) in n for n in space[1]):
+            r.value(h.at("ip"), f"address {ip} is outside {space[0]} "
+                                f"(expected an address inside {', '.join(map(str, space[1]))})")
+        out[n] = ip
+    cursor: dict[ipaddress.IPv4Network, int] = {}
+    exhausted: set[ipaddress.IPv4Network] = set()
+    for n, h in enumerate(p.hosts):
+        pool = _pool_of(p, h)
+        if n in out or pool is None:
+            continue
+        what, net = pool
+        cur = cursor.get(net, int(net.network_address) + 2)
+        last = int(net.broadcast_address) - 1
+        while cur <= last and str(ipaddress.IPv4Address(cur)) in owner:
+            cur += 1
+        if cur > last:
+            if net not in exhausted:
+                exhausted.add(net)
+                r.entry(h.path, f"no free address left in {net}, {what} "
+                                "(expected a larger prefix or fewer hosts)")
+            continue
+        ip = str(ipaddress.IPv4Address(cur))
+        owner[ip] = render_path(h.path)
+        out[n] = ip
+        cursor[net] = cur + 1
+    return out
+
+
+def mac_for(ip: str) -> str:
+    """10.1.0.5 -> 02:00:0a:01:00:05."""
+    return "02:00:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(ip).packed)
+
+
+def _macs(p: Parsed, ips: dict[int, str], r: Reporter) -> dict[int, str]:
+    """MAC per index in p.hosts. Two derived MACs clash only if their addresses do: not
+    reported again."""
+    out: dict[int, str] = {}
+    owner: dict[str, tuple[str, bool]] = {}
+    for n, h in enumerate(p.hosts):
+        explicit = h.get("mac") is not None
+        mac = h.get("mac") or (mac_for(ips[n]) if n in ips else None)
+        if mac is None:
+            continue
+        if mac not in owner:
+            owner[mac] = (render_path(h.path), explicit)
+        elif explicit or owner[mac][1]:
+            at = h.at("mac") if explicit else h.path
+            r.value(at, f"duplicate MAC {mac} (first used by {owner[mac][0]})")
+        out[n] = mac
+    return out
+
+
+def _prefixlen(ip: str, prefixes: list[str]) -> int:
+    addr = ipaddress.IPv4Address(ip)
+    for text in prefixes:
+        net = ipaddress.IPv4Network(text)
+        if addr in net:
+            return net.prefixlen
+    return 32  # pragma: no cover - an address outside every prefix is reported before
+
+
+def _topology(p: Parsed, dpids: dict[str, int], ports: dict[Any, int],
+              ips: dict[int, str], macs: dict[int, str]) -> Topology:
+    assert p.addressing is not None and p.defaults is not None
+    secs = p.sections
+    all_prefixes = list(p.addressing.domestic) + list(p.addressing.foreign)
+    dflt = p.defaults.link
+    links = []
+    for i, lk in p.links:
+        (a, _), (b, _) = split_endpoint(lk.a), split_endpoint(lk.b)
+        links.append(Link(
+            a=a, a_port=ports[("links", i, "a")], b=b, b_port=ports[("links", i, "b")],
+            bw=lk.bw if lk.bw is not None else dflt.bw,
+            delay=lk.delay if lk.delay is not None else dflt.delay,
+            loss=lk.loss if lk.loss is not None else dflt.loss,
+        ))
+    hosts, subscribers, services, resolvers = [], [], [], []
+    for n, h in enumerate(p.hosts):
+        sw, _ = split_endpoint(h.get("switch"))
+        hosts.append(Host(name=h.name, kind=h.kind, ip=ips[n],
+                          prefixlen=_prefixlen(ips[n], all_prefixes), mac=macs[n],
+                          switch=sw, port=ports[n]))
+        links.append(Link(a=h.name, a_port=None, b=sw, b_port=ports[n]))
+        if h.kind == "subscriber":
+            subscribers.append(Subscriber(name=h.name, cls=h.get("class"), isp=h.get("isp"),
+                                          registered=h.get("registered", True)))
+        elif h.kind == "service":
+            services.append(Service(name=h.name, domains=tuple(h.get("domains")),
+                                    category=h.get("category"), locus=h.get("locus"),
+                                    depends_on=tuple(h.get("depends_on") or ())))
+        else:
+            resolvers.append(Resolver(name=h.name, isp=h.get("isp")))
+    return Topology(
+        name=p.name,
+        description=p.description,
+        isps=tuple(Isp(n, i.kind, i.prefix) for n, i in secs["isps"].entries.items()),
+        switches=tuple(
+            Switch(n, dpids[n], s.role, s.isp) for n, s in secs["switches"].entries.items()
+        ),
+        hosts=tuple(hosts),
+        subscribers=tuple(subscribers),
+        services=tuple(services),
+        resolvers=tuple(resolvers),
+        links=tuple(links),
+        domestic_prefixes=tuple(p.addressing.domestic),
+        foreign_prefixes=tuple(p.addressing.foreign),
+    )

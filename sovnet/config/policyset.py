@@ -1,0 +1,116 @@
+"""Policy-set files: a named list of policies to load into the store.
+
+    name: essential-services
+    description: National whitelist kept up during a cutoff.
+    policies:
+      - {action: allow, target: "category:BANK", scope: all, priority: 500, reason: "..."}
+      - {action: allow, target: "service:bank"}
+
+Scope, target and action use the text forms of sovnet.model.policy; a name that the
+topology does not know (service, ISP, subscriber, class, category) is an error.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from pydantic import Field
+
+from sovnet.config.load import read_doc
+from sovnet.config.report import Reporter, one_of
+from sovnet.config.shape import validate, validate_lenient
+from sovnet.config.topology_file import In
+from sovnet.model.policy import (
+    PolicySyntaxError,
+    Scope,
+    Target,
+    check_action,
+    check_priority,
+    parse_scope,
+    parse_target,
+)
+from sovnet.model.topology import Topology
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """A policy as a file states it, before the store gives it an id and an author."""
+
+    action: str
+    scope: Scope
+    target: Target
+    priority: int = 100
+    reason: str = ""
+
+
+class PolicyIn(In):
+    action: str = Field(description="allow or deny")
+    target: str = Field(description="international, any, service:NAME, category:CODE, "
+                                    "locus:domestic|foreign, prefix:CIDR or port:PROTO/PORT")
+    scope: str = Field("all", description="all, isp:NAME, class:NAME or subscriber:NAME")
+    priority: int = 100
+    reason: str = ""
+
+
+class PolicySetFile(In):
+    name: str
+    description: str = ""
+    policies: list[PolicyIn]
+
+
+def load_policy_set(path: str | os.PathLike[str], topology: Topology | None) -> list[PolicySpec]:
+    """Load a policy set, checked against `topology` (when given). Raises ConfigError."""
+    doc = read_doc(path)
+    r = Reporter(doc)
+    if doc.data is None:
+        r.value((), "the file is empty (expected a mapping with name and policies)")
+        r.raise_if_any()
+    validate(PolicySetFile, doc.data, r)
+    items = doc.data.get("policies") if isinstance(doc.data, dict) else None
+    specs: list[PolicySpec] = []
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        pol, _ = validate_lenient(PolicyIn, item)
+        if pol is None:
+            continue
+        spec = _spec(pol, ("policies", i), item if isinstance(item, dict) else {}, r, topology)
+        if spec is not None:
+            specs.append(spec)
+    r.raise_if_any()
+    return specs
+
+
+def _spec(pol: PolicyIn, at: tuple, written: dict, r: Reporter,
+          topology: Topology | None) -> PolicySpec | None:
+    parsed = {}
+    for key, parse in (("action", check_action), ("scope", parse_scope),
+                       ("target", parse_target), ("priority", check_priority)):
+        if key not in written and key not in ("scope", "priority"):
+            return None  # missing or dropped: reported by the whole-file validation
+        try:
+            parsed[key] = parse(getattr(pol, key))
+        except PolicySyntaxError as exc:
+            r.value(at + (key,), str(exc))
+    if topology is not None:
+        for key in ("scope", "target"):
+            if key in parsed:
+                _check_names(parsed[key], at + (key,), topology, r)
+    if len(parsed) < 4:
+        return None
+    return PolicySpec(parsed["action"], parsed["scope"], parsed["target"],
+                      parsed["priority"], pol.reason)
+
+
+def _check_names(what: Scope | Target, at: tuple, topo: Topology, r: Reporter) -> None:
+    known = {
+        "service": [s.name for s in topo.services],
+        "isp": [i.name for i in topo.isps],
+        "subscriber": [s.name for s in topo.subscribers],
+        "class": sorted({s.cls for s in topo.subscribers}),
+        "category": sorted({s.category for s in topo.services}),
+    }.get(what.kind)
+    if known is not None and what.value not in known:
+        nouns = {"isp": "ISPs", "class": "subscriber classes", "category": "categories"}
+        noun = nouns.get(what.kind, what.kind + "s")
+        r.value(at, f"unknown {'ISP' if what.kind == 'isp' else what.kind} {what.value!r} "
+                    f"in topology {topo.name!r} ({one_of(sorted(known), noun)})")

@@ -1,0 +1,83 @@
+"""Policy commands as typed in the CLI, on a real SQLite store (no network needed)."""
+
+from pathlib import Path
+
+import pytest
+
+from sovnet import commands
+from sovnet.commands import CommandError
+from sovnet.config import load_topology
+from sovnet.store import open_store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUDO_USER", "analyst")
+    s = open_store(tmp_path / "store.db")
+    s.load_inventory(load_topology(ROOT / "topologies" / "national.yaml"), "t", "load")
+    return s
+
+
+def test_add_list_revoke(store):
+    text, rev = commands.run(store, "policy add deny international --scope isp:mobiq "
+                                    "--priority 50 --why 'national order 7'")
+    assert text == "added #1 deny international for isp:mobiq (priority 50)"
+    assert rev == 2
+    assert commands.run(store, "policy list")[0] == (
+        "#1 deny international for isp:mobiq (priority 50)  -- national order 7")
+    assert store.policies()[0].author == "analyst"
+    assert commands.run(store, "policy revoke 1")[0] == "revoked #1"
+    assert commands.run(store, "policy list")[0] == "no policies in force"
+    assert commands.run(store, "policy list --at 2")[0].startswith("#1 deny international")
+
+
+def test_unknown_service_is_refused_before_the_store_is_written(store):
+    rev = store.revision()
+    with pytest.raises(CommandError) as e:
+        commands.run(store, "policy add deny service:nope")
+    assert str(e.value).startswith("policy #0: unknown service 'nope' (expected one of: ")
+    assert store.revision() == rev
+
+
+def test_bad_target_syntax(store):
+    with pytest.raises(CommandError, match=r"bad port '99999' \(expected a number from 1 to"):
+        commands.run(store, "policy add deny port:udp/99999")
+
+
+def test_load_policy_set_is_one_revision_with_each_policys_reason(store):
+    rev = store.revision()
+    text, new = commands.run(store, ["policy", "load",
+                                     str(ROOT / "controller" / "essential-services.yaml")])
+    assert new == rev + 1
+    assert text.startswith("loaded ")
+    reasons = {p.reason for p in store.policies()}
+    assert "banking is essential" in reasons
+
+
+def test_subscriber_and_device_commands(store):
+    name = next(iter(store.subscribers()))
+    assert commands.run(store, f"subscriber revoke {name}")[0] == f"{name} is now revoked"
+    assert store.subscribers()[name].status == "revoked"
+    mac = "02:aa:00:00:00:01"
+    assert commands.run(store, f"device register {name} {mac}")[0] == (
+        f"device {mac} registered to {name}")
+    assert mac in store.subscribers()[name].devices
+
+
+def test_history_and_explain(store):
+    commands.run(store, "policy add deny category:GRP --why 'social media ban'")
+    hist = commands.run(store, "history -n 1")[0]
+    assert "analyst" in hist and "social media ban" in hist
+    assert "add policy #1 deny category:GRP for all priority 100" in hist
+    sub = store.topology().subscribers[0].name
+    grp = next(s for s in store.topology().services if s.category == "GRP")
+    text = commands.run(store, f"explain {sub} {grp.domains[0]}")[0]
+    assert ": dropped" in text.splitlines()[0]
+    assert "decided by policy #1 deny category:GRP for all (priority 100): social media ban" in text
+
+
+def test_usage_errors_do_not_exit(store):
+    with pytest.raises(CommandError, match="invalid choice: 'block'"):
+        commands.run(store, "policy add block international")

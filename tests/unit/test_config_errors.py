@@ -1,0 +1,66 @@
+"""Every problem of a bad file, at once, with exact positions and wording.
+
+Each file in config_cases/ ends with `# expect: LINE:COL: WHERE: MESSAGE` lines: the exact
+issues the loader must report for it, in order, without the leading `FILE:`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sovnet.config import load_policy_set, load_topology, topology_from_text
+from sovnet.errors import ConfigError, ConfigIssue
+
+CASES = Path(__file__).parent / "config_cases"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def expected(path: Path) -> list[str]:
+    lines = [ln[len("# expect: "):] for ln in path.read_text().splitlines()
+             if ln.startswith("# expect: ")]
+    assert lines, f"{path.name} has no '# expect:' lines"
+    return [f"{path}:{ln}" for ln in lines]
+
+
+def issues_of(call) -> list[str]:
+    with pytest.raises(ConfigError) as e:
+        call()
+    return [str(i) for i in e.value.issues]
+
+
+@pytest.mark.parametrize("case", sorted(CASES.glob("topo_*.yaml")), ids=lambda p: p.stem)
+def test_topology_case(case):
+    assert issues_of(lambda: load_topology(str(case))) == expected(case)
+
+
+@pytest.mark.parametrize("case", sorted(CASES.glob("policy_*.yaml")), ids=lambda p: p.stem)
+def test_policy_set_case(case):
+    topology = load_topology(ROOT / "topologies" / "minimal.yaml")
+    assert issues_of(lambda: load_policy_set(str(case), topology)) == expected(case)
+
+
+def test_error_text_is_every_issue_one_per_line():
+    with pytest.raises(ConfigError) as e:
+        topology_from_text("name: x\nisps: {}\nswitches: {s1: {role: core, colour: red}}\n"
+                           "links: [[s1, s9]]\n", "topologies/x.yaml")
+    assert str(e.value) == (
+        "topologies/x.yaml:3:29: switches.s1.colour: unknown key 'colour' "
+        "(expected one of: role, isp, dpid)\n"
+        "topologies/x.yaml:4:14: links[0].b: unknown node 's9' (expected one of: s1)"
+    )
+    assert e.value.exit_code == 2
+    assert e.value.issues[1] == ConfigIssue(
+        "topologies/x.yaml", 4, 14, "links[0].b", "unknown node 's9' (expected one of: s1)")
+
+
+def test_file_name_is_the_path_as_given(tmp_path, monkeypatch):
+    (tmp_path / "bad.yaml").write_text("name: x\nisps: {}\nswitches: {s1: {role: cor}}\n")
+    monkeypatch.chdir(tmp_path)
+    assert issues_of(lambda: load_topology("bad.yaml")) == [
+        "bad.yaml:3:23: switches.s1.role: unknown role 'cor' "
+        "(expected one of: access, aggregation, core, border, ixp, internet)"
+    ]
+    assert issues_of(lambda: load_topology(tmp_path / "bad.yaml"))[0].startswith(
+        f"{tmp_path / 'bad.yaml'}:3:23: ")
