@@ -22,7 +22,7 @@ from os_ken.ofproto import ofproto_v1_3
 
 from sovnet.controller.enforcer import Enforcer
 from sovnet.controller.ofcodec import decode_stats, plan_messages
-from sovnet.model.flows import OWNER_MASK, OWNER_SHIFT, OWNER_TAG
+from sovnet.model.flows import KIND_SHIFT, KINDS, OWNER_MASK, OWNER_SHIFT, OWNER_TAG
 from sovnet.store import StoreWatcher, open_store
 
 log = logging.getLogger("sovnet.controller")
@@ -76,6 +76,7 @@ class SovnetController(app_manager.OSKenApp):
     def _audit_loop(self) -> None:
         while not self.stopping.wait(self.settings.reconcile_interval):
             for dpid in list(self.datapaths):
+                self.enforcer.audit(dpid)
                 self._sync(dpid)
 
     # -- switches ---------------------------------------------------------------------------
@@ -130,13 +131,23 @@ class SovnetController(app_manager.OSKenApp):
     # -- sending ----------------------------------------------------------------------------
     def _sync(self, dpid: int) -> None:
         dp = self.datapaths.get(dpid)
-        if dp is None or not self.enforcer.begin_sync(dpid):
+        req = self.enforcer.begin_sync(dpid) if dp is not None else None
+        if req is None:
             return
+        if req.kinds is not None and not req.kinds:
+            # Nothing of this switch changed: a barrier alone acknowledges the revision.
+            self._push(dp, *self.enforcer.plan_for(dpid, []))
+            return
+        cookie, mask = OWNER_TAG << OWNER_SHIFT, OWNER_MASK
+        if req.kinds is not None and len(req.kinds) == 1:
+            (kind,) = req.kinds
+            cookie |= KINDS[kind] << KIND_SHIFT
+            mask |= 0xFF << KIND_SHIFT
         parser = dp.ofproto_parser
-        req = parser.OFPFlowStatsRequest(
+        stats = parser.OFPFlowStatsRequest(
             dp, 0, dp.ofproto.OFPTT_ALL, dp.ofproto.OFPP_ANY, dp.ofproto.OFPG_ANY,
-            OWNER_TAG << OWNER_SHIFT, OWNER_MASK, parser.OFPMatch())
-        self._send(dp, [req])
+            cookie, mask, parser.OFPMatch())
+        self._send(dp, [stats])
 
     def _push(self, dp, plan, current, rev: int) -> None:
         ofp, parser = dp.ofproto, dp.ofproto_parser

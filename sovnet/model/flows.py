@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 # The pipeline: admission -> policy -> forward. Ids are assigned here and nowhere else.
@@ -72,6 +73,19 @@ Instruction = tuple[Any, ...]
 
 def canonical_value(field: str, value: Any) -> Any:
     """Normalise one match value as it is compiled and as it is read back."""
+    try:
+        return _canonical_cached(field, value)
+    except TypeError:  # an unhashable value: normalise without the cache
+        return _canonical(field, value)
+
+
+@lru_cache(maxsize=65536)
+def _canonical_cached(field: str, value: Any) -> Any:
+    # A recompile normalises the same few thousand addresses again; ipaddress is slow at it.
+    return _canonical(field, value)
+
+
+def _canonical(field: str, value: Any) -> Any:
     if field in ("ipv4_dst", "ipv4_src", "arp_tpa", "arp_spa"):
         if isinstance(value, tuple):
             net = ipaddress.IPv4Network(f"{value[0]}/{value[1]}", strict=False)

@@ -96,3 +96,23 @@ def test_unknown_switch_is_left_alone():
     e.begin_sync(99)
     plan, _, _ = e.plan_for(99, [])
     assert not plan
+
+
+def test_routine_sync_fetches_only_the_kinds_that_changed():
+    store, e = make()
+    req = e.begin_sync(1)
+    assert req.kinds is None  # first sync after connect: every flow
+    plan, _, rev = e.plan_for(1, [])
+    e.acknowledged(1, rev, len(plan))
+    store.revision, store.policies = 2, (handmade.policy(1, "deny", "service:social"),)
+    e.recompile()
+    assert e.begin_sync(1).kinds == frozenset({"policy"})
+    e.acknowledged(1, *e.plan_for(1, [])[2:], 1)
+    e.connected(2)  # acc2: no change of its own until the next revision
+    e.begin_sync(2)
+    e.acknowledged(2, 2, 0)
+    store.revision = 3
+    e.recompile()
+    assert e.begin_sync(2).kinds == frozenset()  # nothing changed: a barrier will do
+    e.audit(1)
+    assert e.begin_sync(1).kinds is None
