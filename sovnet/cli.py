@@ -65,14 +65,18 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _interrupt(*_):
-    raise KeyboardInterrupt
+def _terminate(*_):
+    # SystemExit, not KeyboardInterrupt: Mininet's CLI swallows the latter (Ctrl-C at its
+    # prompt only interrupts the running command), and SIGTERM must end the session.
+    raise SystemExit(143)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C, so every `finally` tears down what it started.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # SIGTERM (and SIGHUP: the terminal closed) unwind like Ctrl-C, so every `finally` tears
+    # down what it started.
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
     try:
         return _COMMANDS[args.cmd](args)
     except SovnetError as e:
@@ -81,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; everything this run started has been torn down", file=sys.stderr)
         return 130
+    except SystemExit as e:
+        if e.code == 143:
+            print("terminated; everything this run started has been torn down", file=sys.stderr)
+        raise
 
 
 def _validate(args) -> int:

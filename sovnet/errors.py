@@ -1,7 +1,7 @@
 """sovnet's exception tree. Every message says where, what is wrong, and what was expected.
 
     SovnetError
-    ├── ConfigError        a YAML file (topology, policy set, scenario) is wrong; carries every issue
+    ├── ConfigError        a YAML file (topology, policy set, ...) is wrong; carries every issue
     ├── StoreError         the policy store refused a change (unknown policy, subscriber, ...)
     ├── CompileError       policies that cannot be compiled together (names the policy ids)
     └── EmulationError     the emulated network cannot be built as asked (names the node or link)

@@ -188,6 +188,7 @@ class Network:
             self.net.build()
             self.net.start()
         self._check_hosts()
+        self._use_isp_resolvers()
         if self.with_servers:
             self._start_servers()
 
@@ -196,6 +197,23 @@ class Network:
             out = self.net.get(h.name).cmd(f"ip -o -4 addr show dev {h.name}-eth0; ip route")
             if f"{h.ip}/{h.prefixlen}" not in out or f"default dev {h.name}-eth0" not in out:
                 raise EmulationError(f"host {h.name}: address or default route not set:\n{out}")
+
+    def _use_isp_resolvers(self) -> None:
+        """Point each host's /etc/resolv.conf at its ISP's resolver, as a subscriber's would be.
+
+        mnexec gives every host a private mount namespace, so the bind mount is seen by that
+        host only and disappears with it."""
+        folder = self.workdir / "resolv"
+        folder.mkdir(parents=True, exist_ok=True)
+        for h in self.topology.hosts:
+            ip = hostservers.resolver_ip(self.topology, h.name)
+            if ip is None:
+                continue
+            conf = folder / f"{h.name}.conf"
+            conf.write_text(f"# {h.name}: its ISP's resolver (sovnet)\nnameserver {ip}\n")
+            out = self.net.get(h.name).cmd(f"mount --bind {conf} /etc/resolv.conf && echo ok")
+            if out.strip() != "ok":
+                raise EmulationError(f"host {h.name}: cannot set its resolver: {out.strip()}")
 
     def _start_servers(self) -> None:
         zone_file = Path(self.zone_file) if self.zone_file else self.workdir / "zone.json"

@@ -31,6 +31,21 @@ def zone(topology: Topology) -> dict[str, str]:
     return out
 
 
+def resolver_ip(topology: Topology, host: str) -> str | None:
+    """The resolver a host asks: its ISP's for subscribers and resolvers, else the first one."""
+    h = topology.host(host)
+    isp = None
+    if h.kind == "subscriber":
+        isp = topology.subscriber(host).isp
+    elif h.kind == "resolver":
+        isp = next(r.isp for r in topology.resolvers if r.name == host)
+    if isp is not None:
+        r = topology.resolver_for(isp)
+    else:
+        r = topology.resolvers[0] if topology.resolvers else None
+    return topology.host(r.name).ip if r else None
+
+
 def write_zone(topology: Topology, path: Path) -> Path:
     path = Path(path)
     path.write_text(json.dumps(zone(topology), indent=1, sort_keys=True) + "\n")

@@ -55,3 +55,34 @@ def test_interactive_session_enforces_and_explains_then_tears_down(tmp_path):
     left = {s.name for s in topo.switches} & bridges()
     assert not left, f"bridges left behind: {left}"
     assert bridges() == before
+
+
+def test_sigterm_while_the_cli_is_open_tears_everything_down(tmp_path):
+    from sovnet.store import open_store
+    from tests.integration.probing import eventually
+
+    topo = load_topology(str(TOPOLOGY))
+    proc = subprocess.Popen([sys.executable, "-m", "sovnet", "cli", str(TOPOLOGY),
+                             "--workdir", str(tmp_path)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        def up():
+            assert proc.poll() is None, proc.stderr.read()
+            assert (tmp_path / "store.db").exists()
+            acked = {a.dpid for a in open_store(tmp_path / "store.db").acks(1)}
+            assert acked == {s.dpid for s in topo.switches}
+
+        eventually(up, timeout=120, interval=0.2)
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143
+    assert "terminated; everything this run started has been torn down" in err
+    assert not ({s.name for s in topo.switches} & bridges())
+    assert not list(Path("/run/sovnet").glob(f"{proc.pid}-*.json"))
+    ctl = subprocess.run(["pgrep", "-f", f"sovnet controller --store {tmp_path}"],
+                         capture_output=True, text=True)
+    assert ctl.stdout == ""

@@ -87,6 +87,11 @@ def test_empty_policy_set_reaches_everything(lab, clean_policies):
     resolver = lab.topology.host(lab.topology.resolvers[0].name).ip
     svc = lab.topology.services[0]
     assert dig(src, resolver, svc.domains[0]) == lab.topology.host(svc.name).ip
+    # By name, as a subscriber would: through the resolver in the host's /etc/resolv.conf.
+    for name in subscribers(lab):
+        out = lab.host(name).cmd(f"curl -s -m 3 -o /dev/null -w '%{{http_code}}' "
+                                 f"http://{svc.domains[-1]}/")
+        assert out.strip() == "200", name
 
 
 def test_deny_one_service_then_revoke_restores_it(lab, clean_policies):

@@ -349,3 +349,12 @@ def test_datapath_env_record_and_detection(tmp_path, monkeypatch):
     monkeypatch.setattr(ovs, "detect_datapath", lambda: "kernel")
     assert ovs.datapath({}, rec) == "kernel"
     assert ovs.datapath({}, tmp_path / "missing") == "kernel"
+
+
+def test_each_subscriber_asks_its_own_isps_resolver():
+    from sovnet.emulation.servers import resolver_ip
+    from tests.unit import handmade
+
+    topo = handmade.topology()
+    assert resolver_ip(topo, "alice") == "10.1.0.53"  # fixnet's dns1
+    assert resolver_ip(topo, "bank") == "10.1.0.53"  # services: the first resolver
