@@ -26,6 +26,7 @@ class Step:
     switch: str
     table: int
     flow: FlowRule | None  # None: no flow matched (OpenFlow 1.3 drops on table miss)
+    in_port: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def trace(topo: Topology, tables: Mapping[int, Iterable[FlowRule]], src: str,
         hops.append(switch)
         flows = tables.get(topo.switch(switch).dpid, ())
         visited, port = run_switch(flows, {**packet, "in_port": in_port})
-        steps.extend(Step(switch, t, f) for t, f in visited)
+        steps.extend(Step(switch, t, f, in_port) for t, f in visited)
         if port is None:
             return Trace(tuple(steps), None, steps[-1], tuple(hops))
         if (switch, port) in attach:
