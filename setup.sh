@@ -128,7 +128,15 @@ if [ "$(cat "$STAMP" 2>/dev/null)" = "$HASH" ] &&
     PIP="skipped (pyproject.toml unchanged)"
 else
     rm -f "$STAMP"
-    run .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+    # pip's build backend prints pages of deprecation notes even with -q: keep them in a log
+    # and show it only when the install fails.
+    echo "    $ .venv/bin/python -m pip install -e '.[dev]'   (log: .venv/pip.log)"
+    if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' \
+            > .venv/pip.log 2>&1; then
+        cat .venv/pip.log >&2
+        STEP="4/5 pip install -e .[dev] (see the log above)"
+        false
+    fi
     echo "$HASH" > "$STAMP"
     PIP="installed -e .[dev]"
 fi

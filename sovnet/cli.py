@@ -16,6 +16,7 @@ import argparse
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 from sovnet.errors import ConfigError, SovnetError
@@ -145,16 +146,21 @@ def _cli(args) -> int:
     from sovnet.lab import Lab
 
     topo = load_topology(args.topology)
-    print(f"*** starting {topo.name}: {len(topo.switches)} switches, {len(topo.hosts)} hosts")
+    print(f"*** starting {topo.name}: {len(topo.switches)} switches, {len(topo.hosts)} hosts "
+          f"(controller, Open vSwitch, servers)")
+    t0 = time.monotonic()
     with Lab(topo, workdir=args.workdir, source=args.topology) as lab:
         for ps in args.policies:
             print(commands.run(lab.store, ["policy", "load", ps])[0])
+        print(f"*** ready in {time.monotonic() - t0:.1f} s; every switch enforces revision "
+              f"{lab.store.revision()}")
         print(f"*** store {lab.store_path}; controller log {lab.workdir / 'controller.log'}")
         print("*** type 'sovnet' for policy commands, 'help' for Mininet's, 'exit' to stop")
         from sovnet.interactive import SovnetCLI
 
         SovnetCLI(lab)
         print("*** stopping")
+    print(f"*** stopped; the store and logs are kept in {lab.workdir}")
     return 0
 
 

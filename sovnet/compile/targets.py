@@ -107,7 +107,8 @@ def policy_applies_to(topo: Topology, policy: Policy, subscribers: list[str]) ->
 
 def _known(value: str, names, what: str, policy_id: int) -> None:
     if value not in names:
+        label = f"policy #{policy_id}" if policy_id else "new policy"  # 0: not in the store yet
         raise CompileError(
-            f"policy #{policy_id}: unknown {what} {value!r} "
+            f"{label}: unknown {what} {value!r} "
             f"(expected one of: {', '.join(sorted(names))})"
         )

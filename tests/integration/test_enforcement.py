@@ -241,3 +241,30 @@ def test_explain_agrees_with_ovs_own_trace_hop_by_hop(lab, clean_policies):
                     checked += 1
                 assert (t.delivered_to == dst) == (out is not None), (src, dst, proto)
     assert checked > 50
+
+
+def test_audit_restores_a_lost_flow_and_leaves_foreign_flows_alone(lab, clean_policies):
+    victim = services(lab, "foreign")[0]
+    p = add(lab, "deny", f"service:{victim}")
+    sw = lab.topology.host(subscribers(lab)[0]).switch
+    alien = "cookie=0x1234,table=2,priority=5,udp,udp_dst=9999,actions=drop"
+    subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "add-flow", sw, alien], check=True)
+    # Someone removes sovnet's deny behind the controller's back.
+    cookie = f"0x{p.id | (0x50E7 << 48) | (3 << 40):x}/-1"
+    subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "del-flows", sw, f"cookie={cookie}"],
+                   check=True)
+
+    def dump():
+        return subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", sw],
+                              capture_output=True, text=True, check=True).stdout
+
+    def restored():
+        text = dump()
+        assert f"cookie={cookie.split('/')[0]}" in text
+        return text
+
+    text = eventually(restored, timeout=10)  # the lab audits every 2 s
+    assert "cookie=0x1234" in text and "tp_dst=9999" in text  # OVS prints udp_dst as tp_dst
+    expect_reach(lab, subscribers(lab)[0], [], [victim])
+    subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "del-flows", sw, "cookie=0x1234/-1"],
+                   check=True)

@@ -37,7 +37,7 @@ def test_unknown_service_is_refused_before_the_store_is_written(store):
     rev = store.revision()
     with pytest.raises(CommandError) as e:
         commands.run(store, "policy add deny service:nope")
-    assert str(e.value).startswith("policy #0: unknown service 'nope' (expected one of: ")
+    assert str(e.value).startswith("new policy: unknown service 'nope' (expected one of: ")
     assert store.revision() == rev
 
 
