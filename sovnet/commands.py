@@ -20,7 +20,6 @@ import os
 import shlex
 
 from sovnet.compile import compile_flows
-from sovnet.compile.targets import scope_metadata, target_matches
 from sovnet.errors import CompileError, SovnetError
 from sovnet.model.policy import PolicySyntaxError, parse_scope, parse_target
 from sovnet.reconcile.explain import ExplainError, explain
@@ -114,9 +113,6 @@ def _dispatch(store, a) -> tuple[str, int | None]:
                               for p in pols) or "no policies in force"), None
         if a.op == "add":
             scope, target = parse_scope(a.scope), parse_target(a.target)
-            topo = store.topology()
-            scope_metadata(topo, scope, 0)
-            target_matches(topo, target, 0)
             p = store.add_policy(a.action, scope, target, a.priority, author=who, reason=a.why)
             return f"added {p.describe()}", store.revision()
         if a.op == "revoke":

@@ -97,14 +97,18 @@ class Lab:
         cmd = [sys.executable, "-m", "sovnet", "controller", "--store", str(self.store_path),
                "--port", str(self.port), "--log-file", str(log_file),
                "--reconcile-interval", str(self.reconcile_interval)]
-        self.controller = subprocess.Popen(cmd, start_new_session=True,
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # stderr to a file, not a pipe: nobody reads a pipe while the lab runs, and a full one
+        # would block the controller.
+        err_file = self.workdir / "controller.stderr"
+        with open(err_file, "wb") as err:
+            self.controller = subprocess.Popen(cmd, start_new_session=True,
+                                               stdout=subprocess.DEVNULL, stderr=err)
         if self.network is not None:
             self.network.track_process(self.controller.pid, "controller")
 
         def listening():
             if self.controller.poll() is not None:
-                err = self.controller.stderr.read().decode(errors="replace")
+                err = err_file.read_text(errors="replace")[-2000:]
                 tail = log_file.read_text()[-2000:] if log_file.exists() else ""
                 raise LabError(f"the controller exited with status {self.controller.returncode}"
                                f":\n{err}{tail}")

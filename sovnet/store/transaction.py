@@ -14,7 +14,7 @@ import re
 import sqlite3
 from typing import Any
 
-from sovnet.errors import StoreError
+from sovnet.errors import CompileError, StoreError
 from sovnet.model.policy import (
     MAX_PRIORITY,
     SUBSCRIBER_STATUSES,
@@ -74,6 +74,7 @@ class SqliteTransaction:
         self._seq = 0
         self._open = True
         self._last_policy_id: int | None = None  # read once: the write lock is ours
+        self._topology: tuple[tuple[int, int], Topology] | None = None  # (change id, value)
 
     @property
     def changes(self) -> int:
@@ -186,6 +187,7 @@ class SqliteTransaction:
             target = parse_target(target if isinstance(target, str) else str(target))
         except PolicySyntaxError as e:
             raise StoreError(str(e)) from None
+        self._check_names(scope, target)
         if self._last_policy_id is None:
             self._last_policy_id = db.max_policy_id(self._conn)
         policy_id = self._last_policy_id = self._last_policy_id + 1
@@ -199,6 +201,23 @@ class SqliteTransaction:
         }
         self._write("policy", str(policy_id), "put", body)
         return policy_from_body(policy_id, body)
+
+    def _check_names(self, scope: Scope, target: Target) -> None:
+        """Refuse a policy naming what the inventory lacks, whoever writes it: the controller
+        could not compile it, and it would hold back every later revision."""
+        current = db.last_change(self._conn, "inventory", "topology", self.revision)
+        if current is None:
+            return
+        from sovnet.compile.targets import scope_metadata, target_matches
+
+        if self._topology is None or self._topology[0] != current[:2]:
+            self._topology = (current[:2], Topology.from_dict(json.loads(current[2])))
+        topology = self._topology[1]
+        try:
+            scope_metadata(topology, scope, 0)
+            target_matches(topology, target, 0)
+        except CompileError as e:
+            raise StoreError(str(e)) from None
 
     def revoke_policy(self, policy_id: int) -> None:
         ids = sorted(int(k) for k in self._in_force("policy"))

@@ -7,6 +7,7 @@ import pytest
 from sovnet import commands
 from sovnet.commands import CommandError
 from sovnet.config import load_topology
+from sovnet.errors import StoreError
 from sovnet.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +36,7 @@ def test_add_list_revoke(store):
 
 def test_unknown_service_is_refused_before_the_store_is_written(store):
     rev = store.revision()
-    with pytest.raises(CommandError) as e:
+    with pytest.raises(StoreError) as e:  # the store refuses it, whoever the writer
         commands.run(store, "policy add deny service:nope")
     assert str(e.value).startswith("new policy: unknown service 'nope' (expected one of: ")
     assert store.revision() == rev

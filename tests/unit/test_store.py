@@ -286,3 +286,20 @@ def test_closed_store_refuses(tmp_path):
     s.close()  # idempotent
     with pytest.raises(StoreError, match="is closed"):
         s.policies()
+
+
+def test_a_policy_naming_what_the_inventory_lacks_is_refused_for_every_writer(tmp_path):
+    from tests.unit import handmade
+
+    store = open_store(tmp_path / "s.db")
+    store.load_inventory(handmade.topology(), "t", "load")
+    rev = store.revision()
+    with pytest.raises(StoreError) as e:
+        store.add_policy("deny", "isp:nowhere", "international")
+    assert str(e.value) == ("new policy: unknown ISP 'nowhere' "
+                            "(expected one of: fixnet, mobinet)")
+    with pytest.raises(StoreError, match="new policy: unknown service 'nope'"):
+        with store.transaction("t", "two") as tx:
+            tx.add_policy("allow", "all", "service:bank")
+            tx.add_policy("deny", "all", "service:nope")
+    assert store.revision() == rev and store.policies() == ()
