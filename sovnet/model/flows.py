@@ -110,12 +110,20 @@ def canonical_match(fields: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((k, canonical_value(k, v)) for k, v in fields.items()))
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class FlowKey:
     dpid: int
     table: int
     priority: int
     match: tuple[tuple[str, Any], ...]
+
+    # A total order for sorted plans and dumps. Match values mix types (an address is a str, a
+    # prefix a tuple), which Python cannot compare with each other, so the match sorts by repr.
+    def _order(self) -> tuple:
+        return (self.dpid, self.table, self.priority, repr(self.match))
+
+    def __lt__(self, other: FlowKey) -> bool:
+        return self._order() < other._order()
 
 
 @dataclass(frozen=True)

@@ -56,3 +56,12 @@ def test_plan_applied_reaches_desired_for_every_pair_of_policy_sets():
             for dpid in fx:
                 got = apply(diff(fy[dpid], fx[dpid]), fx[dpid])
                 assert got == tuple(sorted(fy[dpid], key=lambda f: f.key))
+
+
+def test_plans_sort_keys_whose_match_values_differ_in_type():
+    # Found by the property tests: an address (str) and a prefix (tuple) at one priority.
+    host = rule(1, 1, 1200, {"eth_type": 0x800, "ipv4_dst": "10.250.0.2"}, (), 0x50E7 << 48)
+    net = rule(1, 1, 1200, {"eth_type": 0x800, "ipv4_dst": "172.16.0.0/12"}, (), 0x50E7 << 48)
+    plan = diff([host, net], [])
+    assert set(plan.add) == {host, net}
+    assert sorted([net.key, host.key]) == sorted([host.key, net.key])
