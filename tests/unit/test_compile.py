@@ -170,3 +170,25 @@ def test_overlapping_policies_keep_the_older_name(topo):
     acc1 = tables[1]
     bank = [f for f in acc1 if cookie_kind(f.cookie) == "policy"]
     assert len(bank) == 1 and cookie_policy(bank[0].cookie) == 3
+
+
+def test_a_topology_with_loops_forwards_on_loop_free_shortest_paths(topo):
+    from dataclasses import replace
+
+    from sovnet.model.topology import Link
+
+    # Close two loops: acc1-acc2 and dc1-gw1 (redundant paths, as real networks have).
+    looped = replace(topo, links=topo.links + (Link("acc1", 9, "acc2", 9),
+                                               Link("dc1", 9, "gw1", 9)), _index={})
+    tables = compiled(looped)
+    for src in ("alice", "bob"):
+        for dst in (h.name for h in looped.hosts if h.name != src):
+            pkt = {"eth_src": looped.host(src).mac, "eth_type": 0x0800,
+                   "ipv4_dst": looped.host(dst).ip, "ip_proto": 6, "tcp_dst": 80}
+            t = trace(looped, tables, src, pkt)
+            assert t.delivered_to == dst, (src, dst, t.hops)
+            assert len(t.hops) == len(set(t.hops)), f"loop: {t.hops}"
+    # The direct link is now the shortest path between the two access switches.
+    pkt = {"eth_src": looped.host("alice").mac, "eth_type": 0x0800,
+           "ipv4_dst": looped.host("bob").ip}
+    assert trace(looped, tables, "alice", pkt).hops == ("acc1", "acc2")
