@@ -175,9 +175,7 @@ def _store(args) -> int:
     from sovnet import commands
     from sovnet.store import open_store
 
-    if not Path(args.db).exists():
-        raise SovnetError(f"{args.db}: no such store file")
-    text, _ = commands.run(open_store(args.db), args.command)
+    text, _ = commands.run(open_store(args.db, create=False), args.command)
     print(text)
     return 0
 
@@ -191,6 +189,9 @@ def _flows(args) -> int:
     subs = {s.name: SubscriberState(s.name, "registered",
                                     frozenset({topo.host(s.name).mac} if s.registered else ()))
             for s in topo.subscribers}
+    if args.show and not topo.has_switch(args.show):
+        raise SovnetError(f"unknown switch {args.show!r} (expected one of: "
+                          f"{', '.join(s.name for s in topo.switches)})")
     tables = compile_flows(topo, (), subs)
     by_dpid = {s.dpid: s for s in topo.switches}
     for dpid, flows in tables.items():

@@ -96,7 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
 def run(store, argv: list[str] | str) -> tuple[str, int | None]:
     """Execute one command. Returns (text to show, revision written or None)."""
     if isinstance(argv, str):
-        argv = shlex.split(argv)
+        try:
+            argv = shlex.split(argv)
+        except ValueError as e:  # "No closing quotation"
+            raise CommandError(f"cannot read the command: {e}") from None
     a = build_parser().parse_args(argv)
     try:
         return _dispatch(store, a)
@@ -151,6 +154,9 @@ def _dispatch(store, a) -> tuple[str, int | None]:
         return enforcement_text(store, a.revision), None
     if a.cmd == "explain":
         snap = store.snapshot()
+        if snap.topology is None:
+            raise CommandError("this store holds no inventory yet (expected a store that "
+                               "`sovnet cli` or a Lab has loaded a topology into)")
         tables = compile_flows(snap.topology, snap.policies, snap.subscribers)
         e = explain(snap.topology, tables, snap.policies, a.src, a.dst, a.proto, a.port)
         return e.render(), None

@@ -6,11 +6,15 @@ the store; the CLI then waits for the switches to acknowledge and says how long 
 
 from __future__ import annotations
 
+import logging
+
 from mininet.cli import CLI
 
 from sovnet import commands
 from sovnet.errors import SovnetError
 from sovnet.lab import LabError
+
+log = logging.getLogger("sovnet.cli")
 
 HELP = """sovnet commands (they write the policy store; the controller enforces every change):
   policy list [--at REV]
@@ -37,6 +41,10 @@ class SovnetCLI(CLI):
             text, revision = commands.run(self.lab.store, f"{name} {line}")
         except SovnetError as e:
             print(f"*** {e}")
+            return
+        except Exception as e:  # noqa: BLE001 (a bug in one command must not end the session)
+            log.exception("%s %s", name, line)
+            print(f"*** internal error in '{name} {line}': {e!r}")
             return
         print(text)
         if revision is not None:

@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from sovnet.controller.enforcer import FAILED
 from sovnet.errors import SovnetError
 from sovnet.model.topology import Topology
 from sovnet.store import open_store
@@ -151,10 +152,18 @@ class Lab:
         want = set(self.dpids())
 
         def acked():
-            got = {a.dpid: a.acked_at for a in self.store.acks(revision)}
+            acks = self.store.acks(revision)
+            got = {a.dpid: a.acked_at for a in acks if not a.note.startswith(FAILED)}
             return got if want <= got.keys() else None
 
-        return wait_for(acked, timeout, f"every switch to acknowledge revision {revision}")
+        try:
+            return wait_for(acked, timeout, f"every switch to acknowledge revision {revision}")
+        except LabError as e:
+            refused = sorted({f"dpid {a.dpid:#x}: {a.note}" for a in self.store.acks(revision)
+                              if a.note.startswith(FAILED)})
+            if refused:
+                raise LabError(f"{e}; refused by {'; '.join(refused)}") from None
+            raise
 
     def host(self, name: str):
         return self.network.host(name)

@@ -24,6 +24,22 @@ ETH_IPV4 = 0x0800
 ETH_ARP = 0x0806
 
 
+def known_names(topo: Topology, kind: str) -> list[str] | None:
+    """The names a scope or target of `kind` may use on this topology (None: not a name).
+
+    Classes and categories count only when the topology uses them: a policy for a class no
+    subscriber has, or a category no service has, names what the inventory lacks (a typo, most
+    likely) and is refused like an unknown service."""
+    names = {
+        "service": lambda: [s.name for s in topo.services],
+        "isp": lambda: [i.name for i in topo.isps],
+        "subscriber": lambda: [s.name for s in topo.subscribers],
+        "class": lambda: sorted({s.cls for s in topo.subscribers}),
+        "category": lambda: sorted({s.category for s in topo.services}),
+    }.get(kind)
+    return names() if names else None
+
+
 def subscriber_metadata(topo: Topology, name: str) -> int:
     """The metadata the admission table writes for a subscriber: isp | class | index (1-based)."""
     sub = topo.subscriber(name)
@@ -45,17 +61,17 @@ def scope_metadata(topo: Topology, scope: Scope, policy_id: int) -> tuple[int, i
     if scope.kind == "all":
         return None
     if scope.kind == "isp":
+        _known(topo, scope, "ISP", policy_id)
         names = [i.name for i in topo.isps]
-        _known(scope.value, names, "ISP", policy_id)
         return meta_field(META_ISP_SHIFT, META_ISP_BITS, names.index(scope.value) + 1)
     if scope.kind == "class":
-        _known(scope.value, SUBSCRIBER_CLASSES, "subscriber class", policy_id)
+        _known(topo, scope, "subscriber class", policy_id)
         return meta_field(
             META_CLASS_SHIFT, META_CLASS_BITS, SUBSCRIBER_CLASSES.index(scope.value) + 1
         )
     if scope.kind == "subscriber":
+        _known(topo, scope, "subscriber", policy_id)
         names = [s.name for s in topo.subscribers]
-        _known(scope.value, names, "subscriber", policy_id)
         return meta_field(META_SUB_SHIFT, META_SUB_BITS, names.index(scope.value) + 1)
     raise CompileError(f"policy #{policy_id}: unknown scope kind {scope.kind!r}")
 
@@ -92,9 +108,10 @@ def target_matches(topo: Topology, target: Target, policy_id: int) -> list[dict[
 def target_services(topo: Topology, target: Target, policy_id: int = 0) -> list[str]:
     """Names of the services a service/category/locus target stands for."""
     if target.kind == "service":
-        _known(target.value, [s.name for s in topo.services], "service", policy_id)
+        _known(topo, target, "service", policy_id)
         return [target.value]
     if target.kind == "category":
+        _known(topo, target, "category", policy_id)
         return [s.name for s in topo.services if s.category == target.value]
     if target.kind == "locus":
         return [s.name for s in topo.services if s.locus == target.value]
@@ -105,7 +122,8 @@ def policy_applies_to(topo: Topology, policy: Policy, subscribers: list[str]) ->
     return any(in_scope(topo, policy.scope, s) for s in subscribers)
 
 
-def _known(value: str, names, what: str, policy_id: int) -> None:
+def _known(topo: Topology, what_named: Scope | Target, what: str, policy_id: int) -> None:
+    names, value = known_names(topo, what_named.kind), what_named.value
     if value not in names:
         label = f"policy #{policy_id}" if policy_id else "new policy"  # 0: not in the store yet
         raise CompileError(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from pydantic import Field
 
+from sovnet.compile.targets import known_names
 from sovnet.config.load import read_doc
 from sovnet.config.report import Reporter, one_of
 from sovnet.config.shape import validate, validate_lenient
@@ -102,13 +103,7 @@ def _spec(pol: PolicyIn, at: tuple, written: dict, r: Reporter,
 
 
 def _check_names(what: Scope | Target, at: tuple, topo: Topology, r: Reporter) -> None:
-    known = {
-        "service": [s.name for s in topo.services],
-        "isp": [i.name for i in topo.isps],
-        "subscriber": [s.name for s in topo.subscribers],
-        "class": sorted({s.cls for s in topo.subscribers}),
-        "category": sorted({s.category for s in topo.services}),
-    }.get(what.kind)
+    known = known_names(topo, what.kind)  # the same rule the store applies
     if known is not None and what.value not in known:
         nouns = {"isp": "ISPs", "class": "subscriber classes", "category": "categories"}
         noun = nouns.get(what.kind, what.kind + "s")

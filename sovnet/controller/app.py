@@ -6,6 +6,7 @@ sovnet.controller.enforcer and the pure core; this module only talks OpenFlow.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass
@@ -36,6 +37,28 @@ class Settings:
 
 
 SETTINGS = Settings()  # set by the launcher before os-ken instantiates the app
+RETRY_FIRST, RETRY_MAX = 0.5, 30.0  # s between attempts at a switch that refused a change
+
+
+def guarded(handler):
+    """Keep os-ken's event loop alive: on the native hub any exception a handler raises ends
+    the loop (TaskExit is Exception there), silently, and with it all enforcement. Log it, and
+    start the switch over with a full sync after a pause."""
+
+    @functools.wraps(handler)
+    def run(self, ev):
+        try:
+            return handler(self, ev)
+        except Exception as e:  # noqa: BLE001
+            msg = getattr(ev, "msg", None)
+            dp = getattr(ev, "datapath", None) or getattr(msg, "datapath", None)
+            dpid = getattr(dp, "id", None)
+            log.exception("dpid=%s %s failed", f"{dpid:016x}" if dpid else "?", handler.__name__)
+            if dpid is not None:
+                self.enforcer.failed(dpid, f"{handler.__name__}: {e}")
+                self._retry_later(dpid)
+
+    return run
 
 
 class SovnetController(app_manager.OSKenApp):
@@ -52,12 +75,15 @@ class SovnetController(app_manager.OSKenApp):
         self.send_lock = threading.Lock()
         self.bundle_id = 0
         self.stopping = threading.Event()
+        self.retry_delay: dict[int, float] = {}
         self.watcher = StoreWatcher(self.settings.store_path, self._store_changed)
 
     def start(self):
         thread = super().start()
-        self.enforcer.recompile()
+        # Watcher first: a commit that lands meanwhile is then seen by one or the other; the
+        # enforcer keeps whichever compile is newest.
         self.watcher.start()
+        self.enforcer.recompile()
         if self.settings.reconcile_interval > 0:
             threading.Thread(target=self._audit_loop, daemon=True, name="audit").start()
         return thread
@@ -69,9 +95,19 @@ class SovnetController(app_manager.OSKenApp):
 
     # -- store ------------------------------------------------------------------------------
     def _store_changed(self, revision: int) -> None:
-        if self.enforcer.recompile():
-            for dpid in list(self.datapaths):
-                self._sync(dpid)
+        try:
+            if self.enforcer.recompile():
+                for dpid in list(self.datapaths):
+                    self._sync(dpid)
+        except Exception:  # noqa: BLE001 (the watcher thread must survive a bad revision)
+            log.exception("revision %d: enforcement failed", revision)
+
+    def _retry_later(self, dpid: int) -> None:
+        delay = self.retry_delay.get(dpid, RETRY_FIRST)
+        self.retry_delay[dpid] = min(delay * 2, RETRY_MAX)
+        timer = threading.Timer(delay, self._sync, args=(dpid,))
+        timer.daemon = True
+        timer.start()
 
     def _audit_loop(self) -> None:
         while not self.stopping.wait(self.settings.reconcile_interval):
@@ -81,22 +117,28 @@ class SovnetController(app_manager.OSKenApp):
 
     # -- switches ---------------------------------------------------------------------------
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
+    @guarded
     def _features(self, ev):
         dp = ev.msg.datapath
         log.info("dpid=%016x connected from %s", dp.id, dp.address)
+        self.stats_parts.pop(dp.id, None)
+        self.retry_delay.pop(dp.id, None)
         self.datapaths[dp.id] = dp
         self.enforcer.connected(dp.id)
         self._sync(dp.id)
 
     @set_ev_cls(ofp_event.EventOFPStateChange, DEAD_DISPATCHER)
+    @guarded
     def _gone(self, ev):
         dp = ev.datapath
         if dp.id is not None and self.datapaths.get(dp.id) is dp:
             log.warning("dpid=%016x disconnected", dp.id)
             del self.datapaths[dp.id]
+            self.stats_parts.pop(dp.id, None)  # a dump cut off by the disconnect
             self.enforcer.disconnected(dp.id)
 
     @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
+    @guarded
     def _flow_stats(self, ev):
         dp, msg = ev.msg.datapath, ev.msg
         self.stats_parts.setdefault(dp.id, []).extend(msg.body)
@@ -107,16 +149,23 @@ class SovnetController(app_manager.OSKenApp):
         self._push(dp, plan, current, rev)
 
     @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
+    @guarded
     def _barrier(self, ev):
         dp = ev.msg.datapath
         rev, n = self.barriers.pop((dp.id, ev.msg.xid), (None, 0))
         if rev is None:
             return
+        then = self.enforcer.acknowledged(dp.id, rev, n)
+        if then == "retry":
+            self._retry_later(dp.id)
+            return
         log.info("dpid=%016x enforces revision %d (%d flow changes)", dp.id, rev, n)
-        if self.enforcer.acknowledged(dp.id, rev, n):
+        self.retry_delay.pop(dp.id, None)
+        if then == "sync":
             self._sync(dp.id)
 
     @set_ev_cls(ofp_event.EventOFPErrorMsg, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
+    @guarded
     def _error(self, ev):
         msg = ev.msg
         text = f"OpenFlow error type={msg.type} code={msg.code}"
@@ -124,12 +173,22 @@ class SovnetController(app_manager.OSKenApp):
         self.enforcer.error(msg.datapath.id, text)
 
     @set_ev_cls(ofp_event.EventONFBundleCtrlMsg, MAIN_DISPATCHER)
+    @guarded
     def _bundle_reply(self, ev):
         log.debug("dpid=%016x bundle %d reply type %d", ev.msg.datapath.id,
                   ev.msg.bundle_id, ev.msg.type)
 
     # -- sending ----------------------------------------------------------------------------
     def _sync(self, dpid: int) -> None:
+        """Start a sync of one switch (from any thread). A failure starts it over later."""
+        try:
+            self._start_sync(dpid)
+        except Exception as e:  # noqa: BLE001
+            log.exception("dpid=%016x sync failed", dpid)
+            self.enforcer.failed(dpid, f"sync: {e}")
+            self._retry_later(dpid)
+
+    def _start_sync(self, dpid: int) -> None:
         dp = self.datapaths.get(dpid)
         req = self.enforcer.begin_sync(dpid) if dp is not None else None
         if req is None:

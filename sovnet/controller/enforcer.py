@@ -1,12 +1,13 @@
 """When to sync which switch, with which desired flows, and what to record when it acknowledges.
 
 One sync per switch is in flight at a time: flow-stats request -> diff -> bundle -> barrier.
-A routine sync after a store change fetches only the kinds of flows (admission, policy, ...:
-the cookie's kind byte) whose desired state changed on that switch, and a switch with nothing
-to change gets just a barrier; on connect and on the periodic audit every flow is fetched.
 A store change that arrives meanwhile marks the switch dirty and is synced right after the
 barrier, so a diff is never computed from a dump that predates flow-mods still on the way
 (kytos flow_manager's "verdict window", made exact by OpenFlow's in-order channel).
+A routine sync after a store change fetches only the kinds of flows (admission, policy, ...:
+the cookie's kind byte) whose desired state changed on that switch, and a switch with nothing
+to change gets just a barrier; on connect, on the periodic audit and after a failure every flow
+is fetched. A sync works on the revision current when it began, and acknowledges that one.
 
 No os-ken here: the os-ken app feeds events in and sends what this decides.
 """
@@ -17,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sovnet.compile import compile_flows
 from sovnet.errors import CompileError
@@ -26,16 +27,21 @@ from sovnet.reconcile.diff import FlowPlan, diff
 
 log = logging.getLogger("sovnet.controller")
 
+FAILED = "failed: "  # prefix of the note on an acknowledgement whose changes were refused
+
 
 @dataclass
 class SwitchState:
     busy: bool = False
     dirty: bool = False
     acked_upto: int | None = None  # last revision this switch acknowledged
-    syncing_rev: int = 0
     note: str = ""
+    warned_unknown: bool = False
     pending: set[str] | None = None  # kinds to fetch at the next sync; None: every flow
+    # The sync under way: what it fetches, and the revision and flows it brings the switch to.
     syncing: frozenset[str] | None = None
+    syncing_rev: int = -1
+    syncing_desired: tuple[FlowRule, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -52,30 +58,33 @@ class Enforcer:
         self.store = store
         self.clock = clock
         self.lock = threading.RLock()
-        self.revision = -1
+        self.compiling = threading.Lock()  # one recompile at a time, newest revision wins
+        self.revision = -1  # -1: nothing compiled yet, so nothing to enforce
         self.desired: dict[int, tuple[FlowRule, ...]] = {}
         self.switches: dict[int, SwitchState] = {}
 
     # -- store side -------------------------------------------------------------------------
     def recompile(self) -> bool:
         """Read the store; compile when its revision moved. True when the desired flows changed."""
-        snap = self.store.snapshot()
-        with self.lock:
-            if snap.revision == self.revision:
+        with self.compiling:
+            snap = self.store.snapshot()
+            if snap.revision <= self.revision:
                 return False
-        if snap.topology is None:
-            log.warning("revision %d: no inventory loaded yet; nothing to enforce", snap.revision)
-            return False
-        try:
-            tables = compile_flows(snap.topology, snap.policies, snap.subscribers)
-        except CompileError as e:
-            log.error("revision %d not enforced: %s", snap.revision, e)
-            return False
-        with self.lock:
-            old, self.revision, self.desired = self.desired, snap.revision, tables
-            for dpid, st in self.switches.items():
-                if st.pending is not None:
-                    st.pending |= changed_kinds(old.get(dpid, ()), tables.get(dpid, ()))
+            if snap.topology is None:
+                log.warning("revision %d: no inventory loaded yet; nothing to enforce",
+                            snap.revision)
+                return False
+            try:
+                tables = compile_flows(snap.topology, snap.policies, snap.subscribers)
+            except CompileError as e:
+                log.error("revision %d not enforced (the switches keep revision %d): %s",
+                          snap.revision, self.revision, e)
+                return False
+            with self.lock:
+                old, self.revision, self.desired = self.desired, snap.revision, tables
+                for dpid, st in self.switches.items():
+                    if st.pending is not None:
+                        st.pending |= changed_kinds(old.get(dpid, ()), tables.get(dpid, ()))
         log.info("revision %d compiled: %d flows on %d switches", snap.revision,
                  sum(len(f) for f in tables.values()), len(tables))
         return True
@@ -100,36 +109,36 @@ class Enforcer:
         """What to fetch from this switch now; None when no sync should start now."""
         with self.lock:
             st = self.switches.get(dpid)
-            if st is None:
+            if st is None or self.revision < 0:
+                return None
+            if dpid not in self.desired:
+                if not st.warned_unknown:
+                    log.warning("dpid=%016x is not in the inventory; its flows are left alone",
+                                dpid)
+                    st.warned_unknown = True
                 return None
             if st.busy:
                 st.dirty = True
                 return None
             st.busy, st.dirty, st.note = True, False, ""
             st.syncing = None if st.pending is None else frozenset(st.pending)
+            st.syncing_rev, st.syncing_desired = self.revision, self.desired[dpid]
             st.pending = set()
             return SyncRequest(st.syncing)
 
     def plan_for(
         self, dpid: int, actual: list[FlowRule]
     ) -> tuple[FlowPlan, dict[FlowKey, FlowRule], int]:
-        """The plan for the flows fetched by the sync under way (`actual` holds those only)."""
+        """The plan for the sync under way (`actual`: the flows it fetched)."""
         with self.lock:
-            desired = self.desired.get(dpid)
-            rev = self.revision
             st = self.switches.get(dpid)
-            kinds = st.syncing if st is not None else None
-            if st is not None:
-                st.syncing_rev = rev
-        if desired is None:
-            # A switch the inventory does not know: leave its flows alone, say so once.
-            log.warning("dpid=%016x is not in the inventory; its flows are left alone", dpid)
-            return FlowPlan(), {}, rev
+            if st is None or not st.busy:
+                return FlowPlan(), {}, -1
+            kinds, rev, desired = st.syncing, st.syncing_rev, st.syncing_desired
         if kinds is not None:
             desired = tuple(f for f in desired if cookie_kind(f.cookie) in kinds)
             actual = [f for f in actual if cookie_kind(f.cookie) in kinds]
-        current = {f.key: f for f in actual}
-        return diff(desired, actual), current, rev
+        return diff(desired, actual), {f.key: f for f in actual}, rev
 
     def error(self, dpid: int, text: str) -> None:
         with self.lock:
@@ -137,17 +146,34 @@ class Enforcer:
             if st is not None:
                 st.note = (st.note + "; " if st.note else "") + text
 
-    def acknowledged(self, dpid: int, revision: int, flows_changed: int) -> bool:
-        """Record the barrier reply. True when the switch went dirty meanwhile (sync again)."""
+    def failed(self, dpid: int, text: str) -> None:
+        """The sync under way broke (an exception, not the switch's answer): start over fully."""
+        with self.lock:
+            st = self.switches.get(dpid)
+            if st is not None:
+                st.busy, st.pending, st.note = False, None, text
+
+    def acknowledged(self, dpid: int, revision: int, flows_changed: int) -> str:
+        """Record the barrier reply. Returns what to do next with the switch: "sync" now,
+        "retry" after a pause (it refused the change), or "" (nothing)."""
         now = self.clock()
         with self.lock:
             st = self.switches.get(dpid)
-            if st is None:
-                return False
-            first = revision if st.acked_upto is None else st.acked_upto + 1
-            st.acked_upto = max(revision, st.acked_upto or 0)
+            if st is None or not st.busy or revision != st.syncing_rev:
+                return ""
             st.busy = False
             note, dirty = st.note, st.dirty
+            if note:
+                # The switch refused part of the change (a bundle is all or nothing, so none
+                # of it): record the refusal, fetch everything next time.
+                st.pending = None
+            else:
+                first = revision if st.acked_upto is None else st.acked_upto + 1
+                st.acked_upto = max(revision, st.acked_upto or 0)
+        if note:
+            log.error("dpid=%016x refused revision %d: %s", dpid, revision, note)
+            self.store.record_ack(revision, dpid, now, 0, FAILED + note)
+            return "retry"
         for rev in range(first, revision + 1):
-            self.store.record_ack(rev, dpid, now, flows_changed if rev == revision else 0, note)
-        return dirty or revision != self.revision
+            self.store.record_ack(rev, dpid, now, flows_changed if rev == revision else 0)
+        return "sync" if dirty or revision != self.revision else ""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sovnet.model.flows import FlowRule, canonical_match, rule
+from sovnet.model.flows import FlowRule, rule
 from sovnet.reconcile.diff import FlowPlan
 
 FULL64 = (1 << 64) - 1
@@ -67,20 +67,23 @@ def plan_messages(datapath, plan: FlowPlan, current: dict) -> list:
 
 
 def decode_instructions(ofp, instructions) -> tuple:
+    """Instructions sovnet never writes (someone edited a flow carrying our cookie) decode as
+    ("foreign", text): they differ from anything compiled, so the diff replaces the flow."""
     out = []
     for ins in instructions:
         name = type(ins).__name__
         if name == "OFPInstructionActions":
             for a in ins.actions:
-                if type(a).__name__ != "OFPActionOutput":
-                    raise ValueError(f"unexpected action {a!r}")
-                out.append(("output", a.port))
+                if type(a).__name__ == "OFPActionOutput":
+                    out.append(("output", a.port))
+                else:
+                    out.append(("foreign", str(a)))
         elif name == "OFPInstructionWriteMetadata":
             out.append(("meta", ins.metadata, ins.metadata_mask))
         elif name == "OFPInstructionGotoTable":
             out.append(("goto", ins.table_id))
         else:
-            raise ValueError(f"unexpected instruction {ins!r}")
+            out.append(("foreign", str(ins)))
     order = {"meta": 1, "goto": 2}
     return tuple(sorted(out, key=lambda i: order.get(i[0], 0)))
 
@@ -98,5 +101,3 @@ def decode_stats(dpid: int, ofp, stats) -> list[FlowRule]:
     return out
 
 
-def canonical(fields: dict) -> tuple:
-    return canonical_match(fields)

@@ -90,6 +90,23 @@ def connect(path: str, *, must_exist: bool = False) -> sqlite3.Connection:
     return conn
 
 
+def check_is_store(path: str) -> None:
+    """StoreError unless `path` is a sovnet store; reads only (no WAL switch, no schema)."""
+    if not Path(path).is_file():
+        raise StoreError(f"{path}: no such store file")
+    try:
+        conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                 "AND name = 'schema_version'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise StoreError(f"{path}: not a sovnet store ({e})") from None
+    if not found:
+        raise StoreError(f"{path}: not a sovnet store (it has no schema_version table)")
+
+
 def ensure_schema(conn: sqlite3.Connection, path: str) -> None:
     """Create the schema if absent; refuse a file written by a newer sovnet."""
     try:

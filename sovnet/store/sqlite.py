@@ -32,8 +32,11 @@ from sovnet.store.base import Ack, Change, RevisionInfo, Snapshot
 from sovnet.store.transaction import SqliteTransaction, policy_from_body
 
 
-def open_store(path: str | os.PathLike[str]) -> SqliteStore:
-    """Open (creating if absent) the store at `path`."""
+def open_store(path: str | os.PathLike[str], create: bool = True) -> SqliteStore:
+    """Open the store at `path`, creating it if absent; with create=False only an existing
+    sovnet store is opened, and any other file is left exactly as it was."""
+    if not create:
+        db.check_is_store(os.fspath(path))
     return SqliteStore(path)
 
 

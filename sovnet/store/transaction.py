@@ -51,6 +51,16 @@ def listing(items: list[str], limit: int = 20) -> str:
     return shown if len(items) <= limit else f"{shown}, ... ({len(items) - limit} more)"
 
 
+def _check_policy_names(topology: Topology, scope: Scope, target: Target, pid: int) -> None:
+    from sovnet.compile.targets import scope_metadata, target_matches
+
+    try:
+        scope_metadata(topology, scope, pid)
+        target_matches(topology, target, pid)
+    except CompileError as e:
+        raise StoreError(str(e)) from None
+
+
 def policy_from_body(policy_id: int, body: dict[str, Any]) -> Policy:
     return Policy(
         id=policy_id,
@@ -141,6 +151,18 @@ class SqliteTransaction:
                     f"store already holds topology {held!r}; refusing to load {topology.name!r} "
                     f"(expected a topology named {held!r}, or a new store file)"
                 )
+        stranded = []
+        for key, body in sorted(self._in_force("policy").items(), key=lambda kv: int(kv[0])):
+            p = policy_from_body(int(key), body)
+            try:
+                _check_policy_names(topology, p.scope, p.target, p.id)
+            except StoreError as e:
+                stranded.append(str(e))
+        if stranded:
+            raise StoreError(
+                f"refusing to load topology {topology.name!r}: policies in force would name what "
+                f"it lacks ({'; '.join(stranded)}); revoke them first"
+            )
         self._write("inventory", "topology", "put", topology.to_dict())
         subs = self._subscriber_names()
         owners = {mac: b["subscriber"] for mac, b in self._in_force("device").items()}
@@ -208,16 +230,9 @@ class SqliteTransaction:
         current = db.last_change(self._conn, "inventory", "topology", self.revision)
         if current is None:
             return
-        from sovnet.compile.targets import scope_metadata, target_matches
-
         if self._topology is None or self._topology[0] != current[:2]:
             self._topology = (current[:2], Topology.from_dict(json.loads(current[2])))
-        topology = self._topology[1]
-        try:
-            scope_metadata(topology, scope, 0)
-            target_matches(topology, target, 0)
-        except CompileError as e:
-            raise StoreError(str(e)) from None
+        _check_policy_names(self._topology[1], scope, target, 0)
 
     def revoke_policy(self, policy_id: int) -> None:
         ids = sorted(int(k) for k in self._in_force("policy"))

@@ -13,7 +13,8 @@ import pytest
 
 from sovnet.compile import compile_flows
 from sovnet.config import load_topology
-from sovnet.lab import Lab
+from sovnet.lab import Lab, LabError
+from sovnet.model.flows import make_cookie
 from sovnet.model.policy import parse_scope, parse_target
 from sovnet.reconcile.diff import diff
 from sovnet.reconcile.ofctl_text import parse_dump
@@ -268,3 +269,48 @@ def test_audit_restores_a_lost_flow_and_leaves_foreign_flows_alone(lab, clean_po
     expect_reach(lab, subscribers(lab)[0], [], [victim])
     subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "del-flows", sw, "cookie=0x1234/-1"],
                    check=True)
+
+
+def ofctl(*args) -> str:
+    return subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", *args], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_a_tampered_flow_with_our_cookie_is_replaced_and_enforcement_goes_on(lab,
+                                                                           clean_policies):
+    sw = lab.topology.host(subscribers(lab)[0]).switch
+    bank = lab.topology.host(services(lab, "domestic")[0]).ip
+    forward = make_cookie("forward")
+    # Actions sovnet never writes, on a flow sovnet owns (same key as a compiled flow).
+    ofctl("add-flow", sw, f"cookie={forward:#x},table=2,priority=10,ip,nw_dst={bank},"
+                          "actions=mod_nw_tos:4,output:1")
+
+    def repaired():
+        text = ofctl("dump-flows", sw, f"cookie={forward:#x}/-1")
+        assert "mod_nw_tos" not in text
+    eventually(repaired, timeout=15)  # the next audit (every 2 s) replaces it
+    victim = services(lab, "foreign")[0]
+    add(lab, "deny", f"service:{victim}")  # and the controller still enforces new revisions
+    expect_reach(lab, subscribers(lab)[0], services(lab, "domestic"), [victim])
+
+
+def test_a_switch_that_refuses_a_change_is_reported_and_retried(lab, clean_policies):
+    sw = lab.topology.host(subscribers(lab)[0]).switch
+    in_table_1 = sum(1 for ln in ofctl("dump-flows", sw, "table=1").splitlines()
+                     if "cookie=" in ln)
+    # Make OVS refuse any new flow in the policy table of this switch.
+    subprocess.run(["ovs-vsctl", "--", "--id=@ft", "create", "Flow_Table",
+                    f"flow_limit={in_table_1}", "overflow_policy=refuse", "--", "set",
+                    "Bridge", sw, "flow_tables:1=@ft"], check=True, capture_output=True)
+    try:
+        p = lab.store.add_policy("deny", parse_scope("all"), parse_target("international"),
+                                 author="test", reason="refused")
+        rev = lab.store.revision()
+        with pytest.raises(LabError, match=rf"refused by dpid {lab.topology.switch(sw).dpid:#x}"
+                                           r": failed: OpenFlow error"):
+            lab.wait_enforced(rev, timeout=3)
+    finally:
+        subprocess.run(["ovs-vsctl", "clear", "Bridge", sw, "flow_tables"], check=True)
+    lab.wait_enforced(rev, timeout=30)  # retried with backoff until the switch accepts
+    assert p.id in {pol.id for pol in lab.store.policies()}
+    expect_reach(lab, subscribers(lab)[0], services(lab, "domestic"), services(lab, "foreign"))

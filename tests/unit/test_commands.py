@@ -82,3 +82,20 @@ def test_history_and_explain(store):
 def test_usage_errors_do_not_exit(store):
     with pytest.raises(CommandError, match="invalid choice: 'block'"):
         commands.run(store, "policy add block international")
+
+
+def test_add_and_load_agree_on_what_names_exist(store, tmp_path):
+    # FILE is a Citizen Lab code, but no service of national.yaml has it: refused both ways.
+    with pytest.raises(StoreError, match=r"new policy: unknown category 'FILE' \(expected one"):
+        commands.run(store, "policy add deny category:FILE")
+    ps = tmp_path / "p.yaml"
+    ps.write_text("name: x\npolicies:\n  - {action: deny, target: 'category:FILE'}\n")
+    from sovnet.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown category 'FILE' in topology 'national'"):
+        commands.run(store, ["policy", "load", str(ps)])
+
+
+def test_an_unbalanced_quote_is_a_clear_error():
+    with pytest.raises(CommandError, match="cannot read the command: No closing quotation"):
+        commands.run(None, 'policy add deny international --why "national order')

@@ -56,7 +56,7 @@ def test_change_during_a_sync_marks_dirty_and_syncs_again_after_the_barrier():
     store.revision, store.policies = 2, (handmade.policy(1, "deny", "international"),)
     assert e.recompile()
     assert not e.begin_sync(1)  # busy: only marked dirty
-    assert e.acknowledged(1, rev, len(plan))  # -> sync again
+    assert e.acknowledged(1, rev, len(plan)) == "sync"
     assert e.begin_sync(1)
     plan2, _, rev2 = e.plan_for(1, installed)
     assert rev2 == 2 and len(plan2.add) == 1 and not plan2.delete  # one foreign prefix
@@ -81,13 +81,48 @@ def test_unchanged_revision_does_not_recompile():
     assert not e.recompile()
 
 
-def test_errors_are_noted_on_the_ack():
+def test_a_refused_change_is_recorded_as_failed_and_retried_in_full():
     store, e = make()
     e.begin_sync(1)
     _, _, rev = e.plan_for(1, [])
     e.error(1, "OpenFlow error type=1 code=2")
-    e.acknowledged(1, rev, 3)
-    assert store.acks[-1][3] == "OpenFlow error type=1 code=2"
+    assert e.acknowledged(1, rev, 3) == "retry"
+    assert store.acks == [(rev, 1, 0, "failed: OpenFlow error type=1 code=2")]
+    assert e.begin_sync(1).kinds is None  # the retry fetches and checks everything
+    e.acknowledged(1, *e.plan_for(1, [])[2:], 0)
+    assert store.acks[-1] == (rev, 1, 0, "")
+
+
+def test_nothing_is_synced_or_acknowledged_before_a_first_compile():
+    store = FakeStore()
+    e = Enforcer(store)
+    e.connected(1)
+    assert e.begin_sync(1) is None
+    assert store.acks == []
+
+
+def test_a_sync_brings_the_switch_to_the_revision_it_began_with():
+    store, e = make()
+    e.begin_sync(1)
+    e.acknowledged(1, *e.plan_for(1, [])[2:], 0)
+    store.revision, store.policies = 2, (handmade.policy(1, "deny", "international"),)
+    e.recompile()
+    e.begin_sync(1)  # the sync of revision 2 is under way...
+    store.revision, store.policies = 3, ()
+    e.recompile()  # ...when revision 3 revokes the policy again
+    plan, _, rev = e.plan_for(1, [])
+    assert rev == 2 and len(plan.add) == 1  # revision 2's flow, as that sync began
+    assert e.acknowledged(1, rev, 1) == "sync"  # revision 3 still to do
+    assert [a[0] for a in store.acks] == [1, 2]
+
+
+def test_a_failed_sync_starts_over_in_full():
+    _, e = make()
+    e.begin_sync(1)
+    e.failed(1, "decode: bad flow")
+    plan, _, rev = e.plan_for(1, [])
+    assert not plan and rev == -1  # no sync under way any more
+    assert e.begin_sync(1).kinds is None
 
 
 def test_unknown_switch_is_left_alone():

@@ -303,3 +303,24 @@ def test_a_policy_naming_what_the_inventory_lacks_is_refused_for_every_writer(tm
             tx.add_policy("allow", "all", "service:bank")
             tx.add_policy("deny", "all", "service:nope")
     assert store.revision() == rev and store.policies() == ()
+
+
+def test_reloading_an_inventory_that_strands_a_policy_in_force_is_refused(tmp_path):
+    from dataclasses import replace
+
+    from tests.unit import handmade
+
+    topo = handmade.topology()
+    store = open_store(tmp_path / "s.db")
+    store.load_inventory(topo, "t", "load")
+    store.add_policy("deny", "all", "service:social")
+    rev = store.revision()
+    smaller = replace(topo, services=tuple(s for s in topo.services if s.name != "social"),
+                      _index={})
+    with pytest.raises(StoreError) as e:
+        store.load_inventory(smaller, "t", "reload")
+    assert str(e.value) == (
+        "refusing to load topology 'handmade': policies in force would name what it lacks "
+        "(policy #1: unknown service 'social' (expected one of: bank, cdn, gov)); "
+        "revoke them first")
+    assert store.revision() == rev
