@@ -66,6 +66,7 @@ def main(args) -> int:
             lat = enforcement_latency(lab, args.changes)
             print(f"policy-to-enforcement latency (commit -> last switch's barrier reply) over "
                   f"{len(lat)} changes on {len(topo.switches)} switches: {_ms(lat)}")
+            print("  each change, in order (ms): " + " ".join(f"{x * 1000:.0f}" for x in lat))
         t1 = time.monotonic()
     print(f"stop: {time.monotonic() - t1:.2f} s")
     return 0
