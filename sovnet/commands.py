@@ -193,10 +193,12 @@ def enforcement_text(store, revision: int | None = None) -> str:
     acks = sorted(store.acks(rev), key=lambda a: a.acked_at)
     if not acks:
         return f"revision {rev}: no switch has acknowledged it yet"
+    names = {s.dpid: s.name for s in store.topology().switches}
     lines = [f"revision {rev} ({info.reason or 'no reason given'}), committed by "
-             f"{info.author or '-'}; {len(acks)} switches acknowledged:"]
+             f"{info.author or '-'}; {len(acks)} acknowledgements:"]
     for a in acks:
-        lines.append(f"  dpid {a.dpid:#x}: +{(a.acked_at - info.committed_at) * 1000:.1f} ms "
+        who = f"{names.get(a.dpid, '?')} (dpid {a.dpid:#x})"
+        lines.append(f"  {who:<22} +{(a.acked_at - info.committed_at) * 1000:.1f} ms "
                      f"({a.flows_changed} flow changes){'  ' + a.note if a.note else ''}")
     lines.append(f"  last switch: +{(acks[-1].acked_at - info.committed_at) * 1000:.1f} ms")
     return "\n".join(lines)

@@ -99,3 +99,16 @@ def test_add_and_load_agree_on_what_names_exist(store, tmp_path):
 def test_an_unbalanced_quote_is_a_clear_error():
     with pytest.raises(CommandError, match="cannot read the command: No closing quotation"):
         commands.run(None, 'policy add deny international --why "national order')
+
+
+def test_enforcement_report_names_switches_and_times_from_the_commit(store):
+    _, rev = commands.run(store, "policy add deny international --why 'order 7'")
+    committed = store.revision_info(rev).committed_at
+    sw = store.topology().switches
+    store.record_ack(rev, sw[1].dpid, committed + 0.012, 1)
+    store.record_ack(rev, sw[0].dpid, committed + 0.005, 0)
+    lines = commands.run(store, "enforcement")[0].splitlines()
+    assert lines[0] == f"revision {rev} (order 7), committed by analyst; 2 acknowledgements:"
+    assert lines[1].startswith(f"  {sw[0].name} (dpid {sw[0].dpid:#x})")
+    assert lines[1].endswith("+5.0 ms (0 flow changes)")
+    assert lines[-1] == "  last switch: +12.0 ms"
