@@ -183,12 +183,10 @@ def _store(args) -> int:
 def _flows(args) -> int:
     from sovnet.compile import compile_flows
     from sovnet.config import load_topology
-    from sovnet.model.policy import SubscriberState
+    from sovnet.model.policy import initial_subscribers
 
     topo = load_topology(args.topology)
-    subs = {s.name: SubscriberState(s.name, "registered",
-                                    frozenset({topo.host(s.name).mac} if s.registered else ()))
-            for s in topo.subscribers}
+    subs = initial_subscribers(topo)
     if args.show and not topo.has_switch(args.show):
         raise SovnetError(f"unknown switch {args.show!r} (expected one of: "
                           f"{', '.join(s.name for s in topo.switches)})")

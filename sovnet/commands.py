@@ -21,7 +21,7 @@ import shlex
 
 from sovnet.compile import compile_flows
 from sovnet.errors import CompileError, SovnetError
-from sovnet.model.policy import PolicySyntaxError, parse_scope, parse_target
+from sovnet.model.policy import PolicySyntaxError, Scope, Target, parse_scope, parse_target
 from sovnet.reconcile.explain import ExplainError, explain
 
 
@@ -174,17 +174,11 @@ def _change_text(c) -> str:
         b = c.body or {}
         if c.op == "delete":
             return f"revoke policy #{c.key}"
-        return (f"add policy #{c.key} {b.get('action')} {_kv(b.get('target'))} "
-                f"for {_kv(b.get('scope'))} priority {b.get('priority')}")
+        return (f"add policy #{c.key} {b.get('action')} {Target(**b['target'])} "
+                f"for {Scope(**b['scope'])} priority {b.get('priority')}")
     if c.entity == "inventory":
         return f"inventory {c.key}"
     return f"{c.op} {c.entity} {c.key}" + (f" {c.body}" if c.body and c.entity != "policy" else "")
-
-
-def _kv(d) -> str:
-    if isinstance(d, dict):
-        return f"{d['kind']}:{d['value']}" if d.get("value") else d.get("kind", "?")
-    return str(d)
 
 
 def enforcement_text(store, revision: int | None = None) -> str:

@@ -63,13 +63,16 @@ def compile_flows(
     """{dpid: flows} for every switch of the topology."""
     hops = next_hops(topo)
     trunks = trunk_ports(topo)
-    ordered = sorted(policies, key=lambda p: p.id)
+    # Each policy's metadata and packet matches, worked out once (and so validated, even where
+    # no switch needs it) rather than again on every switch.
+    resolved = [(p, scope_metadata(topo, p.scope, p.id), target_matches(topo, p.target, p.id))
+                for p in sorted(policies, key=lambda p: p.id)]
     out: FlowTables = {}
     for sw in sorted(topo.switches, key=lambda s: s.dpid):
         local_subs = [s.name for s in topo.subscribers if topo.host(s.name).switch == sw.name]
         flows = [
             *_admission(topo, sw.dpid, sw.name, trunks[sw.name], subscribers),
-            *(_policy(topo, sw.dpid, local_subs, ordered) if local_subs else ()),
+            *(_policy(topo, sw.dpid, local_subs, resolved) if local_subs else ()),
             *_forward(topo, sw.dpid, hops[sw.name]),
         ]
         out[sw.dpid] = _dedupe(flows)
@@ -103,12 +106,10 @@ def _admission(topo, dpid, switch, trunks, subscribers) -> list[FlowRule]:
     return flows
 
 
-def _policy(topo, dpid, local_subs, policies) -> list[FlowRule]:
+def _policy(topo, dpid, local_subs, resolved) -> list[FlowRule]:
     flows = [rule(dpid, TABLE_POLICY, PRIO_MISS, {}, (("goto", TABLE_FORWARD),),
                   make_cookie("baseline"))]
-    for p in policies:
-        meta = scope_metadata(topo, p.scope, p.id)  # validates the scope even if unused here
-        matches = target_matches(topo, p.target, p.id)
+    for p, meta, matches in resolved:
         if not any(in_scope(topo, p.scope, s) for s in local_subs):
             continue
         instructions = (("goto", TABLE_FORWARD),) if p.action == "allow" else ()

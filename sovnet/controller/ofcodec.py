@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sovnet.model.flows import FlowRule, rule
+from sovnet.model.flows import FlowRule, canonical_instructions, rule
 from sovnet.reconcile.diff import FlowPlan
 
 FULL64 = (1 << 64) - 1
@@ -84,8 +84,7 @@ def decode_instructions(ofp, instructions) -> tuple:
             out.append(("goto", ins.table_id))
         else:
             out.append(("foreign", str(ins)))
-    order = {"meta": 1, "goto": 2}
-    return tuple(sorted(out, key=lambda i: order.get(i[0], 0)))
+    return canonical_instructions(out)
 
 
 def decode_stats(dpid: int, ofp, stats) -> list[FlowRule]:

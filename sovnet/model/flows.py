@@ -110,6 +110,14 @@ def canonical_match(fields: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((k, canonical_value(k, v)) for k, v in fields.items()))
 
 
+_INSTRUCTION_ORDER = {"meta": 1, "goto": 2}  # actions (output, ...) first, as compiled
+
+
+def canonical_instructions(instructions: list[Instruction]) -> tuple[Instruction, ...]:
+    """Instructions in the order the compiler writes them, whatever order a switch reports."""
+    return tuple(sorted(instructions, key=lambda i: _INSTRUCTION_ORDER.get(i[0], 0)))
+
+
 @dataclass(frozen=True)
 class FlowKey:
     dpid: int

@@ -65,6 +65,19 @@ class SubscriberState:
     devices: frozenset[str]  # registered MACs, lower-case
 
 
+def initial_subscribers(topology) -> dict[str, SubscriberState]:
+    """The standing a topology gives its subscribers before anyone changes it: registered, with
+    their host's MAC as the one device, or none where the topology says `registered: false`
+    (what the store records when it loads the inventory)."""
+    return {
+        s.name: SubscriberState(
+            s.name, "registered",
+            frozenset({topology.host(s.name).mac} if s.registered else ()),
+        )
+        for s in topology.subscribers
+    }
+
+
 def parse_scope(text: str) -> Scope:
     kind, _, value = text.strip().partition(":")
     if kind not in SCOPE_KINDS:

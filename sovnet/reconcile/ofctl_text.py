@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from sovnet.model.flows import FlowRule, rule
+from sovnet.model.flows import FlowRule, canonical_instructions, rule
 
 _SHORTHAND = {"ip": {"eth_type": 0x0800}, "arp": {"eth_type": 0x0806},
               "tcp": {"eth_type": 0x0800, "ip_proto": 6},
@@ -100,8 +100,7 @@ def _actions(text: str, line: str) -> tuple:
             out.append(("output", int(name)))
         else:
             raise DumpParseError(f"unknown action {act!r} in {line!r}")
-    order = {"meta": 1, "goto": 2}
-    return tuple(sorted(out, key=lambda i: order.get(i[0], 0)))
+    return canonical_instructions(out)
 
 
 def parse_dump(dpid: int, text: str) -> list[FlowRule]:

@@ -11,7 +11,7 @@
              dns1
 """
 
-from sovnet.model.policy import Policy, Scope, SubscriberState, Target
+from sovnet.model.policy import Policy, Scope, SubscriberState, Target, initial_subscribers
 from sovnet.model.topology import Host, Isp, Link, Resolver, Service, Subscriber, Switch, Topology
 
 
@@ -69,12 +69,7 @@ def topology() -> Topology:
 
 
 def subscribers(topo: Topology) -> dict[str, SubscriberState]:
-    return {
-        s.name: SubscriberState(
-            s.name, "registered", frozenset({topo.host(s.name).mac} if s.registered else ())
-        )
-        for s in topo.subscribers
-    }
+    return initial_subscribers(topo)
 
 
 def policy(pid, action, target, scope="all", priority=100) -> Policy:

@@ -324,3 +324,13 @@ def test_reloading_an_inventory_that_strands_a_policy_in_force_is_refused(tmp_pa
         "(policy #1: unknown service 'social' (expected one of: bank, cdn, gov)); "
         "revoke them first")
     assert store.revision() == rev
+
+
+def test_the_store_loads_subscribers_as_the_model_says_a_topology_gives_them(tmp_path):
+    from sovnet.model.policy import initial_subscribers
+    from tests.unit import handmade
+
+    topo = handmade.topology()
+    store = open_store(tmp_path / "s.db")
+    store.load_inventory(topo, "t", "load")
+    assert store.subscribers() == initial_subscribers(topo)
