@@ -17,7 +17,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ import pytest
 from sovnet.emulation import Network, cleanup, ovs, tc
 from sovnet.emulation.cleanup import cleanup_stale
 from sovnet.errors import EmulationError
+from sovnet.lab import free_port
 from sovnet.model.topology import (
     Host,
     Isp,
@@ -35,6 +35,7 @@ from sovnet.model.topology import (
     Switch,
     Topology,
 )
+from tests.integration.probing import eventually
 
 
 def small(p: str, delay: str | None = None) -> Topology:
@@ -59,12 +60,6 @@ def small(p: str, delay: str | None = None) -> Topology:
             Link(s1, 1, s2, 2, bw=10.0, delay=delay),
         ),
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def sh(cmd: str) -> str:
@@ -379,9 +374,10 @@ def test_cleanup_stale_after_sigkill(net):
     assert f"folder {workdir} of run {child.pid}" in removed and not Path(workdir).exists()
     assert leftovers("k") == []
     assert not state_path.exists()
-    deadline = time.monotonic() + 10
-    while any(cleanup.pid_alive(p["pid"], p["start_time"]) for p in procs):
-        assert time.monotonic() < deadline, "processes of the killed run survive"
-        time.sleep(0.05)
+    def all_gone():
+        alive = [p for p in procs if cleanup.pid_alive(p["pid"], p["start_time"])]
+        assert not alive, f"processes of the killed run survive: {alive}"
+
+    eventually(all_gone, timeout=10)
     # the live run of this process is untouched
     assert net.state.path.exists() and {"ts1", "ts2"} <= set(ovs.bridges())

@@ -41,6 +41,11 @@ def clean_policies(lab):
     lab.wait_enforced(lab.store.revision())
 
 
+def ofctl(*args) -> str:
+    return subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", *args], capture_output=True,
+                          text=True, check=True).stdout
+
+
 def subscribers(lab, registered=True):
     return [s.name for s in lab.topology.subscribers if s.registered == registered]
 
@@ -149,9 +154,7 @@ def test_flows_read_back_from_ovs_diff_to_an_empty_plan(lab, clean_policies):
     snap = lab.store.snapshot()
     tables = compile_flows(snap.topology, snap.policies, snap.subscribers)
     for sw in lab.topology.switches:
-        dump = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", sw.name],
-                              capture_output=True, text=True, check=True).stdout
-        actual = parse_dump(sw.dpid, dump)
+        actual = parse_dump(sw.dpid, ofctl("dump-flows", sw.name))
         assert len(actual) == len(tables[sw.dpid])
         plan = diff(tables[sw.dpid], actual)
         assert not plan, f"{sw.name}: {plan.summary()}"
@@ -249,31 +252,20 @@ def test_audit_restores_a_lost_flow_and_leaves_foreign_flows_alone(lab, clean_po
     p = add(lab, "deny", f"service:{victim}")
     sw = lab.topology.host(subscribers(lab)[0]).switch
     alien = "cookie=0x1234,table=2,priority=5,udp,udp_dst=9999,actions=drop"
-    subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "add-flow", sw, alien], check=True)
+    ofctl("add-flow", sw, alien)
     # Someone removes sovnet's deny behind the controller's back.
     cookie = f"0x{p.id | (0x50E7 << 48) | (3 << 40):x}/-1"
-    subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "del-flows", sw, f"cookie={cookie}"],
-                   check=True)
-
-    def dump():
-        return subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", sw],
-                              capture_output=True, text=True, check=True).stdout
+    ofctl("del-flows", sw, f"cookie={cookie}")
 
     def restored():
-        text = dump()
+        text = ofctl("dump-flows", sw)
         assert f"cookie={cookie.split('/')[0]}" in text
         return text
 
     text = eventually(restored, timeout=10)  # the lab audits every 2 s
     assert "cookie=0x1234" in text and "tp_dst=9999" in text  # OVS prints udp_dst as tp_dst
     expect_reach(lab, subscribers(lab)[0], [], [victim])
-    subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "del-flows", sw, "cookie=0x1234/-1"],
-                   check=True)
-
-
-def ofctl(*args) -> str:
-    return subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", *args], capture_output=True,
-                          text=True, check=True).stdout
+    ofctl("del-flows", sw, "cookie=0x1234/-1")
 
 
 def test_a_tampered_flow_with_our_cookie_is_replaced_and_enforcement_goes_on(lab,
