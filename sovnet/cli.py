@@ -1,6 +1,9 @@
 """`sovnet`: the command line. Maps errors to messages and exit codes; no tracebacks for users.
 
-    sovnet validate FILE...              check topologies (and policy sets with --topology)
+    sovnet run SCENARIO [--out DIR]      replay a scenario, measure it, write a report (root)
+    sovnet report DIR                    rebuild a run folder's plots and report (no root)
+    sovnet validate FILE...              check topologies and scenarios (policy sets with
+                                         --topology)
     sovnet schema                        print the topology JSON Schema
     sovnet cli TOPOLOGY                  controller + network + servers + Mininet CLI (root)
     sovnet controller --store DB         run the os-ken controller in this process
@@ -28,7 +31,15 @@ def _parser() -> argparse.ArgumentParser:
                                 epilog=__doc__.split("\n\n", 1)[1])
     sub = p.add_subparsers(dest="cmd", required=True)
 
-    v = sub.add_parser("validate", help="check topology and policy-set files")
+    r = sub.add_parser("run", help="replay a scenario and report what probes saw (root)")
+    r.add_argument("scenario")
+    r.add_argument("--out", help="the run folder (default: results/<UTC time>-<scenario>/)")
+    r.add_argument("--quiet", action="store_true", help="no progress display")
+
+    rep = sub.add_parser("report", help="rebuild a run folder's plots, summary and report")
+    rep.add_argument("folder")
+
+    v = sub.add_parser("validate", help="check topology, scenario and policy-set files")
     v.add_argument("files", nargs="+")
     v.add_argument("--topology", help="the topology policy sets refer to")
 
@@ -92,8 +103,35 @@ def main(argv: list[str] | None = None) -> int:
         raise
 
 
+def _run(args) -> int:
+    from sovnet.config.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)  # bad input is reported before asking for root
+    _need_root()
+    from sovnet.experiments.runner import run_scenario
+
+    result = run_scenario(scenario, Path(args.out) if args.out else None,
+                          progress=not args.quiet)
+    for r in result.expectations:
+        mark = "PASS" if r["pass"] else "FAIL"
+        seen = "n/a" if r["observed"] is None else f"{r['observed']:.3g}"
+        print(f"{mark}  {r['name']}: {r['metric']} {seen} (expected {r['op']} "
+              f"{r['threshold']:g}, n={r['n']})")
+    print(f"{result.status}: {result.folder / 'report.html'}")
+    return result.exit_code
+
+
+def _report(args) -> int:
+    from sovnet.report import build_report
+
+    paths = build_report(args.folder)
+    print(paths["html"])
+    return 0
+
+
 def _validate(args) -> int:
     from sovnet.config import load_policy_set, load_topology
+    from sovnet.config.scenario import load_scenario
 
     issues = []
     topo = None
@@ -107,6 +145,8 @@ def _validate(args) -> int:
                           file=sys.stderr)
                     return 2
                 load_policy_set(path, topo)
+            elif _is_scenario(path):
+                load_scenario(path)
             else:
                 load_topology(path)
             print(f"{path}: ok")
@@ -123,6 +163,15 @@ def _is_policy_set(path: str) -> bool:
     except OSError:
         return False
     return any(line.startswith("policies:") for line in text.splitlines())
+
+
+def _is_scenario(path: str) -> bool:
+    try:
+        text = Path(path).read_text()
+    except OSError:
+        return False
+    return any(line.startswith(("probes:", "timeline:", "time_scale:"))
+               for line in text.splitlines())
 
 
 def _schema(_args) -> int:
@@ -224,6 +273,7 @@ def _clean(_args) -> int:
 
 
 _COMMANDS = {
-    "validate": _validate, "schema": _schema, "cli": _cli, "controller": _controller,
+    "run": _run, "report": _report, "validate": _validate, "schema": _schema, "cli": _cli,
+    "controller": _controller,
     "store": _store, "flows": _flows, "bench": _bench, "clean": _clean,
 }

@@ -74,15 +74,18 @@ def load_policy_set(path: str | os.PathLike[str], topology: Topology | None) -> 
         pol, _ = validate_lenient(PolicyIn, item)
         if pol is None:
             continue
-        spec = _spec(pol, ("policies", i), item if isinstance(item, dict) else {}, r, topology)
+        written = item if isinstance(item, dict) else {}
+        spec = policy_spec(pol, ("policies", i), written, r, topology)
         if spec is not None:
             specs.append(spec)
     r.raise_if_any()
     return specs
 
 
-def _spec(pol: PolicyIn, at: tuple, written: dict, r: Reporter,
-          topology: Topology | None) -> PolicySpec | None:
+def policy_spec(pol: PolicyIn, at: tuple, written: dict, r: Reporter,
+                topology: Topology | None) -> PolicySpec | None:
+    """`pol` (validated leniently from `written`, found at `at`) as a PolicySpec; its problems
+    go to `r`, and None comes back when it cannot be built."""
     parsed = {}
     for key, parse in (("action", check_action), ("scope", parse_scope),
                        ("target", parse_target), ("priority", check_priority)):

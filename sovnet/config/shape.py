@@ -110,8 +110,13 @@ def _report(model: type[BaseModel], err: dict, reporter: Reporter, base: tuple) 
         word = "greater than" if kind == "greater_than" else "of at least"
         noun = "an integer" if isinstance(value, int) and kind != "greater_than" else "a number"
         reporter.value(path, f"expected {noun} {word} {got(limit)}, got {shown}")
-    elif kind == "too_short":
+    elif kind == "too_short" and ctx.get("min_length", 1) <= 1:
         reporter.value(path, "expected at least one item, got an empty list")
+    elif kind in ("too_short", "too_long"):
+        n = ctx.get("actual_length")
+        limit = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        word = "at least" if kind == "too_short" else "at most"
+        reporter.value(path, f"expected {word} {limit} items, got {n}")
     else:  # pragma: no cover - a pydantic error kind the models above do not produce
         reporter.value(path, f"{err['msg']} (got {shown})")
 

@@ -188,3 +188,12 @@ def delete_bridges(names: list[str]) -> list[str]:
             args += ["--", "--if-exists", "del-br", n]
         vsctl(*args)
     return gone
+
+
+def dump_flows(bridge: str, timeout: float = 10) -> str:
+    """`ovs-ofctl -O OpenFlow13 dump-flows BRIDGE` (stats included), or the error it printed."""
+    try:
+        r = _run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", bridge], timeout=timeout)
+    except (FileNotFoundError, subprocess.TimeoutExpired) as e:
+        return f"# ovs-ofctl failed: {e}\n"
+    return r.stdout if r.returncode == 0 else f"# ovs-ofctl failed: {r.stderr.strip()}\n"

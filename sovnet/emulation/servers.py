@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sovnet.errors import EmulationError
-from sovnet.model.topology import Topology
+from sovnet.model.topology import Topology, resolver_ip  # noqa: F401 (re-exported)
 
 
 def zone(topology: Topology) -> dict[str, str]:
@@ -29,21 +29,6 @@ def zone(topology: Topology) -> dict[str, str]:
         for d in svc.domains:
             out[d.lower().rstrip(".")] = ip
     return out
-
-
-def resolver_ip(topology: Topology, host: str) -> str | None:
-    """The resolver a host asks: its ISP's for subscribers and resolvers, else the first one."""
-    h = topology.host(host)
-    isp = None
-    if h.kind == "subscriber":
-        isp = topology.subscriber(host).isp
-    elif h.kind == "resolver":
-        isp = next(r.isp for r in topology.resolvers if r.name == host)
-    if isp is not None:
-        r = topology.resolver_for(isp)
-    else:
-        r = topology.resolvers[0] if topology.resolvers else None
-    return topology.host(r.name).ip if r else None
 
 
 def write_zone(topology: Topology, path: Path) -> Path:

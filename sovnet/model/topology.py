@@ -182,3 +182,18 @@ class Topology:
             domestic_prefixes=tuple(d.get("domestic_prefixes", ("10.0.0.0/8",))),
             foreign_prefixes=tuple(d.get("foreign_prefixes", ("172.16.0.0/12",))),
         )
+
+
+def resolver_ip(topology: Topology, host: str) -> str | None:
+    """The resolver a host asks: its ISP's for subscribers and resolvers, else the first one."""
+    h = topology.host(host)
+    isp = None
+    if h.kind == "subscriber":
+        isp = topology.subscriber(host).isp
+    elif h.kind == "resolver":
+        isp = next(r.isp for r in topology.resolvers if r.name == host)
+    if isp is not None:
+        r = topology.resolver_for(isp)
+    else:
+        r = topology.resolvers[0] if topology.resolvers else None
+    return topology.host(r.name).ip if r else None

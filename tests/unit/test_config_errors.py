@@ -41,6 +41,13 @@ def test_policy_set_case(case):
     assert issues_of(lambda: load_policy_set(str(case), topology)) == expected(case)
 
 
+@pytest.mark.parametrize("case", sorted(CASES.glob("scenario_*.yaml")), ids=lambda p: p.stem)
+def test_scenario_case(case):
+    from sovnet.config.scenario import load_scenario
+
+    assert issues_of(lambda: load_scenario(str(case))) == expected(case)
+
+
 def test_error_text_is_every_issue_one_per_line():
     with pytest.raises(ConfigError) as e:
         topology_from_text("name: x\nisps: {}\nswitches: {s1: {role: core, colour: red}}\n"

@@ -1,0 +1,271 @@
+"""load_scenario: a scenario file -> experiments.scenario.Scenario, every problem at once.
+
+Paths inside a scenario (topology, policy sets) are relative to the scenario file. Names are
+checked against the topology with the store's own rule, so a scenario that validates is one the
+store will accept at every step.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sovnet.compile.targets import known_names
+from sovnet.config.load import load_topology, read_doc
+from sovnet.config.policyset import load_policy_set, policy_spec
+from sovnet.config.report import Reporter, one_of
+from sovnet.config.scenario_file import ExpectIn, ProbeIn, ScenarioFile, ServicesIn, StepIn
+from sovnet.config.shape import validate
+from sovnet.errors import ConfigError
+from sovnet.experiments.scenario import (
+    BLOCKING_VALUES,
+    Expectation,
+    PolicyChange,
+    Probe,
+    Scenario,
+    ServiceFilter,
+    Step,
+    format_duration,
+)
+from sovnet.model.policy import SUBSCRIBER_STATUSES
+from sovnet.model.topology import Topology
+
+MIN_REAL_INTERVAL = 1.0  # seconds of real time between probe rounds: a round's timeouts are ~5 s
+DEFAULT_BYTES = 1_000_000
+DEFAULT_COUNT = 3
+
+
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """Load and check a scenario file and what it refers to. Raises ConfigError."""
+    path = Path(path)
+    doc = read_doc(path)
+    r = Reporter(doc)
+    if doc.data is None:
+        r.value((), "the file is empty (expected a mapping with name, topology, time_scale, "
+                    "duration and probes)")
+        r.raise_if_any()
+    parsed = validate(ScenarioFile, doc.data, r)
+    if parsed is None:
+        r.raise_if_any()
+    assert isinstance(parsed, ScenarioFile)
+    topo_path = Path(os.path.normpath(path.parent / parsed.topology))
+    topology = _topology(topo_path, parsed.topology, r)
+    inputs = [("scenario", path), ("topology", topo_path)]
+    control = _control(parsed, topology, r)
+    probes = [_probe(p, ("probes", i), parsed.time_scale, topology, r)
+              for i, p in enumerate(parsed.probes)]
+    steps = _timeline(parsed.timeline, parsed.duration, path.parent, topology, r, inputs)
+    expectations = [e for i, item in enumerate(parsed.expect)
+                    for e in _expectations(item, ("expect", i), parsed.duration, topology, r)]
+    if parsed.duration <= 0:
+        r.value(("duration",), "expected a duration greater than 0")
+    r.raise_if_any()
+    return Scenario(
+        name=parsed.name, title=parsed.title or parsed.name, description=parsed.description.strip(),
+        topology=topology, time_scale=parsed.time_scale, duration=parsed.duration,
+        probes=tuple(probes), steps=tuple(steps), expectations=tuple(expectations),
+        seed=parsed.seed, control=control, source=path, inputs=tuple(inputs),
+    )
+
+
+def _topology(path: Path, written: str, r: Reporter) -> Topology | None:
+    if not path.is_file():
+        r.value(("topology",), f"no topology file {written!r} (expected a path relative to "
+                               "the scenario file)")
+        r.raise_if_any()
+    try:
+        return load_topology(path)
+    except ConfigError as exc:
+        # The topology's own problems, at their own positions, then where it was named.
+        r.issues.extend(exc.issues)
+        r.value(("topology",), f"the topology {str(path)!r} has errors (reported at its own lines)")
+        r.raise_if_any()
+    return None
+
+
+def _control(parsed: ScenarioFile, topology: Topology, r: Reporter) -> str:
+    services = sorted(s.name for s in topology.services)
+    if parsed.control is not None:
+        if parsed.control not in services:
+            r.value(("control",), f"unknown service {parsed.control!r} in topology "
+                                  f"{topology.name!r} ({one_of(services, 'services')})")
+        return parsed.control
+    outside = [s.name for s in topology.services
+               if topology.switch(topology.host(s.name).switch).role == "internet"]
+    if not outside:
+        r.missing(("control",), "no service outside the country to take control measurements "
+                                "from (expected control: NAME of a service host)")
+        return ""
+    return outside[-1]
+
+
+def _scopes_known(scopes, at: tuple, topology: Topology, r: Reporter) -> None:
+    nouns = {"isp": "ISPs", "class": "subscriber classes", "subscriber": "subscribers"}
+    for scope in scopes:
+        known = known_names(topology, scope.kind)
+        if known is not None and scope.value not in known:
+            noun = "ISP" if scope.kind == "isp" else scope.kind
+            r.value(at, f"unknown {noun} {scope.value!r} in topology {topology.name!r} "
+                        f"({one_of(sorted(known), nouns[scope.kind])})")
+
+
+def _services(to: ServicesIn, at: tuple, topology: Topology, r: Reporter) -> ServiceFilter:
+    f = ServiceFilter(to.service or (), to.category or (), to.locus or ())
+    known = {"service": sorted(s.name for s in topology.services),
+             "category": sorted({s.category for s in topology.services}),
+             "locus": ["domestic", "foreign"]}
+    for key, values in (("service", f.services), ("category", f.categories),
+                        ("locus", f.loci)):
+        for v in values:
+            if v not in known[key]:
+                noun = "categories" if key == "category" else f"{key}s"
+                r.value(at + (key,), f"unknown {key} {v!r} in topology {topology.name!r} "
+                                     f"({one_of(known[key], noun + ' with services')})")
+    if not f.select(topology) and not r.issues:
+        r.value(at, f"no service of topology {topology.name!r} is {f} (expected a selection "
+                    "that matches at least one service)")
+    return f
+
+
+def _probe(p: ProbeIn, at: tuple, scale: float, topology: Topology, r: Reporter) -> Probe:
+    _scopes_known(p.from_, at + ("from",), topology, r)
+    real = p.every / scale
+    if real < MIN_REAL_INTERVAL:
+        r.value(at + ("every",), f"{format_duration(p.every)} is {real:.2g} s of real time at "
+                                 f"this time scale (expected at least {MIN_REAL_INTERVAL:g} s "
+                                 "between rounds, so that a round's timeouts fit)")
+    for key, kind in (("bytes", "throughput"), ("count", "latency")):
+        if getattr(p, key) is not None and p.kind != kind:
+            r.key(at + (key,), f"'{key}' applies to {kind} probes only (this one is {p.kind})")
+    if p.bytes is not None and p.bytes > 1 << 30:
+        r.value(at + ("bytes",), f"expected at most {1 << 30} bytes, got {p.bytes}")
+    return Probe(kind=p.kind, every=p.every, scopes=p.from_, per_group=p.per_group,
+                 to=_services(p.to, at + ("to",), topology, r), start=p.start,
+                 bytes=p.bytes or DEFAULT_BYTES, count=p.count or DEFAULT_COUNT)
+
+
+def _timeline(items: list[StepIn], duration: float, base: Path, topology: Topology,
+              r: Reporter, inputs: list) -> list[Step]:
+    steps: list[Step] = []
+    names: set[str] = set()  # names of adds and loads in force
+    last = 0.0
+    raw = r.doc.data.get("timeline") if isinstance(r.doc.data, dict) else None
+    for i, item in enumerate(items):
+        at = ("timeline", i)
+        if item.at < last:
+            r.value(at + ("at",), f"{format_duration(item.at)} is before the previous step's "
+                                  f"{format_duration(last)} (expected steps in time order)")
+        if item.at > duration:
+            r.value(at + ("at",), f"{format_duration(item.at)} is after the end of the scenario "
+                                  f"({format_duration(duration)})")
+        last = max(last, item.at)
+        written = raw[i] if isinstance(raw, list) and isinstance(raw[i], dict) else {}
+        steps.append(_step(item, at, written, base, topology, r, names, inputs))
+    return steps
+
+
+def _step(item: StepIn, at: tuple, written: dict, base: Path, topology: Topology, r: Reporter,
+          names: set[str], inputs: list) -> Step:
+    if item.restore:
+        names.clear()
+    revoke = []
+    for j, name in enumerate(item.revoke):
+        if name not in names:
+            r.value(at + ("revoke", j), f"nothing named {name!r} is in force at this step "
+                                        f"({one_of(sorted(names), 'named policies')})")
+        names.discard(name)
+        revoke.append(name)
+    adds: list[PolicyChange] = []
+    loaded = []
+    for j, pol in enumerate(item.add):
+        # The file passed shape validation, so each entry is the mapping `pol` came from.
+        spec = policy_spec(pol, at + ("add", j), written["add"][j], r, topology)
+        if spec is not None:
+            adds.append(PolicyChange(pol.name, spec.action, spec.scope, spec.target,
+                                     spec.priority, spec.reason))
+        if pol.name:
+            _new_name(pol.name, at + ("add", j, "name"), names, r)
+    for j, entry in enumerate(item.load):
+        file, name = (entry, None) if isinstance(entry, str) else (entry.file, entry.name)
+        where = at + ("load", j) if isinstance(entry, str) else at + ("load", j, "file")
+        path = Path(os.path.normpath(base / file))
+        if not path.is_file():
+            r.value(where, f"no policy-set file {file!r} (expected a path relative to "
+                           "the scenario file)")
+            continue
+        try:
+            specs = load_policy_set(path, topology)
+        except ConfigError as exc:
+            r.issues.extend(exc.issues)
+            r.value(where, f"the policy set {str(path)!r} has errors (reported at its own lines)")
+            continue
+        name = name or path.stem
+        _new_name(name, where, names, r)
+        inputs.append(("policy-set", path))
+        loaded.append(str(file))
+        adds += [PolicyChange(name, s.action, s.scope, s.target, s.priority, s.reason)
+                 for s in specs]
+    subs = {s.name for s in topology.subscribers}
+    for sub, status in item.subscribers.items():
+        if sub not in subs:
+            r.key(at + ("subscribers", sub), _unknown_subscriber(sub, topology))
+        if status not in SUBSCRIBER_STATUSES:
+            r.value(at + ("subscribers", sub), f"unknown status {status!r} (expected one of: "
+                                               f"{', '.join(SUBSCRIBER_STATUSES)})")
+    register = []
+    for j, dev in enumerate(item.register_):
+        sub, mac = (dev, None) if isinstance(dev, str) else (dev.subscriber, dev.mac)
+        if sub not in subs:
+            r.value(at + ("register", j), _unknown_subscriber(sub, topology))
+            continue
+        register.append((sub, mac or topology.host(sub).mac))
+    unregister = []
+    for j, who in enumerate(item.unregister):
+        if who in subs:
+            unregister.append(topology.host(who).mac)
+        elif ":" in who:
+            unregister.append(who.lower())
+        else:
+            r.value(at + ("unregister", j), f"unknown subscriber {who!r} (expected a subscriber "
+                                            "name or a device MAC)")
+    return Step(at=item.at, phase=item.phase, label=item.label or item.phase,
+                add=tuple(adds), revoke=tuple(revoke), status=tuple(item.subscribers.items()),
+                register=tuple(register), unregister=tuple(unregister), restore=item.restore,
+                loaded=tuple(loaded))
+
+
+def _unknown_subscriber(name: str, topology: Topology) -> str:
+    names = sorted(s.name for s in topology.subscribers)
+    return (f"unknown subscriber {name!r} in topology {topology.name!r} "
+            f"({one_of(names, 'subscribers')})")
+
+
+def _new_name(name: str, at: tuple, names: set[str], r: Reporter) -> None:
+    if name in names:
+        r.value(at, f"{name!r} is already in force (expected a name not used by a policy in "
+                    "force; revoke it first)")
+    names.add(name)
+
+
+def _expectations(e: ExpectIn, at: tuple, duration: float, topology: Topology,
+                  r: Reporter) -> list[Expectation]:
+    _scopes_known(e.from_, at + ("from",), topology, r)
+    start, end = e.during
+    if not 0 <= start < end <= duration:
+        r.value(at + ("during",), f"[{format_duration(start)}, {format_duration(end)}] is not a "
+                                  f"window inside the scenario (expected 0 <= start < end <= "
+                                  f"{format_duration(duration)})")
+    to = _services(e.to, at + ("to",), topology, r)
+    checks = [(m, "", getattr(e, m)) for m in ("accessible", "usable", "throughput_kbps",
+                                                "rtt_ms") if getattr(e, m) is not None]
+    for value in e.blocking or {}:
+        if value not in BLOCKING_VALUES:
+            r.key(at + ("blocking", value), f"unknown blocking value {value!r} (expected one "
+                                            f"of: {', '.join(BLOCKING_VALUES)})")
+    checks += [("blocking", value, t) for value, t in (e.blocking or {}).items()
+               if value in BLOCKING_VALUES]
+    if not checks and not e.blocking:
+        r.entry(at, "no outcome to check (expected one of: accessible, usable, blocking, "
+                    "throughput_kbps, rtt_ms)")
+    return [Expectation(e.name, e.from_, (start, end), to, metric, op, value, blocking)
+            for metric, blocking, (op, value) in checks]

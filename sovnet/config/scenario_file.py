@@ -1,0 +1,144 @@
+"""The scenario file as written: pydantic input models (strict, no unknown keys).
+
+Shapes and single values only (durations, thresholds, scope texts); names are checked against
+the topology afterwards, in sovnet.config.scenario.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, WithJsonSchema
+
+from sovnet.config.policyset import PolicyIn
+from sovnet.config.topology_file import In, _mac
+from sovnet.experiments.scenario import (
+    BLOCKING_VALUES,
+    OPS,
+    PROBE_KINDS,
+    parse_duration,
+    parse_time_scale,
+)
+from sovnet.model.policy import PolicySyntaxError, parse_scope
+
+_THRESHOLD_RE = re.compile(r"^\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
+_SCENARIO_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def _scopes(value: str | list[str]) -> tuple:
+    texts = [value] if isinstance(value, str) else value
+    if not texts:
+        raise ValueError("expected at least one scope, got an empty list")
+    try:
+        return tuple(parse_scope(t) for t in texts)
+    except PolicySyntaxError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _names(value: str | list[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _threshold(text: str) -> tuple[str, float]:
+    m = _THRESHOLD_RE.match(text)
+    if not m:
+        raise ValueError(f"bad threshold {text!r} (expected a comparison such as '>= 0.95'; "
+                         f"operators: {', '.join(OPS)})")
+    return m.group(1), float(m.group(2))
+
+
+def _scenario_name(text: str) -> str:
+    if not _SCENARIO_NAME_RE.match(text):
+        raise ValueError(f"bad scenario name {text!r} (expected lower-case letters, digits and "
+                         "dashes, as it names the run folder)")
+    return text
+
+
+_DURATION_SCHEMA = {"anyOf": [{"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|d|h|m|s))+$"},
+                              {"type": "number", "minimum": 0}]}
+Duration = Annotated[str | int | float, AfterValidator(parse_duration),
+                     WithJsonSchema(_DURATION_SCHEMA)]
+TimeScale = Annotated[str | int | float, AfterValidator(parse_time_scale),
+                      WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}]})]
+Scopes = Annotated[str | list[str], AfterValidator(_scopes)]
+Names = Annotated[str | list[str], AfterValidator(_names)]
+Threshold = Annotated[str, AfterValidator(_threshold)]
+Mac = Annotated[str, AfterValidator(_mac)]
+
+
+class ServicesIn(In):
+    """Services by name, category and locus; each field given must match (a list: any of)."""
+
+    service: Names | None = None
+    category: Names | None = None
+    locus: Names | None = None
+
+
+class ProbeIn(In):
+    kind: Literal[PROBE_KINDS]  # type: ignore[valid-type]
+    every: Duration = Field(description="emulated time between rounds, e.g. 1h")
+    start: Duration = Field(0, description="emulated time of the first round")
+    from_: Scopes = Field("all", alias="from", validate_default=True,
+                          description="who measures: scope text(s)")
+    per_group: int = Field(1, ge=1, description="vantage points per (ISP, subscriber class)")
+    to: ServicesIn = Field(default_factory=ServicesIn)
+    bytes: int | None = Field(None, ge=1, description="throughput: bytes per transfer")
+    count: int | None = Field(None, ge=1, description="latency: echo requests per measurement")
+
+
+class PolicyAddIn(PolicyIn):
+    name: str = Field("", description="a name a later step can revoke this policy by")
+
+
+class LoadIn(In):
+    file: str = Field(description="a policy-set file, relative to this scenario file")
+    name: str | None = Field(None, description="revoke by this name (default: the file's stem)")
+
+
+class DeviceIn(In):
+    subscriber: str
+    mac: Mac | None = Field(None, description="default: the subscriber's host MAC")
+
+
+class StepIn(In):
+    at: Duration
+    phase: str = ""
+    label: str = ""
+    add: list[PolicyAddIn] = Field(default_factory=list)
+    load: list[str | LoadIn] = Field(default_factory=list)
+    revoke: list[str] = Field(default_factory=list)
+    subscribers: dict[str, str] = Field(
+        default_factory=dict, description="subscriber name -> registered | verified | revoked")
+    # aliased: pydantic's BaseModel has a `register` attribute of its own
+    register_: list[str | DeviceIn] = Field(default_factory=list, alias="register")
+    unregister: list[str] = Field(default_factory=list, description="subscriber names or MACs")
+    restore: bool = False
+
+
+class ExpectIn(In):
+    name: str
+    from_: Scopes = Field("all", alias="from", validate_default=True)
+    during: list[Duration] = Field(min_length=2, max_length=2,
+                                   description="[start, end] in emulated time")
+    to: ServicesIn = Field(default_factory=ServicesIn)
+    accessible: Threshold | None = None
+    usable: Threshold | None = None
+    blocking: dict[str, Threshold] | None = Field(
+        None, description=f"blocking value ({', '.join(BLOCKING_VALUES)}) -> threshold")
+    throughput_kbps: Threshold | None = None
+    rtt_ms: Threshold | None = None
+
+
+class ScenarioFile(In):
+    name: Annotated[str, AfterValidator(_scenario_name)]
+    title: str = ""
+    description: str = ""
+    topology: str = Field(description="the topology file, relative to this scenario file")
+    time_scale: TimeScale = Field(description="e.g. '1h per 2s': emulated time per real time")
+    duration: Duration
+    seed: int = 1
+    control: str | None = Field(None, description="the service host taking control measurements")
+    probes: list[ProbeIn] = Field(min_length=1)
+    timeline: list[StepIn] = Field(default_factory=list)
+    expect: list[ExpectIn] = Field(default_factory=list)

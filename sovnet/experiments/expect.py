@@ -1,0 +1,79 @@
+"""Checking a scenario's `expect:` block against its measurements. Pure.
+
+Each expectation selects measurements (who measured, what, and when: start and end inside
+its window) and compares one figure with a
+threshold: the share of web measurements that were accessible, usable or blocked in a given
+way, or the median throughput or round-trip time. No measurement selected is a failure: an
+expectation that nothing tested has not held.
+"""
+
+from __future__ import annotations
+
+import operator
+import statistics
+from collections.abc import Iterable
+
+from sovnet.experiments.scenario import Expectation, ServiceFilter
+from sovnet.model.topology import Topology
+
+_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
+        "==": operator.eq}
+_TEST = {"accessible": "web_connectivity", "usable": "web_connectivity",
+         "blocking": "web_connectivity", "throughput_kbps": "sovnet_throughput",
+         "rtt_ms": "sovnet_latency"}
+
+
+def _from(m: dict, e: Expectation) -> bool:
+    for s in e.scopes:
+        if (s.kind == "all" or (s.kind == "isp" and m.get("isp") == s.value)
+                or (s.kind == "class" and m.get("class") == s.value)
+                or (s.kind == "subscriber" and m.get("subscriber") == s.value)):
+            return True
+    return False
+
+
+def selected(measurements: Iterable[dict], e: Expectation, services: set[str]) -> list[dict]:
+    """The measurements an expectation is about: those that ran entirely inside its window (a
+    blocked connection retried after a policy was lifted would otherwise count against it)."""
+    start, end = e.during
+    return [m for m in measurements
+            if m.get("test_name") == _TEST[e.metric] and not m.get("probe_error")
+            and m.get("service") in services and _from(m, e)
+            and start <= m.get("t_scenario", -1)
+            and m.get("t_scenario_end", m.get("t_scenario", end + 1)) <= end]
+
+
+def _blocking_text(value) -> str:
+    return "null" if value is None else "false" if value is False else str(value)
+
+
+def observe(e: Expectation, ms: list[dict]) -> float | None:
+    if not ms:
+        return None
+    keys = [m.get("test_keys") or {} for m in ms]
+    if e.metric == "accessible":
+        return sum(k.get("accessible") is True for k in keys) / len(keys)
+    if e.metric == "usable":
+        return sum(k.get("x_sovnet_usable") is True for k in keys) / len(keys)
+    if e.metric == "blocking":
+        return sum(_blocking_text(k.get("blocking")) == e.blocking for k in keys) / len(keys)
+    field = "throughput_kbps" if e.metric == "throughput_kbps" else "rtt_avg_ms"
+    values = [k[field] for k in keys if isinstance(k.get(field), (int, float))]
+    return statistics.median(values) if values else None
+
+
+def evaluate(topology: Topology, expectations: Iterable[Expectation],
+             measurements: list[dict]) -> list[dict]:
+    """One result per expectation, in the shape of expectations.json."""
+    out = []
+    for e in expectations:
+        ms = selected(measurements, e, set(e.to.select(topology)))
+        value = observe(e, ms)
+        ok = value is not None and _OPS[e.op](value, e.threshold)
+        note = ("no measurement matched" if not ms
+                else "no measurement had a value" if value is None else "")
+        out.append({"name": e.name, "from": e.scope_label(), "during": list(e.during),
+                    "to": str(e.to) if e.to != ServiceFilter() else "any service",
+                    "metric": e.metric_label(), "op": e.op, "threshold": e.threshold,
+                    "observed": value, "n": len(ms), "pass": ok, "note": note})
+    return out

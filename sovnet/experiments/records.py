@@ -1,0 +1,98 @@
+"""Measurement records: an agent's result line + who, what and when -> one JSON object. Pure.
+
+The envelope carries OONI's field names (df-000), so OONI tooling can read the lines, plus
+sovnet's own keys at top level (see results/README.md).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sovnet.experiments import ooni
+
+TEST_NAMES = {"web": "web_connectivity", "throughput": "sovnet_throughput",
+              "latency": "sovnet_latency"}
+TEST_VERSION = "0.4.3-sovnet"
+SOFTWARE_VERSION = "0.2.0"
+ASN_BASE = 64512  # private-use ASNs, one per ISP in topology order
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the runner knows about a measurement besides the agent's line."""
+
+    scenario: str
+    round: int
+    subscriber: str
+    cls: str
+    isp: str
+    isp_kind: str  # fixed | mobile | transit
+    asn: int
+    probe_ip: str
+    resolver_ip: str
+    service: str
+    category: str
+    locus: str
+    input: str  # the URL or address measured
+    t_real: float
+    t_scenario: float
+    t_scenario_end: float  # when the measurement ended: a blocked one waits for timeouts
+    store_revision: int
+    phase: str
+
+
+def ooni_time(wall: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(wall))
+
+
+def record(ctx: Context, kind: str, line: dict, control: dict | None = None,
+           wall: float | None = None) -> dict:
+    """One measurements.jsonl object. A line carrying "error" becomes a probe error with its
+    raw output and empty test keys; it is never turned into a success or a failure."""
+    error = line.get("error")
+    if error:
+        keys: dict = {}
+    elif kind == "web":
+        keys = ooni.classify(line.get("observation") or {}, control)
+    else:
+        keys = dict(line.get("observation") or {})
+    start = line.get("t0_wall", wall if wall is not None else time.time())
+    return {
+        "test_name": TEST_NAMES[kind],
+        "test_version": TEST_VERSION,
+        "measurement_start_time": ooni_time(start),
+        "test_runtime": line.get("runtime"),
+        "input": ctx.input,
+        "probe_cc": "ZZ",
+        "probe_asn": f"AS{ctx.asn}",
+        "probe_network_name": ctx.isp,
+        "probe_ip": ctx.probe_ip,
+        "resolver_ip": ctx.resolver_ip,
+        "software_name": "sovnet",
+        "software_version": SOFTWARE_VERSION,
+        "data_format_version": "0.2.0",
+        "annotations": {
+            "network_type": "mobile" if ctx.isp_kind == "mobile" else "fixed",
+            "platform": "linux",
+            "scenario_id": ctx.scenario,
+            "subscriber_class": ctx.cls,
+            "policy_version": str(ctx.store_revision),
+            "emulated_isp": ctx.isp,
+        },
+        "test_keys": keys,
+        "round": ctx.round,
+        "subscriber": ctx.subscriber,
+        "class": ctx.cls,
+        "isp": ctx.isp,
+        "service": ctx.service,
+        "category": ctx.category,
+        "locus": ctx.locus,
+        "t_real": round(ctx.t_real, 4),
+        "t_scenario": round(ctx.t_scenario, 1),
+        "t_scenario_end": round(ctx.t_scenario_end, 1),
+        "store_revision": ctx.store_revision,
+        "phase": ctx.phase,
+        "probe_error": error or None,
+        "raw_output": line.get("raw") if error else None,
+    }

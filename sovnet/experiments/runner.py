@@ -1,0 +1,404 @@
+"""Running a scenario: a lab, probe agents, the timeline on a monotonic clock, the run folder.
+
+    result = run_scenario(load_scenario("experiments/national-cutoff.yaml"))   # as root
+    result.exit_code   # 0 every expectation held, 1 one failed, 130 Ctrl-C, 3 error
+
+Everything started is torn down on success, failure and Ctrl-C (the Lab and the agent pool own
+their processes); an interrupted run leaves its folder marked incomplete, with what it measured.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from sovnet.controller.enforcer import FAILED
+from sovnet.emulation.servers import zone
+from sovnet.errors import SovnetError
+from sovnet.experiments.agents import AgentPool
+from sovnet.experiments.effect import effect, reachability
+from sovnet.experiments.expect import evaluate
+from sovnet.experiments.plan import Action, Vantage, all_vantages, schedule
+from sovnet.experiments.progress import RunProgress
+from sovnet.experiments.records import ASN_BASE, Context, record
+from sovnet.experiments.rundir import RunFolder, default_folder
+from sovnet.experiments.scenario import Scenario, format_duration
+from sovnet.experiments.timeline import TimelineStore
+from sovnet.model.topology import resolver_ip
+
+log = logging.getLogger("sovnet.run")
+
+TIMEOUTS = {"dns": 1.0, "connect": 1.5, "http": 3.0}
+THROUGHPUT_TIMEOUT = 15.0
+DRAIN_TIMEOUT = THROUGHPUT_TIMEOUT + 10.0  # after the last round, for results in flight
+ENFORCE_TIMEOUT = 10.0
+PRE_DUMP = 1.0  # real seconds before a step at which its "before" flow dump is taken
+
+
+class RunError(SovnetError):
+    exit_code = 3
+
+
+@dataclass
+class RunResult:
+    folder: Path
+    status: str  # complete | incomplete
+    exit_code: int
+    expectations: list[dict]
+    counts: dict
+
+
+@dataclass
+class _Pending:
+    kind: str
+    round: int
+    vantage: Vantage
+    service: str
+    input: str
+
+
+def run_scenario(scenario: Scenario, out: Path | None = None, progress: bool = True,
+                 report: bool = True) -> RunResult:
+    """Run `scenario` (root needed), write its run folder and report; see module docstring."""
+    folder = RunFolder(Path(out) if out else default_folder(scenario))
+    return _Runner(scenario, folder, progress, report).run()
+
+
+class _Runner:
+    def __init__(self, scenario: Scenario, folder: RunFolder, progress: bool, report: bool):
+        self.sc = scenario
+        self.topo = scenario.topology
+        self.folder = folder
+        self.report = report
+        self.ui = RunProgress(scenario.title, scenario.duration, enabled=progress)
+        self.vantages = all_vantages(scenario)
+        self.actions = schedule(scenario)
+        self.web_pairs = sorted({(v.subscriber, s) for i, p in enumerate(scenario.probes)
+                                 if p.kind == "web" for v in self.vantages[i]
+                                 for s in p.to.select(self.topo)})
+        self.zone = zone(self.topo)
+        self.isp_index = {isp.name: n for n, isp in enumerate(self.topo.isps)}
+        self.pending: dict[tuple[str, str, str], _Pending] = {}
+        self.controls: dict[tuple[str, str], dict | None] = {}
+        self.awaiting_control: dict[tuple[str, str], list[tuple[_Pending, dict]]] = {}
+        self.unenforced: list[dict] = []
+        self.revisions: list[tuple[float, int]] = []  # (t_real of commit, revision)
+        self.counts = {"measurements": 0, "probe_errors": 0, "changes": 0, "rounds": 0}
+        self.phase = scenario.phase_at(0.0)
+        self.dumps = ThreadPoolExecutor(max_workers=2, thread_name_prefix="flowdump")
+        self.t0 = self.t0_wall = 0.0
+        self.base_revision = 0
+        self.lab = None
+        self.agents: AgentPool | None = None
+        self.stopping = False
+
+    # -- the run --------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        from sovnet.lab import Lab
+
+        vp = [{"subscriber": v.subscriber, "class": v.cls, "isp": v.isp}
+              for v in sorted({v for vs in self.vantages.values() for v in vs},
+                              key=lambda v: v.subscriber)]
+        self.folder.create(self.sc, {"vantage_points": vp})
+        status, code, reason = "incomplete", 3, None
+        try:
+            with self.ui:
+                self.ui.log(f"[bold]{self.sc.title}[/]: starting the lab "
+                            f"({self.topo.name}: {len(self.topo.switches)} switches, "
+                            f"{len(self.topo.hosts)} hosts) -> {self.folder.path}")
+                logs = self.folder.path / "logs"
+                with Lab(self.topo, logs, store_path=self.folder.path / "store.db",
+                         source=str(self.sc.source or self.sc.name)) as lab:
+                    self.lab = lab
+                    self.folder.manifest["datapath"] = lab.network.datapath
+                    self.agents = AgentPool(lab.network, logs)
+                    try:
+                        self.agents.start([v["subscriber"] for v in vp] + [self.sc.control])
+                        self._timeline()
+                        self._drain()
+                    finally:
+                        self.stopping = True
+                        self.agents.stop()
+                        self.dumps.shutdown(wait=True)
+            status = "complete"
+        except KeyboardInterrupt:
+            code, reason = 130, "interrupted (Ctrl-C)"
+        except SystemExit as e:  # SIGTERM/SIGHUP, mapped to SystemExit by the CLI
+            code, reason = (e.code if isinstance(e.code, int) else 143), "terminated by a signal"
+        except SovnetError as e:
+            code, reason = e.exit_code if e.exit_code not in (0, 1) else 3, str(e)
+        finally:
+            self.dumps.shutdown(wait=False)
+        return self._finish(status, code, reason)
+
+    def _finish(self, status: str, code: int, reason: str | None) -> RunResult:
+        for ev in self.unenforced:  # steps whose acks never all came: say so, keep the rest
+            ev.pop("deadline", None)
+            self.folder.event(ev)
+        self.folder.event({"type": "run_end", "t_real": self._now(), "wall": time.time(),
+                           "t_scenario": self._now() * self.sc.time_scale, "status": status})
+        results = evaluate(self.topo, self.sc.expectations, self._measurements())
+        self.folder.write_json("expectations.json", results)
+        if status == "complete":
+            code = 0 if all(r["pass"] for r in results) else 1
+        self.folder.finish(status, code, reason, counts=self.counts, t0_wall=self.t0_wall)
+        if self.report:
+            self._report()
+        passed = sum(r["pass"] for r in results)
+        self.ui.log(f"{status}: {passed}/{len(results)} expectations hold; "
+                    f"{self.counts['measurements']} measurements, "
+                    f"{self.counts['probe_errors']} probe errors -> {self.folder.path}"
+                    + (f" ({reason})" if reason else ""))
+        return RunResult(self.folder.path, status, code, results, dict(self.counts))
+
+    def _report(self) -> None:
+        """Build the report; a failure is reported, never allowed to cost the run's data or
+        its exit status (`sovnet report DIR` can rebuild it later)."""
+        try:
+            from sovnet.report import build_report
+
+            paths = build_report(self.folder.path)
+            self.ui.log(f"report: {paths['html']}")
+        except SovnetError as e:
+            self.ui.log(f"[red]the report could not be built[/]: {e}")
+        except Exception:  # a bug in the report: keep its traceback, not the user's screen
+            import traceback
+
+            trace = self.folder.path / "logs" / "report-error.txt"
+            trace.write_text(traceback.format_exc())
+            self.ui.log(f"[red]the report could not be built (a bug)[/]; see {trace}")
+
+    def _measurements(self) -> list[dict]:
+        import json
+
+        path = self.folder.path / "measurements.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    # -- clock ------------------------------------------------------------------------------
+    def _now(self) -> float:
+        return time.monotonic() - self.t0 if self.t0 else 0.0
+
+    def _timeline(self) -> None:
+        self.store = TimelineStore(self.lab.store, self.topo, author=f"scenario:{self.sc.name}")
+        self.base_revision = self.lab.store.revision()  # the inventory, before any step
+        pre_dumps = sorted((max(0.0, self.sc.real(a.at) - PRE_DUMP), a.index)
+                           for a in self.actions if a.kind == "step")
+        self.t0, self.t0_wall = time.monotonic(), time.time()
+        self.folder.manifest["t0_wall"] = self.t0_wall
+        self.folder.write_manifest()
+        self.folder.event({"type": "run_start", "t_real": 0.0, "t_scenario": 0.0,
+                           "wall": self.t0_wall})
+        self.pre_dumps = pre_dumps
+        for action in self.actions:
+            self._wait_until(self.sc.real(action.at))
+            if action.kind == "step":
+                self._step(action)
+            else:
+                self._round(action)
+        self._wait_until(self.sc.real(self.sc.duration))
+
+    def _wait_until(self, t_real: float) -> None:
+        """Handle agent results, enforcement and flow dumps until the clock reaches t_real."""
+        while True:
+            now = self._now()
+            while self.pre_dumps and self.pre_dumps[0][0] <= now:
+                _, index = self.pre_dumps.pop(0)
+                self.dumps.submit(self._dump, f"step-{index:02d}-before.txt")
+            self._check_enforcement()
+            self.ui.update(now * self.sc.time_scale, self.phase, self.counts["measurements"],
+                           self.counts["probe_errors"])
+            left = t_real - now
+            if left <= 0:
+                return
+            try:
+                host, line = self.agents.results.get(timeout=min(left, 0.02))
+            except queue.Empty:
+                continue
+            self._result(host, line)
+
+    # -- timeline steps ---------------------------------------------------------------------
+    def _step(self, action: Action) -> None:
+        step = action.step
+        if step.phase:
+            self.phase = step.phase
+        self.ui.log(f"T+{format_duration(step.at)} [bold]{step.phase or self.phase}[/]: "
+                    f"{step.label}")
+        before = self._reach()
+        t_step = self._now()
+        ev = {"type": "step", "index": action.index, "phase": step.phase or self.phase,
+              "label": step.label, "at_s": step.at, "t_real": round(t_step, 4),
+              "t_scenario": round(t_step * self.sc.time_scale, 1), "actions": step.describe(),
+              "revision": None, "committed_wall": None, "t_commit": None, "acks": {},
+              "t_enforced": None, "refused": {}, "effect": []}
+        rev = self.store.apply(step)
+        if rev is None:
+            self.folder.event(ev)
+            return
+        info = self.lab.store.revision_info(rev)
+        t_commit = info.committed_at - self.t0_wall
+        self.revisions.append((t_commit, rev))
+        self.counts["changes"] += 1
+        ev.update(revision=rev, committed_wall=info.committed_at, t_commit=round(t_commit, 4),
+                  effect=[list(x) for x in effect(before, self._reach())],
+                  deadline=self._now() + ENFORCE_TIMEOUT)
+        self.unenforced.append(ev)
+
+    def _reach(self) -> dict[tuple[str, str], bool]:
+        snap = self.lab.store.snapshot()
+        subs = sorted({v for v, _ in self.web_pairs})
+        svcs = sorted({s for _, s in self.web_pairs})
+        reach = reachability(self.topo, snap.policies, snap.subscribers, subs, svcs)
+        return {pair: reach[pair] for pair in self.web_pairs}
+
+    def _check_enforcement(self) -> None:
+        for ev in list(self.unenforced):
+            want = {s.name: s.dpid for s in self.topo.switches}
+            acks, refused = {}, {}
+            for a in self.lab.store.acks():
+                if a.revision < ev["revision"]:
+                    continue
+                name = next((n for n, d in want.items() if d == a.dpid), None)
+                if name is None:
+                    continue
+                if a.note.startswith(FAILED):
+                    refused.setdefault(name, a.note)
+                elif name not in acks or a.acked_at - self.t0_wall < acks[name]:
+                    acks[name] = round(a.acked_at - self.t0_wall, 4)
+            done = set(acks) >= set(want)
+            if not done and self._now() < ev["deadline"]:
+                continue
+            ev.pop("deadline")
+            ev.update(acks=acks, refused=refused,
+                      t_enforced=max(acks.values()) if done else None)
+            self.unenforced.remove(ev)
+            self.folder.event(ev)
+            self.dumps.submit(self._dump, f"step-{ev['index']:02d}-after.txt")
+
+    def _dump(self, name: str) -> None:
+        from sovnet.emulation.ovs import dump_flows
+
+        parts = []
+        for sw in self.topo.switches:
+            parts.append(f"## {sw.name} (dpid {sw.dpid:#x})\n{dump_flows(sw.name)}")
+        (self.folder.path / "flows" / name).write_text("\n".join(parts))
+
+    # -- probes -----------------------------------------------------------------------------
+    def _round(self, action: Action) -> None:
+        probe, i = action.probe, action.index
+        cmd_id = f"{probe.kind}-{i}-{action.round}"
+        services = probe.to.select(self.topo)
+        self.counts["rounds"] += 1
+        self.folder.event({"type": "probe_round", "kind": probe.kind, "probe": i,
+                           "round": action.round, "t_real": round(self._now(), 4),
+                           "t_scenario": round(self._now() * self.sc.time_scale, 1),
+                           "vantage_points": len(self.vantages[i])})
+        targets = [self._target(probe, s) for s in services]
+        command = {"id": cmd_id, "kind": probe.kind, "targets": targets}
+        if probe.kind == "web":
+            command.update(timeouts=TIMEOUTS, page=True)
+            control = dict(command, control=True,
+                           targets=[dict(t, addrs=[self.topo.host(t["service"]).ip])
+                                    for t in targets])
+            if not self.agents.send(self.sc.control, control):
+                for s in services:
+                    self.controls[(cmd_id, s)] = None
+        elif probe.kind == "throughput":
+            command["timeout"] = THROUGHPUT_TIMEOUT
+        else:
+            command.update(count=probe.count, timeout=1)
+        for v in self.vantages[i]:
+            for t in targets:
+                self.pending[(cmd_id, v.subscriber, t["service"])] = _Pending(
+                    probe.kind, action.round, v, t["service"], t.get("url") or t["ip"])
+            if not self.agents.send(v.subscriber, command):
+                self._lost(v.subscriber, "the probe agent is not running")
+
+    def _target(self, probe, service: str) -> dict:
+        svc = self.topo.service(service)
+        if probe.kind == "web":
+            return {"service": service, "url": f"http://{svc.domains[0]}/"}
+        if probe.kind == "throughput":
+            return {"service": service, "url": f"http://{svc.domains[0]}/bytes?n={probe.bytes}"}
+        return {"service": service, "ip": self.topo.host(service).ip}
+
+    def _result(self, host: str, line: dict) -> None:
+        if "agent_exit" in line:
+            if not self.stopping:
+                self._lost(host, f"the probe agent in {host} exited with status "
+                                 f"{line['agent_exit']}", line.get("raw", ""))
+            return
+        cmd_id, svc = line.get("id"), line.get("service")
+        if host == self.sc.control:
+            self.controls[(cmd_id, svc)] = None if line.get("error") else line.get("control")
+            for pend, obs in self.awaiting_control.pop((cmd_id, svc), []):
+                self._write(pend, obs, self.controls[(cmd_id, svc)])
+            return
+        pend = self.pending.pop((cmd_id, host, svc), None)
+        if pend is None:  # a line we cannot attribute: keep it in the log of events
+            self.counts["probe_errors"] += 1
+            self.folder.event({"type": "agent_error", "host": host, "t_real": self._now(),
+                               "line": line})
+            return
+        if pend.kind == "web" and not line.get("error") and (cmd_id, svc) not in self.controls:
+            self.awaiting_control.setdefault((cmd_id, svc), []).append((pend, line))
+            return
+        self._write(pend, line, self.controls.get((cmd_id, svc)))
+
+    def _write(self, pend: _Pending, line: dict, control: dict | None) -> None:
+        t_real = line.get("t0_mono", self.t0 + self._now()) - self.t0
+        rev = 0
+        for t_commit, r in self.revisions:
+            if t_commit <= t_real:
+                rev = r
+        v = pend.vantage
+        svc = self.topo.service(pend.service)
+        ctx = Context(
+            scenario=self.sc.name, round=pend.round, subscriber=v.subscriber, cls=v.cls,
+            isp=v.isp, isp_kind=self.topo.isp(v.isp).kind, asn=ASN_BASE + self.isp_index[v.isp],
+            probe_ip=self.topo.host(v.subscriber).ip,
+            resolver_ip=resolver_ip(self.topo, v.subscriber) or "", service=svc.name,
+            category=svc.category, locus=svc.locus, input=pend.input, t_real=t_real,
+            t_scenario=t_real * self.sc.time_scale,
+            t_scenario_end=(t_real + (line.get("runtime") or 0.0)) * self.sc.time_scale,
+            store_revision=rev or self.base_revision,
+            phase=self.sc.phase_at(t_real * self.sc.time_scale))
+        rec = record(ctx, pend.kind, line, control)
+        self.folder.measurement(rec)
+        self.counts["measurements"] += 1
+        if rec["probe_error"]:
+            self.counts["probe_errors"] += 1
+
+    def _lost(self, host: str, why: str, raw: str = "") -> None:
+        """Every result still due from `host` becomes a probe error carrying the agent's log."""
+        agent = self.agents.agents.get(host)
+        raw = raw or (agent.tail() if agent else "")
+        for key in [k for k in self.pending if k[1] == host]:
+            self._write(self.pending.pop(key), {"error": why, "raw": raw}, None)
+
+    def _drain(self) -> None:
+        """Wait for results still in flight after the last round, then account for the rest."""
+        deadline = self._now() + DRAIN_TIMEOUT
+        while (self.pending or self.awaiting_control) and self._now() < deadline:
+            try:
+                host, line = self.agents.results.get(timeout=0.05)
+            except queue.Empty:
+                self._check_enforcement()
+                continue
+            self._result(host, line)
+        for key, waiting in list(self.awaiting_control.items()):
+            for pend, obs in waiting:
+                self._write(pend, obs, None)
+            del self.awaiting_control[key]
+        for host in sorted({k[1] for k in self.pending}):
+            self._lost(host, f"no result from the probe agent within {DRAIN_TIMEOUT:g} s "
+                             "after the last round")
+        while self.unenforced and self._now() < max(ev["deadline"] for ev in self.unenforced):
+            self._check_enforcement()
+            time.sleep(0.01)
+        self._check_enforcement()

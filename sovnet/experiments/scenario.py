@@ -1,0 +1,202 @@
+"""A scenario as frozen values: what `experiments/*.yaml` says once loaded and checked.
+
+A scenario replays a regime on a topology: a timeline of store changes at emulated times, probes
+that measure from subscriber hosts on a schedule, and the outcomes expected. Emulated time runs
+`time_scale` times faster than real time, so a week-long shutdown with nightly windows fits in
+minutes of real time.
+
+Pure: standard library and sovnet.model only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sovnet.model.policy import Scope, Target
+from sovnet.model.topology import Topology
+
+PROBE_KINDS = ("web", "throughput", "latency")
+METRICS = ("accessible", "usable", "blocking", "throughput_kbps", "rtt_ms")
+BLOCKING_VALUES = ("false", "dns", "tcp_ip", "http-failure", "http-diff", "null")
+OPS = (">=", "<=", ">", "<", "==")
+
+_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)(ms|d|h|m|s))+$")
+_PART_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
+
+
+def parse_duration(text: str | int | float) -> float:
+    """'1h30m' -> 5400.0; a bare number is seconds. ValueError names what was expected."""
+    if isinstance(text, bool):
+        raise ValueError(f"expected a duration such as 90s, 15m, 8h or 2d, got {text!r}")
+    if isinstance(text, (int, float)):
+        if text < 0:
+            raise ValueError(f"expected a duration of at least 0, got {text:g}")
+        return float(text)
+    compact = text.replace(" ", "")
+    if not _DURATION_RE.match(compact):
+        raise ValueError(f"bad duration {text!r} (expected a duration such as 90s, 15m, 8h, "
+                         "2d or 1h30m)")
+    return sum(float(n) * _UNITS[u] for n, u in _PART_RE.findall(compact))
+
+
+def format_duration(seconds: float) -> str:
+    """5400 -> '1h30m'; 0.5 -> '0.5s'. The inverse of parse_duration for whole units."""
+    if seconds < 60 and seconds != int(seconds):
+        return f"{seconds:g}s"
+    out, rest = [], int(round(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            out.append(f"{rest // size}{unit}")
+            rest %= size
+    return "".join(out) or "0s"
+
+
+def parse_time_scale(text: str | int | float) -> float:
+    """'1h per 2s' -> 1800.0 emulated seconds per real second; a number is that ratio."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        if text <= 0:
+            raise ValueError(f"expected a time scale greater than 0, got {text:g}")
+        return float(text)
+    if isinstance(text, str) and " per " in text:
+        emulated, _, real = text.partition(" per ")
+        e, r = parse_duration(emulated.strip()), parse_duration(real.strip())
+        if e > 0 and r > 0:
+            return e / r
+    raise ValueError(f"bad time scale {text!r} (expected EMULATED per REAL, such as "
+                     "'1h per 2s', or a number of emulated seconds per real second)")
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """A policy the timeline adds; `name` lets a later step revoke it."""
+
+    name: str
+    action: str
+    scope: Scope
+    target: Target
+    priority: int = 100
+    reason: str = ""
+
+    def describe(self) -> str:
+        return (f"{self.action} {self.target} for {self.scope} (priority {self.priority})"
+                + (f" as {self.name}" if self.name else ""))
+
+
+@dataclass(frozen=True)
+class Step:
+    at: float  # emulated seconds since T0
+    phase: str  # the phase this step starts ("" keeps the current one)
+    label: str
+    add: tuple[PolicyChange, ...] = ()  # policies written inline or loaded from a policy set
+    revoke: tuple[str, ...] = ()  # names given to earlier adds (a policy set's name revokes it all)
+    status: tuple[tuple[str, str], ...] = ()  # (subscriber, registered|verified|revoked)
+    register: tuple[tuple[str, str], ...] = ()  # (subscriber, MAC)
+    unregister: tuple[str, ...] = ()  # MACs
+    restore: bool = False  # revoke every policy and give subscribers back their initial state
+    loaded: tuple[str, ...] = ()  # policy-set files this step loads (for the record)
+
+    def changes_store(self) -> bool:
+        return bool(self.add or self.revoke or self.status or self.register or self.unregister
+                    or self.restore)
+
+    def describe(self) -> list[str]:
+        out = ["restore: revoke every policy, reset subscribers"] if self.restore else []
+        out += [f"revoke {n}" for n in self.revoke]
+        out += [f"load {f}" for f in self.loaded]
+        out += [p.describe() for p in self.add]
+        out += [f"subscriber {s} {st}" for s, st in self.status]
+        out += [f"register device {m} for {s}" for s, m in self.register]
+        out += [f"revoke device {m}" for m in self.unregister]
+        return out
+
+
+@dataclass(frozen=True)
+class ServiceFilter:
+    """Services by name, category and locus: each given field must match (empty: any)."""
+
+    services: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    loci: tuple[str, ...] = ()
+
+    def select(self, topology: Topology) -> tuple[str, ...]:
+        return tuple(s.name for s in topology.services
+                     if (not self.services or s.name in self.services)
+                     and (not self.categories or s.category in self.categories)
+                     and (not self.loci or s.locus in self.loci))
+
+    def __str__(self) -> str:
+        parts = [f"{k}:{'|'.join(v)}" for k, v in (("service", self.services),
+                 ("category", self.categories), ("locus", self.loci)) if v]
+        return ", ".join(parts) or "any service"
+
+
+@dataclass(frozen=True)
+class Probe:
+    kind: str  # one of PROBE_KINDS
+    every: float  # emulated seconds between rounds
+    scopes: tuple[Scope, ...]  # who measures: subscribers in any of these scopes
+    per_group: int  # at most this many vantage points per (ISP, class)
+    to: ServiceFilter
+    start: float = 0.0  # first round, emulated seconds
+    bytes: int = 1_000_000  # throughput: bytes per transfer
+    count: int = 3  # latency: echo requests per measurement
+
+
+@dataclass(frozen=True)
+class Expectation:
+    name: str
+    scopes: tuple[Scope, ...]  # measurements from subscribers in any of these
+    during: tuple[float, float]  # emulated seconds, inclusive
+    to: ServiceFilter
+    metric: str  # one of METRICS
+    op: str  # one of OPS
+    threshold: float
+    blocking: str = ""  # for metric "blocking": the value whose share is checked
+
+    def metric_label(self) -> str:
+        return f"blocking:{self.blocking}" if self.metric == "blocking" else self.metric
+
+    def scope_label(self) -> str:
+        return ", ".join(str(s) for s in self.scopes)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    topology: Topology
+    time_scale: float  # emulated seconds per real second
+    duration: float  # emulated seconds
+    probes: tuple[Probe, ...]
+    steps: tuple[Step, ...]
+    expectations: tuple[Expectation, ...] = ()
+    title: str = ""
+    description: str = ""
+    seed: int = 1
+    control: str = ""  # the service host whose vantage is unfiltered
+    source: Path | None = None  # the scenario file, when it came from one
+    inputs: tuple[tuple[str, Path], ...] = field(default=())  # (role, path) of every file read
+
+    def real(self, emulated: float) -> float:
+        return emulated / self.time_scale
+
+    def phases(self) -> list[tuple[str, float, float]]:
+        """(name, start, end) in emulated seconds; a step without a phase keeps the current."""
+        out: list[tuple[str, float, float]] = []
+        for step in self.steps:
+            if step.phase and (not out or out[-1][0] != step.phase):
+                if out:
+                    out[-1] = (out[-1][0], out[-1][1], step.at)
+                out.append((step.phase, step.at, self.duration))
+        if out and out[0][1] > 0:
+            out.insert(0, ("start", 0.0, out[0][1]))
+        return out or [("run", 0.0, self.duration)]
+
+    def phase_at(self, t: float) -> str:
+        name = ""
+        for phase, start, _ in self.phases():
+            if t >= start:
+                name = phase
+        return name

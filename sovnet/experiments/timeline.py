@@ -1,0 +1,58 @@
+"""Applying a timeline step to the policy store: one step, one revision.
+
+Policies are remembered by the names the scenario gave them, so a later step can revoke
+"cutoff" or a whole loaded policy set. `restore` puts the store back where the topology started:
+no policies, every subscriber with its initial standing and devices.
+"""
+
+from __future__ import annotations
+
+from sovnet.experiments.scenario import Step
+from sovnet.model.policy import initial_subscribers
+from sovnet.model.topology import Topology
+
+
+class TimelineStore:
+    def __init__(self, store, topology: Topology, author: str):
+        self.store = store
+        self.topology = topology
+        self.author = author
+        self.named: dict[str, list[int]] = {}  # scenario name -> policy ids in force
+
+    def apply(self, step: Step) -> int | None:
+        """Commit the step's changes as one revision; its id, or None if it changes nothing."""
+        if not step.changes_store():
+            return None
+        store = self.store
+        with store.transaction(author=self.author, reason=step.label or "timeline step") as tx:
+            if step.restore:
+                for p in store.policies():
+                    tx.revoke_policy(p.id)
+                self.named.clear()
+                self._reset_subscribers(tx)
+            for name in step.revoke:
+                for pid in self.named.pop(name, []):
+                    tx.revoke_policy(pid)
+            for pc in step.add:
+                p = tx.add_policy(pc.action, pc.scope, pc.target, pc.priority,
+                                  reason=pc.reason or step.label)
+                if pc.name:
+                    self.named.setdefault(pc.name, []).append(p.id)
+            for sub, status in step.status:
+                tx.set_subscriber_status(sub, status)
+            for sub, mac in step.register:
+                tx.register_device(sub, mac)
+            for mac in step.unregister:
+                tx.revoke_device(mac)
+        return tx.revision
+
+    def _reset_subscribers(self, tx) -> None:
+        current = self.store.subscribers()
+        for name, want in initial_subscribers(self.topology).items():
+            cur = current[name]
+            if cur.status != want.status:
+                tx.set_subscriber_status(name, want.status)
+            for mac in sorted(cur.devices - want.devices):
+                tx.revoke_device(mac)
+            for mac in sorted(want.devices - cur.devices):
+                tx.register_device(name, mac)

@@ -1,0 +1,186 @@
+"""build_report: a run folder -> plots/*.png, summary.md and report.html, from the folder alone."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display, ever: reports are built on servers and in CI
+
+from matplotlib.figure import Figure  # noqa: E402
+
+from sovnet.report import analysis, figures, topology_plot  # noqa: E402
+from sovnet.report.dataset import ReportError, Run, load_run  # noqa: E402
+from sovnet.report.style import Timeline  # noqa: E402
+
+DPI = 110
+
+
+class Skip(Exception):
+    """A figure with nothing to show; the message is the one-line note the report gives."""
+
+
+@dataclass(frozen=True)
+class Plot:
+    key: str
+    title: str
+    caption: str
+    path: Path | None  # None: skipped
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Report:
+    run: Run
+    timeline: Timeline
+    plots: list[Plot]
+    latencies: list[analysis.StepLatency]
+
+
+def service_labels(run: Run) -> dict[str, str]:
+    return {s: f"{s} ({c}, {loc})" for s, c, loc in analysis.service_rows(run)}
+
+
+def _need_web(run: Run) -> None:
+    if not analysis.usable_web(run):
+        raise Skip("No web_connectivity measurements in this run.")
+
+
+def _reachability(run: Run, tl: Timeline) -> Figure:
+    _need_web(run)
+    bins = analysis.make_bins(run.web, tl.duration_s)
+    data = analysis.reachability(run, bins)
+    fig = figures.new_figure(11, 1.2 + 2.6 * len({loc for _, loc in data}))
+    figures.reachability(fig, data, bins, tl)
+    return fig
+
+
+def _heatmap(run: Run, tl: Timeline) -> Figure:
+    _need_web(run)
+    bins = analysis.make_bins(run.web, tl.duration_s)
+    maps = analysis.heatmaps(run, bins)
+    rows = len(analysis.service_rows(run))
+    panel_rows, _ = figures.heatmap_grid(len(maps))
+    fig = figures.new_figure(11, 1.3 + panel_rows * (0.7 + 0.24 * rows))
+    figures.heatmap(fig, maps, service_labels(run), bins, tl)
+    return fig
+
+
+def _blocking(run: Run, tl: Timeline) -> Figure:
+    _need_web(run)
+    bins = analysis.make_bins(run.web, tl.duration_s)
+    fig = figures.new_figure(11, 4.2)
+    figures.blocking_mix(fig.add_subplot(), analysis.blocking_mix(run, bins), bins, tl)
+    return fig
+
+
+def _collateral(run: Run, tl: Timeline) -> Figure:
+    _need_web(run)
+    rows = [s for s, _, _ in analysis.service_rows(run)]
+    fig = figures.new_figure(11, 1.9 + 0.3 * len(rows))
+    figures.collateral(fig, analysis.collateral(run), rows, service_labels(run))
+    return fig
+
+
+def _latency(run: Run, tl: Timeline) -> Figure:
+    lats = analysis.step_latencies(run)
+    if not lats:
+        raise Skip("No timeline step changed the policy store, so there is no latency to show.")
+    fig = figures.new_figure(11, 1.9 + 0.85 * len(lats))
+    figures.enforcement_latency(fig.add_subplot(), lats)
+    return fig
+
+
+def _throughput(run: Run, tl: Timeline) -> Figure:
+    ok = [s for s in run.throughput if s.probe_error is None and s.value is not None]
+    if not ok:
+        raise Skip("No sovnet_throughput measurements in this run.")
+    bins = analysis.make_bins(ok, tl.duration_s)
+    fig = figures.new_figure(11, 4.2)
+    figures.throughput(fig.add_subplot(), analysis.throughput(run, bins), bins, tl)
+    return fig
+
+
+def _topology(run: Run, tl: Timeline) -> Figure:
+    _, pos = topology_plot.layout(run.topology)
+    rows = max((y for _, y in pos.values()), default=1)
+    fig = figures.new_figure(12, 2.2 + 0.3 * rows)
+    vantage = [v.get("subscriber", "") for v in run.manifest.get("vantage_points") or []]
+    topology_plot.draw(fig.add_subplot(), run.topology, vantage)
+    return fig
+
+
+PLOTS: list[tuple[str, str, Callable[[Run, Timeline], Figure], str]] = [
+    ("reachability", "Reachability by service category", _reachability,
+     "Share of web measurements (all vantage points) that reached a service of each category, "
+     "per probe round. Shaded bands and the ribbon on top are the scenario's phases; dashed "
+     "numbered lines are the timeline steps. Lines at equal values are nudged apart slightly "
+     "so that all of them stay visible."),
+    ("heatmap", "Reachability per service and subscriber class", _heatmap,
+     "Each row is a service, each column a probe round; blue means every vantage point of that "
+     "class reached it, red that none did, grey that nobody measured it then."),
+    ("blocking", "OONI blocking verdicts over time", _blocking,
+     "What an OONI-style measurer would have reported: each web measurement compared with the "
+     "unfiltered control vantage point and classified. 'TCP/IP blocking' is the signature of "
+     "dropped packets; 'undetermined' means the comparison could not decide."),
+    ("collateral", "Collateral damage: reachable versus usable", _collateral,
+     "For each phase and service, the wide bar is the share of measurements where the page "
+     "loaded; the narrow bar inside it, where the page and every subresource it needs (for "
+     "example scripts on a foreign CDN) loaded. Hatching marks pages that loaded but did not "
+     "work: whitelisting a service does not help if what it depends on is cut off."),
+    ("latency", "Policy-to-enforcement latency", _latency,
+     "For each change committed to the policy store: when each switch acknowledged it (blue "
+     "dots, one per switch; bar: median) and when a probe first saw its effect (star), in real "
+     "time on a log scale. A probe's time is that of the packet that decided its outcome: the "
+     "completed connection to a service the change opened, the first dropped SYN to one it "
+     "closed. A switch can enforce a change before its acknowledgement reaches the store, so a "
+     "probe may see it before the last ack; a probe that measures rarely sees it late."),
+    ("throughput", "Throughput per subscriber class", _throughput,
+     "Median download throughput of the throughput probes of each subscriber class, per probe "
+     "round. A failed transfer counts as 0."),
+    ("topology", "The emulated network", _topology,
+     "Subscribers (grouped per access switch) on the left, the national network in layers "
+     "towards the border gateways, and the internet with the foreign services beyond the "
+     "country border on the right. Switch colour is the owning ISP; shape is the role."),
+]
+
+
+def render_plots(run: Run, tl: Timeline) -> list[Plot]:
+    out_dir = run.folder / "plots"
+    out_dir.mkdir(exist_ok=True)
+    plots = []
+    for key, title, make, caption in PLOTS:
+        path = out_dir / f"{key}.png"
+        try:
+            fig = make(run, tl)
+        except Skip as e:
+            path.unlink(missing_ok=True)  # a figure from an earlier build would mislead
+            plots.append(Plot(key, title, caption, None, str(e)))
+            continue
+        fig.savefig(path, dpi=DPI, facecolor="white")
+        plots.append(Plot(key, title, caption, path))
+    return plots
+
+
+def build_report(folder: str | os.PathLike[str]) -> dict[str, Path]:
+    """Rebuild plots/*.png, summary.md and report.html in a run folder; return their paths
+    ({"html", "summary", and one key per plot drawn}). ReportError when the folder is not a
+    run folder or one of its files is malformed."""
+    from sovnet.report import html, summary
+
+    run = load_run(folder)
+    tl = Timeline.from_run(run)
+    try:
+        report = Report(run, tl, render_plots(run, tl), analysis.step_latencies(run))
+    except OSError as e:
+        raise ReportError(f"{run.label}/plots: cannot write ({e.strerror})") from None
+    paths = {p.key: p.path for p in report.plots if p.path is not None}
+    paths["summary"] = run.folder / "summary.md"
+    paths["html"] = run.folder / "report.html"
+    paths["summary"].write_text(summary.render(report), encoding="utf-8")
+    paths["html"].write_text(html.render(report), encoding="utf-8")
+    return paths

@@ -1,0 +1,187 @@
+"""report.html: one self-contained file (inline CSS, images as data: URIs, no script, no
+external fetch), so it can be mailed, archived or opened offline years later."""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from sovnet.report import text
+from sovnet.report.analysis import StepLatency
+
+if TYPE_CHECKING:
+    from sovnet.report.build import Plot, Report
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;
+ background:#F4F5F7;color:#1F2328;line-height:1.45}
+main{max-width:1200px;margin:0 auto;padding:24px 28px 60px}
+h1{font-size:28px;margin:0 0 4px}h2{font-size:21px;margin:0 0 8px}
+.sub{color:#57606A;margin:0 0 14px}
+section{background:#FFF;border-radius:10px;padding:18px 22px;margin:18px 0;
+ box-shadow:0 1px 3px rgba(0,0,0,.08)}
+.badge{display:inline-block;padding:3px 12px;border-radius:999px;font-weight:700;
+ font-size:14px;letter-spacing:.03em;vertical-align:middle}
+.ok{background:#D7F0DD;color:#0B5D1E}.bad{background:#FCE1DE;color:#8E1300}
+.warn{background:#FFF1C2;color:#6B4E00}.good{color:#0B5D1E}.alarm{color:#B00020}
+td.nw{white-space:nowrap}
+.kicker{font-size:13px;text-transform:uppercase;letter-spacing:.06em;color:#57606A;
+ margin:0 0 4px;font-weight:600}
+.banner{background:#B00020;color:#FFF;padding:14px 18px;border-radius:8px;font-size:17px;
+ margin:12px 0}
+.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:10px 22px;
+ margin:14px 0}
+.facts div{border-left:3px solid #D0D7DE;padding-left:10px}
+.facts b{display:block;font-size:12px;text-transform:uppercase;letter-spacing:.05em;
+ color:#57606A}
+.big{font-size:22px;font-weight:700}
+table{border-collapse:collapse;width:100%;font-size:14px;margin:8px 0}
+th,td{text-align:left;padding:6px 9px;border-bottom:1px solid #E1E4E8;vertical-align:top}
+th{background:#F6F8FA;font-weight:600}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.pass td.v{background:#D7F0DD;color:#0B5D1E;font-weight:700}
+tr.fail td.v{background:#FCE1DE;color:#8E1300;font-weight:700}
+img{max-width:100%;height:auto;display:block;margin:6px auto}
+.caption{color:#444C56;font-size:14px;margin:6px 0 0}
+.note{color:#57606A;font-style:italic}
+code{font-size:13px;background:#F6F8FA;padding:1px 4px;border-radius:4px}
+details summary{cursor:pointer;font-weight:600}
+"""
+
+
+def _esc(v: Any) -> str:
+    return escape("–" if v is None or v == "" else str(v))
+
+
+def _img(plot: Plot) -> str:
+    assert plot.path is not None
+    data = base64.b64encode(plot.path.read_bytes()).decode("ascii")
+    return f'<img alt="{_esc(plot.title)}" src="data:image/png;base64,{data}">'
+
+
+def _facts(items: list[tuple[str, str]]) -> str:
+    return '<div class="facts">' + "".join(
+        f"<div><b>{_esc(k)}</b>{v}</div>" for k, v in items) + "</div>"
+
+
+def _all_pass(run: Any) -> bool:
+    return bool(run.expectations) and all(x.get("pass") is True for x in run.expectations)
+
+
+def _header(r: Report) -> str:
+    run, m = r.run, r.run.manifest
+    tone = {"complete": "ok", "running": "warn"}.get(run.status, "bad")
+    badge = f'<span class="badge {tone}">{_esc(run.status)}</span>'
+    banner = (f'<div class="banner"><b>{_esc(text.status_line(run))}.</b> '
+              f"{_esc(text.incomplete_warning(run))}</div>" if run.status != "complete" else "")
+    counts = text.measurement_counts(run)
+    lat = text.latency_figures(r.latencies)
+    scale = m.get("time_scale")
+    emulated = f"{text.duration(run.duration_s)} emulated" + (
+        f" at ×{scale:g} (1 s real = {text.duration(scale)})"
+        if isinstance(scale, (int, float)) else "")
+    facts = [
+        ("status", f"{badge} exit code {_esc(m.get('exit_code'))}"),
+        ("expectations", f'<span class="big {"good" if _all_pass(run) else "alarm"}">'
+         f"{_esc(text.expectation_counts(run))}</span>"),
+        ("measurements", f'<span class="big">{sum(counts.values()):,}</span><br>'
+         + "<br>".join(f"{_esc(k)}: {v:,}" for k, v in counts.items())),
+        ("probe errors", f'<span class="big">{run.probe_errors}</span>'),
+        ("commit → last switch ack", f'<span class="big">{_esc(lat["ack_worst"])}</span>'
+         f' worst, median {_esc(lat["ack_median"])} over {lat["changes"]} '
+         f'change{"" if lat["changes"] == "1" else "s"}'),
+        ("commit → first probe saw it", f'<span class="big">{_esc(lat["seen_worst"])}</span>'
+         f' worst, median {_esc(lat["seen_median"])}'),
+        ("when (UTC)", f"{_esc(m.get('started_at'))}<br>to {_esc(m.get('finished_at'))}"),
+        ("wall time", _esc(text.duration(m.get("wall_seconds")))),
+        ("scenario time", _esc(emulated)),
+        ("topology", f"{_esc(run.topology.name)}: {len(run.topology.switches)} switches, "
+         f"{len(run.topology.subscribers)} subscribers, {len(run.topology.services)} services"),
+        ("vantage points", _esc(text.vantage_summary(run))
+         + f"<br>control: {_esc(m.get('control'))}"),
+        ("seed", _esc(m.get("seed"))),
+    ]
+    desc = f'<p>{_esc(m["description"])}</p>' if m.get("description") else ""
+    notes = "".join(f'<p class="note">{_esc(n)}</p>' for n in run.notes)
+    return (f"<section><h1>{_esc(m.get('title') or m.get('scenario'))}</h1>"
+            f'<p class="sub">scenario <code>{_esc(m.get("scenario"))}</code> · '
+            f"run folder <code>{_esc(run.folder.name)}</code></p>"
+            f"{banner}{desc}{_facts(facts)}{notes}</section>")
+
+
+def _expectations(r: Report) -> str:
+    xs = r.run.expectations
+    if xs is None:
+        return ('<section><h2>Expectations</h2><p class="note">No expectations.json: '
+                "the run stopped before they were evaluated.</p></section>")
+    if not xs:
+        return '<section><h2>Expectations</h2><p class="note">The scenario sets none.</p></section>'
+    rows = "".join(
+        f'<tr class="{text.verdict(x).lower()}"><td class="v">{text.verdict(x)}</td>'
+        f"<td>{_esc(x.get('name'))}</td><td>{_esc(x.get('from'))}</td>"
+        f"<td>{_esc(x.get('to'))}</td><td class=nw>{_esc(text.during(x, r.timeline))}</td>"
+        f"<td class=nw>{_esc(text.condition(x))}</td><td class=num>{_esc(text.observed(x))}</td>"
+        f"<td class=num>{_esc(x.get('n'))}</td><td>{_esc(x.get('note'))}</td></tr>"
+        for x in xs)
+    return ("<section><h2>Expectations</h2><table><tr><th>result</th><th>expectation</th>"
+            "<th>from</th><th>to</th><th>during</th><th>condition</th><th>observed</th>"
+            f"<th>n</th><th>note</th></tr>{rows}</table></section>")
+
+
+def _latency_table(lats: list[StepLatency], n_switches: int) -> str:
+    rows = "".join(
+        f"<tr><td>{lat.step.index}</td><td>{_esc(lat.step.label)}</td>"
+        f"<td class=num>{_esc(lat.step.revision)}</td>"
+        f"<td class=num>{len(lat.ack_ms)} of {n_switches}</td>"
+        f"<td class=num>{_esc(text.ms(lat.median_ms))}</td>"
+        f"<td class=num>{_esc(text.ms(lat.worst_ms))}</td>"
+        f"<td>{_esc(text.first_seen_text(lat))}</td>"
+        f"<td>{_esc(', '.join(f'{k}: {v}' for k, v in lat.step.refused.items()))}</td></tr>"
+        for lat in lats)
+    return ("<table><tr><th>step</th><th>change</th><th>revision</th><th>switches acked</th>"
+            "<th>median ack</th><th>worst ack</th><th>first probe saw it</th><th>refused</th>"
+            f"</tr>{rows}</table>")
+
+
+def _plot(r: Report, plot: Plot, number: int) -> str:
+    body = (_img(plot) + f'<p class="caption">{_esc(plot.caption)}</p>' if plot.path
+            else f'<p class="note">Skipped: {_esc(plot.note)}</p>')
+    if plot.key in ("reachability", "heatmap", "blocking", "throughput") and plot.path:
+        tl = r.timeline
+        body += (f'<p class="caption"><b>Phases:</b> {_esc(tl.phase_caption() or "none")}.'
+                 f' <b>Steps:</b> {_esc(tl.step_caption() or "none")}.</p>')
+    if plot.key == "latency" and r.latencies:
+        body += _latency_table(r.latencies, len(r.run.topology.switches))
+    # The PNG carries its own headline (it is also linked alone from summary.md), so the
+    # section names the figure quietly instead of repeating it.
+    return (f'<section id="{plot.key}"><p class="kicker">Figure {number} · {_esc(plot.title)}'
+            f"</p>{body}</section>")
+
+
+def _provenance(r: Report) -> str:
+    m = r.run.manifest
+    git = m.get("git") or {}
+    env = [(k, str(v)) for k, v in (m.get("versions") or {}).items()]
+    env += [("datapath", m.get("datapath")), ("kernel", m.get("kernel")),
+            ("hostname", m.get("hostname")),
+            ("git commit", f"{str(git.get('commit') or '–')[:12]}"
+             + (" (uncommitted changes)" if git.get("dirty") else ""))]
+    envfacts = [(k, f"<code>{_esc(v)}</code>") for k, v in env]
+    inputs = "".join(
+        f"<tr><td>{_esc(i.get('role'))}</td><td><code>{_esc(i.get('path'))}</code></td>"
+        f"<td><code>{_esc(i.get('copy'))}</code></td>"
+        f"<td><code>{_esc(str(i.get('sha256') or '')[:12])}</code></td></tr>"
+        for i in m.get("inputs") or [])
+    return ("<section><h2>Inputs and environment</h2><table><tr><th>role</th><th>file</th>"
+            f"<th>copy in this folder</th><th>sha256 (first 12)</th></tr>{inputs}</table>"
+            f"{_facts(envfacts)}</section>")
+
+
+def render(r: Report) -> str:
+    title = r.run.manifest.get("title") or r.run.manifest.get("scenario") or "run"
+    figs = [_plot(r, p, i) for i, p in enumerate(r.plots, 1)]
+    parts = [_header(r), _expectations(r), *figs, _provenance(r)]
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{_esc(title)}: sovnet report</title><style>{CSS}</style></head>"
+            f"<body><main>{''.join(parts)}</main></body></html>\n")

@@ -1,0 +1,225 @@
+"""A synthetic, deterministic run folder in the format of results/README.md.
+
+topologies/minimal.yaml over 12 emulated hours (time scale 2400: 18 real seconds):
+    normal 0-4 h | cutoff 4-9 h (international traffic dropped) | restored 9-12 h
+Vantage points: alice (fixed_home), erin and bob (mobile_prepaid; bob has no registered device,
+so nothing works for him). During the cutoff the domestic bank still loads but is not usable,
+because its scripts come from the foreign CDN. Web rounds every 30 emulated minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from sovnet.config import load_topology
+
+ROOT = Path(__file__).resolve().parents[3]
+TOPOLOGY = ROOT / "topologies" / "minimal.yaml"
+SCALE = 2400.0
+DURATION = 12 * 3600.0
+CUT, RESTORE = 4 * 3600.0, 9 * 3600.0
+EVERY = 1800.0
+GAP = 0.02  # real seconds between two measurements of one round
+VANTAGE = [("alice", "fixed_home", "fixnet"), ("erin", "mobile_prepaid", "mobinet"),
+           ("bob", "mobile_prepaid", "mobinet")]
+SERVICES = [("bank", "BANK", "domestic"), ("gov", "GOVT", "domestic"),
+            ("health", "HEALTH", "domestic"), ("social", "GRP", "foreign"),
+            ("news", "NEWS", "foreign"), ("cdn", "CDN", "foreign")]
+FOREIGN = {"social", "news", "cdn"}
+SWITCHES = ["acc1", "acc2", "core1", "core2", "dc1", "gw1", "inet1"]
+T0_WALL = 1764064800.0
+
+
+def step_events() -> list[dict[str, Any]]:
+    def step(index, phase, label, at, revision, allowed, actions, rng):
+        t_real = at / SCALE + 0.0004
+        ev = {"type": "step", "index": index, "phase": phase, "label": label, "at_s": at,
+              "t_scenario": t_real * SCALE, "t_real": t_real, "actions": actions,
+              "revision": revision, "refused": {}, "effect": []}
+        if revision is None:
+            return ev | {"committed_wall": None, "t_commit": None, "acks": {}, "t_enforced": None}
+        t_commit = t_real + 0.0008
+        acks = {sw: round(t_commit + rng.uniform(0.012, 0.045), 6) for sw in SWITCHES}
+        effect = [[v, s, allowed] for v, _, _ in VANTAGE[:2] for s, _, _ in SERVICES
+                  if s in FOREIGN]
+        return ev | {"committed_wall": T0_WALL + t_commit, "t_commit": t_commit, "acks": acks,
+                     "t_enforced": max(acks.values()), "effect": effect}
+
+    rng = random.Random(7)
+    return [step(0, "normal", "normal operation", 0.0, None, True, [], rng),
+            step(1, "cutoff", "international cutoff, essential services whitelisted", CUT, 2,
+                 False, ["deny international for all (priority 100) as cutoff",
+                         "load essential-services"], rng),
+            step(2, "restored", "restore: revoke every policy", RESTORE, 3, True,
+                 ["restore: revoke every policy, reset subscribers"], rng)]
+
+
+def _envelope(test_name: str, vp: tuple[str, str, str], t_real: float, rnd: int,
+              keys: dict[str, Any], inp: str | None, revision: int) -> dict[str, Any]:
+    sub, cls, isp = vp
+    t_s = t_real * SCALE
+    phase = "normal" if t_s < CUT else "cutoff" if t_s < RESTORE else "restored"
+    return {
+        "test_name": test_name, "test_version": "0.4.3-sovnet",
+        "measurement_start_time": "2026-11-25 10:00:12", "test_runtime": 0.012, "input": inp,
+        "probe_cc": "ZZ", "probe_asn": "AS64512", "probe_network_name": isp,
+        "probe_ip": "10.1.0.2", "resolver_ip": "10.1.255.1", "software_name": "sovnet",
+        "software_version": "0.2.0", "data_format_version": "0.2.0",
+        "annotations": {"network_type": "fixed" if isp == "fixnet" else "mobile",
+                        "platform": "linux", "scenario_id": "synthetic",
+                        "subscriber_class": cls, "policy_version": str(revision),
+                        "emulated_isp": isp},
+        "test_keys": keys, "round": rnd, "subscriber": sub, "class": cls, "isp": isp,
+        "t_real": round(t_real, 6), "t_scenario": round(t_s, 3), "store_revision": revision,
+        "phase": phase, "probe_error": None, "raw_output": None,
+    }
+
+
+def _web_keys(blocking: Any, accessible: bool | None, complete: bool) -> dict[str, Any]:
+    return {"client_resolver": "10.1.255.1", "queries": [], "tcp_connect": [], "requests": [],
+            "dns_experiment_failure": "dns_nxdomain_error" if blocking == "dns" else None,
+            "http_experiment_failure": "generic_timeout_error" if blocking == "tcp_ip" else None,
+            "control_failure": None, "control": {}, "dns_consistency": "consistent",
+            "blocking": blocking, "accessible": accessible, "x_blocking_flags": 0,
+            "x_sovnet_page": {"resources": [], "complete": complete},
+            "x_sovnet_usable": bool(accessible and complete)}
+
+
+def measurements(end_s: float, throughput: bool = True) -> list[dict[str, Any]]:
+    rng = random.Random(1)
+    steps = [s for s in step_events() if s["revision"] is not None]
+    out = []
+    for rnd in range(int(DURATION // EVERY)):
+        start = rnd * EVERY / SCALE + 0.1
+        if start * SCALE > end_s:
+            break
+        k = 0
+        for vp in VANTAGE:
+            for svc, cat, locus in SERVICES:
+                t = start + k * GAP
+                k += 1
+                done = [s for s in steps if s["t_enforced"] <= t]
+                rev = max([1] + [s["revision"] for s in steps if s["t_commit"] <= t])
+                cut = bool(done) and done[-1]["index"] == 1
+                if vp[0] == "bob":  # no registered device: cannot even reach the resolver
+                    keys = _web_keys("dns", False, False)
+                elif cut and svc in FOREIGN:
+                    verdict = "http-failure" if vp[0] == "erin" and svc == "news" else "tcp_ip"
+                    keys = _web_keys(None if rng.random() < 0.1 else verdict, False, False)
+                elif rng.random() < 0.015:
+                    keys = _web_keys("http-diff", False, False)
+                else:
+                    keys = _web_keys(False, True, not (cut and svc == "bank"))
+                m = _envelope("web_connectivity", vp, t, rnd, keys, f"http://{svc}/", rev)
+                m |= {"service": svc, "category": cat, "locus": locus}
+                if rnd == 5 and vp[0] == "erin" and svc == "gov":
+                    m |= {"test_keys": {}, "probe_error": "curl exited 7", "raw_output": ""}
+                out.append(m)
+        for i, vp in enumerate(VANTAGE[:2]):
+            t = start + (k + i) * GAP
+            mobile_cut = vp[1] == "mobile_prepaid" and CUT <= t * SCALE < RESTORE
+            base = 85000.0 if vp[1] == "fixed_home" else 2000.0 if mobile_cut else 18000.0
+            kbps = round(base * rng.uniform(0.85, 1.1), 1)
+            if throughput:
+                out.append(_envelope("sovnet_throughput", vp, t, rnd, {
+                    "url": "http://bank.sov/blob", "bytes": 2_000_000,
+                    "seconds": round(16000 / kbps, 3), "throughput_kbps": kbps, "failure": None},
+                    "http://bank.sov/blob", 1))
+            out.append(_envelope("sovnet_latency", vp, t + GAP / 2, rnd, {
+                "ip": "10.9.0.1", "sent": 3, "received": 3, "rtt_min_ms": 1.1,
+                "rtt_avg_ms": round(rng.uniform(1.5, 4.0), 2), "rtt_max_ms": 5.0,
+                "failure": None}, None, 1))
+    return sorted(out, key=lambda m: m["t_real"])
+
+
+def expectations(web: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def observe(name, frm, to, during, metric, op, threshold, pick, value):
+        ms = [m for m in web if pick(m) and during[0] <= m["t_scenario"] <= during[1]
+              and m["probe_error"] is None]
+        obs = sum(value(m) for m in ms) / len(ms) if ms else None
+        ok = obs is not None and (obs >= threshold if op == ">=" else obs <= threshold)
+        return {"name": name, "from": frm, "during": list(during), "to": to, "metric": metric,
+                "op": op, "threshold": threshold, "observed": obs, "n": len(ms), "pass": ok,
+                "note": ""}
+
+    during = (CUT + EVERY, RESTORE)
+    return [
+        observe("essential services survive the cutoff", "class:fixed_home",
+                "category:BANK|GOVT|HEALTH, locus:domestic", during, "accessible", ">=", 0.95,
+                lambda m: m["class"] == "fixed_home" and m["locus"] == "domestic",
+                lambda m: m["test_keys"]["accessible"] is True),
+        observe("foreign services are blocked for registered subscribers", "subscriber:alice",
+                "locus:foreign", during, "accessible", "<=", 0.05,
+                lambda m: m["subscriber"] == "alice" and m["locus"] == "foreign",
+                lambda m: m["test_keys"]["accessible"] is True),
+        observe("the bank stays usable during the cutoff", "class:fixed_home", "service:bank",
+                during, "usable", ">=", 0.95,
+                lambda m: m["class"] == "fixed_home" and m["service"] == "bank",
+                lambda m: m["test_keys"]["x_sovnet_usable"] is True),
+    ]
+
+
+def _jsonl(path: Path, items: list[dict[str, Any]]) -> None:
+    path.write_text("".join(json.dumps(i) + "\n" for i in items), encoding="utf-8")
+
+
+def make_run(folder: Path, *, status: str = "complete", throughput: bool = True) -> Path:
+    """Write a run folder; status "incomplete" stops it (Ctrl-C) at 7 h, before step 2."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for sub in ("inputs", "flows", "logs", "plots"):
+        (folder / sub).mkdir(exist_ok=True)
+    complete = status == "complete"
+    end_s = DURATION if complete else 7 * 3600.0
+    topo = load_topology(str(TOPOLOGY))
+    (folder / "topology.json").write_text(json.dumps(topo.to_dict(), indent=1))
+    scenario_text = "name: synthetic\ntopology: ../topologies/minimal.yaml\n"
+    (folder / "inputs" / "synthetic.yaml").write_text(scenario_text)
+    (folder / "logs" / "controller.log").write_text("")
+    ms = measurements(end_s, throughput)
+    steps = [s for s in step_events() if s["t_scenario"] <= end_s]
+    rounds = sorted({(m["test_name"], m["round"]) for m in ms})
+    events = [{"type": "run_start", "t_real": 0.0, "t_scenario": 0.0, "wall": T0_WALL}]
+    events += [{"type": "probe_round", "kind": kind, "round": r, "t_real": r * EVERY / SCALE,
+                "t_scenario": r * EVERY, "vantage_points": 3} for kind, r in rounds]
+    events += steps
+    if complete:
+        events.append({"type": "run_end", "t_real": DURATION / SCALE, "t_scenario": DURATION,
+                       "wall": T0_WALL + DURATION / SCALE, "status": status})
+    _jsonl(folder / "events.jsonl", sorted(events, key=lambda e: e["t_real"]))
+    _jsonl(folder / "measurements.jsonl", ms)
+    web = [m for m in ms if m["test_name"] == "web_connectivity"]
+    xs = expectations(web) if complete else None
+    if xs is not None:
+        (folder / "expectations.json").write_text(json.dumps(xs, indent=1))
+    manifest = {
+        "format": "sovnet-run/1", "scenario": "synthetic-cutoff",
+        "title": "International cutoff with an essential-services whitelist",
+        "description": "Four hours of normal traffic, five hours with every foreign service "
+                       "dropped except what the whitelist allows, then a restore.",
+        "status": status, "reason": None if complete else "interrupted (Ctrl-C)",
+        "exit_code": (0 if all(x["pass"] for x in xs) else 1) if xs is not None else 130,
+        "started_at": "2026-11-25T10:00:00Z",
+        "finished_at": "2026-11-25T10:00:18Z" if complete else "2026-11-25T10:00:10Z",
+        "wall_seconds": 31.4 if complete else 14.2, "t0_wall": T0_WALL, "time_scale": SCALE,
+        "duration_s": DURATION, "seed": 1, "topology": "minimal", "control": "cdn",
+        "phases": [{"name": "normal", "start_s": 0, "end_s": CUT},
+                   {"name": "cutoff", "start_s": CUT, "end_s": RESTORE},
+                   {"name": "restored", "start_s": RESTORE, "end_s": DURATION}],
+        "vantage_points": [{"subscriber": s, "class": c, "isp": i} for s, c, i in VANTAGE],
+        "inputs": [{"role": "scenario", "path": "experiments/synthetic.yaml",
+                    "copy": "inputs/synthetic.yaml",
+                    "sha256": hashlib.sha256(scenario_text.encode()).hexdigest()}],
+        "versions": {"sovnet": "0.2.0", "python": "3.11.2", "os_ken": "4.2.2",
+                     "mininet": "2.3.0", "openvswitch": "3.1.0", "matplotlib": "3.11.2"},
+        "datapath": "user", "kernel": "6.1.0-test", "hostname": "testbed",
+        "git": {"commit": "5165707aabbccddeeff00112233445566778899", "dirty": False},
+        "counts": {"measurements": len(ms),
+                   "probe_errors": sum(m["probe_error"] is not None for m in ms),
+                   "changes": sum(s["revision"] is not None for s in steps)},
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return folder
