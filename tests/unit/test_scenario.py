@@ -165,3 +165,25 @@ def test_median_metrics():
                       "throughput_kbps", ">", 150)
     (r,) = evaluate(sc.topology, [exp], ms)
     assert (r["observed"], r["n"], r["pass"]) == (200.0, 4, True)
+
+
+def test_the_documented_scenario_example_is_valid(tmp_path):
+    text = (ROOT / "experiments" / "README.md").read_text()
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    example = example.replace("../", f"{ROOT}/")
+    (tmp_path / "example.yaml").write_text(example)
+    sc = load_scenario(tmp_path / "example.yaml")
+    assert [s.phase for s in sc.steps] == ["normal", "cutoff", "", "restored"]
+    assert sc.steps[2].status == (("home1", "revoked"),) and sc.steps[2].revoke == (
+        "essential-services",)
+
+
+def test_sovnet_run_refuses_a_bad_scenario_before_starting_anything(tmp_path, capsys):
+    from sovnet.cli import main
+
+    bad = ROOT / "tests" / "unit" / "config_cases" / "scenario_names.yaml"
+    assert main(["run", str(bad), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:8:35: probes[0].from: unknown ISP 'nowhere'" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "run").exists()
