@@ -17,23 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sovnet.controller.enforcer import FAILED
-from sovnet.emulation.servers import zone
 from sovnet.errors import SovnetError
 from sovnet.experiments.agents import AgentPool
 from sovnet.experiments.effect import effect, reachability
 from sovnet.experiments.expect import evaluate
-from sovnet.experiments.plan import Action, Vantage, all_vantages, schedule
+from sovnet.experiments.plan import Action, all_vantages, schedule
 from sovnet.experiments.progress import RunProgress
-from sovnet.experiments.records import ASN_BASE, Context, record
+from sovnet.experiments.rounds import THROUGHPUT_TIMEOUT, ProbeRounds
 from sovnet.experiments.rundir import RunFolder, default_folder
 from sovnet.experiments.scenario import Scenario, format_duration
 from sovnet.experiments.timeline import TimelineStore
-from sovnet.model.topology import resolver_ip
 
 log = logging.getLogger("sovnet.run")
 
-TIMEOUTS = {"dns": 1.0, "connect": 1.5, "http": 3.0}
-THROUGHPUT_TIMEOUT = 15.0
 DRAIN_TIMEOUT = THROUGHPUT_TIMEOUT + 10.0  # after the last round, for results in flight
 ENFORCE_TIMEOUT = 10.0
 PRE_DUMP = 1.0  # real seconds before a step at which its "before" flow dump is taken
@@ -50,15 +46,6 @@ class RunResult:
     exit_code: int
     expectations: list[dict]
     counts: dict
-
-
-@dataclass
-class _Pending:
-    kind: str
-    round: int
-    vantage: Vantage
-    service: str
-    input: str
 
 
 def run_scenario(scenario: Scenario, out: Path | None = None, progress: bool = True,
@@ -80,11 +67,6 @@ class _Runner:
         self.web_pairs = sorted({(v.subscriber, s) for i, p in enumerate(scenario.probes)
                                  if p.kind == "web" for v in self.vantages[i]
                                  for s in p.to.select(self.topo)})
-        self.zone = zone(self.topo)
-        self.isp_index = {isp.name: n for n, isp in enumerate(self.topo.isps)}
-        self.pending: dict[tuple[str, str, str], _Pending] = {}
-        self.controls: dict[tuple[str, str], dict | None] = {}
-        self.awaiting_control: dict[tuple[str, str], list[tuple[_Pending, dict]]] = {}
         self.unenforced: list[dict] = []
         self.revisions: list[tuple[float, int]] = []  # (t_real of commit, revision)
         self.counts = {"measurements": 0, "probe_errors": 0, "changes": 0, "rounds": 0}
@@ -94,7 +76,7 @@ class _Runner:
         self.base_revision = 0
         self.lab = None
         self.agents: AgentPool | None = None
-        self.stopping = False
+        self.rounds: ProbeRounds | None = None
 
     # -- the run --------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -116,12 +98,14 @@ class _Runner:
                     self.lab = lab
                     self.folder.manifest["datapath"] = lab.network.datapath
                     self.agents = AgentPool(lab.network, logs)
+                    self.rounds = ProbeRounds(self.sc, self.vantages, self.agents, self.folder,
+                                              self.counts, self._now, self._revision_at)
                     try:
                         self.agents.start([v["subscriber"] for v in vp] + [self.sc.control])
                         self._timeline()
                         self._drain()
                     finally:
-                        self.stopping = True
+                        self.rounds.stopping = True
                         self.agents.stop()
                         self.dumps.shutdown(wait=True)
             status = "complete"
@@ -184,12 +168,21 @@ class _Runner:
     def _now(self) -> float:
         return time.monotonic() - self.t0 if self.t0 else 0.0
 
+    def _revision_at(self, t_real: float) -> int:
+        """The latest revision committed at `t_real` (the inventory's before any step)."""
+        rev = self.base_revision
+        for t_commit, r in self.revisions:
+            if t_commit <= t_real:
+                rev = r
+        return rev
+
     def _timeline(self) -> None:
         self.store = TimelineStore(self.lab.store, self.topo, author=f"scenario:{self.sc.name}")
         self.base_revision = self.lab.store.revision()  # the inventory, before any step
         pre_dumps = sorted((max(0.0, self.sc.real(a.at) - PRE_DUMP), a.index)
                            for a in self.actions if a.kind == "step")
         self.t0, self.t0_wall = time.monotonic(), time.time()
+        self.rounds.t0 = self.t0
         self.folder.manifest["t0_wall"] = self.t0_wall
         self.folder.write_manifest()
         self.folder.event({"type": "run_start", "t_real": 0.0, "t_scenario": 0.0,
@@ -200,7 +193,7 @@ class _Runner:
             if action.kind == "step":
                 self._step(action)
             else:
-                self._round(action)
+                self.rounds.send(action)
         self._wait_until(self.sc.real(self.sc.duration))
 
     def _wait_until(self, t_real: float) -> None:
@@ -220,7 +213,7 @@ class _Runner:
                 host, line = self.agents.results.get(timeout=min(left, 0.02))
             except queue.Empty:
                 continue
-            self._result(host, line)
+            self.rounds.result(host, line)
 
     # -- timeline steps ---------------------------------------------------------------------
     def _step(self, action: Action) -> None:
@@ -288,116 +281,17 @@ class _Runner:
             parts.append(f"## {sw.name} (dpid {sw.dpid:#x})\n{dump_flows(sw.name)}")
         (self.folder.path / "flows" / name).write_text("\n".join(parts))
 
-    # -- probes -----------------------------------------------------------------------------
-    def _round(self, action: Action) -> None:
-        probe, i = action.probe, action.index
-        cmd_id = f"{probe.kind}-{i}-{action.round}"
-        services = probe.to.select(self.topo)
-        self.counts["rounds"] += 1
-        self.folder.event({"type": "probe_round", "kind": probe.kind, "probe": i,
-                           "round": action.round, "t_real": round(self._now(), 4),
-                           "t_scenario": round(self._now() * self.sc.time_scale, 1),
-                           "vantage_points": len(self.vantages[i])})
-        targets = [self._target(probe, s) for s in services]
-        command = {"id": cmd_id, "kind": probe.kind, "targets": targets}
-        if probe.kind == "web":
-            command.update(timeouts=TIMEOUTS, page=True)
-            control = dict(command, control=True,
-                           targets=[dict(t, addrs=[self.topo.host(t["service"]).ip])
-                                    for t in targets])
-            if not self.agents.send(self.sc.control, control):
-                for s in services:
-                    self.controls[(cmd_id, s)] = None
-        elif probe.kind == "throughput":
-            command["timeout"] = THROUGHPUT_TIMEOUT
-        else:
-            command.update(count=probe.count, timeout=1)
-        for v in self.vantages[i]:
-            for t in targets:
-                self.pending[(cmd_id, v.subscriber, t["service"])] = _Pending(
-                    probe.kind, action.round, v, t["service"], t.get("url") or t["ip"])
-            if not self.agents.send(v.subscriber, command):
-                self._lost(v.subscriber, "the probe agent is not running")
-
-    def _target(self, probe, service: str) -> dict:
-        svc = self.topo.service(service)
-        if probe.kind == "web":
-            return {"service": service, "url": f"http://{svc.domains[0]}/"}
-        if probe.kind == "throughput":
-            return {"service": service, "url": f"http://{svc.domains[0]}/bytes?n={probe.bytes}"}
-        return {"service": service, "ip": self.topo.host(service).ip}
-
-    def _result(self, host: str, line: dict) -> None:
-        if "agent_exit" in line:
-            if not self.stopping:
-                self._lost(host, f"the probe agent in {host} exited with status "
-                                 f"{line['agent_exit']}", line.get("raw", ""))
-            return
-        cmd_id, svc = line.get("id"), line.get("service")
-        if host == self.sc.control:
-            self.controls[(cmd_id, svc)] = None if line.get("error") else line.get("control")
-            for pend, obs in self.awaiting_control.pop((cmd_id, svc), []):
-                self._write(pend, obs, self.controls[(cmd_id, svc)])
-            return
-        pend = self.pending.pop((cmd_id, host, svc), None)
-        if pend is None:  # a line we cannot attribute: keep it in the log of events
-            self.counts["probe_errors"] += 1
-            self.folder.event({"type": "agent_error", "host": host, "t_real": self._now(),
-                               "line": line})
-            return
-        if pend.kind == "web" and not line.get("error") and (cmd_id, svc) not in self.controls:
-            self.awaiting_control.setdefault((cmd_id, svc), []).append((pend, line))
-            return
-        self._write(pend, line, self.controls.get((cmd_id, svc)))
-
-    def _write(self, pend: _Pending, line: dict, control: dict | None) -> None:
-        t_real = line.get("t0_mono", self.t0 + self._now()) - self.t0
-        rev = 0
-        for t_commit, r in self.revisions:
-            if t_commit <= t_real:
-                rev = r
-        v = pend.vantage
-        svc = self.topo.service(pend.service)
-        ctx = Context(
-            scenario=self.sc.name, round=pend.round, subscriber=v.subscriber, cls=v.cls,
-            isp=v.isp, isp_kind=self.topo.isp(v.isp).kind, asn=ASN_BASE + self.isp_index[v.isp],
-            probe_ip=self.topo.host(v.subscriber).ip,
-            resolver_ip=resolver_ip(self.topo, v.subscriber) or "", service=svc.name,
-            category=svc.category, locus=svc.locus, input=pend.input, t_real=t_real,
-            t_scenario=t_real * self.sc.time_scale,
-            t_scenario_end=(t_real + (line.get("runtime") or 0.0)) * self.sc.time_scale,
-            store_revision=rev or self.base_revision,
-            phase=self.sc.phase_at(t_real * self.sc.time_scale))
-        rec = record(ctx, pend.kind, line, control)
-        self.folder.measurement(rec)
-        self.counts["measurements"] += 1
-        if rec["probe_error"]:
-            self.counts["probe_errors"] += 1
-
-    def _lost(self, host: str, why: str, raw: str = "") -> None:
-        """Every result still due from `host` becomes a probe error carrying the agent's log."""
-        agent = self.agents.agents.get(host)
-        raw = raw or (agent.tail() if agent else "")
-        for key in [k for k in self.pending if k[1] == host]:
-            self._write(self.pending.pop(key), {"error": why, "raw": raw}, None)
-
     def _drain(self) -> None:
         """Wait for results still in flight after the last round, then account for the rest."""
         deadline = self._now() + DRAIN_TIMEOUT
-        while (self.pending or self.awaiting_control) and self._now() < deadline:
+        while self.rounds.busy and self._now() < deadline:
             try:
                 host, line = self.agents.results.get(timeout=0.05)
             except queue.Empty:
                 self._check_enforcement()
                 continue
-            self._result(host, line)
-        for key, waiting in list(self.awaiting_control.items()):
-            for pend, obs in waiting:
-                self._write(pend, obs, None)
-            del self.awaiting_control[key]
-        for host in sorted({k[1] for k in self.pending}):
-            self._lost(host, f"no result from the probe agent within {DRAIN_TIMEOUT:g} s "
-                             "after the last round")
+            self.rounds.result(host, line)
+        self.rounds.give_up(DRAIN_TIMEOUT)
         while self.unenforced and self._now() < max(ev["deadline"] for ev in self.unenforced):
             self._check_enforcement()
             time.sleep(0.01)
