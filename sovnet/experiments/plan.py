@@ -49,9 +49,11 @@ def select_vantages(topology: Topology, probe: Probe, seed: int) -> list[Vantage
         if not sub.registered and sub.name not in named:
             continue
         groups.setdefault((sub.isp, sub.cls), []).append(sub)
-    rng = random.Random(seed)
     out = []
     for key in sorted(groups):
+        # One generator per group: a group's pick does not depend on which other groups are
+        # in scope, so probes with different scopes agree on who measures.
+        rng = random.Random(f"{seed}:{key[0]}:{key[1]}")
         members = sorted(groups[key], key=lambda s: s.name)
         for sub in sorted(rng.sample(members, min(probe.per_group, len(members))),
                           key=lambda s: s.name):

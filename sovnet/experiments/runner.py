@@ -180,7 +180,7 @@ class _Runner:
         self.store = TimelineStore(self.lab.store, self.topo, author=f"scenario:{self.sc.name}")
         self.base_revision = self.lab.store.revision()  # the inventory, before any step
         pre_dumps = sorted((max(0.0, self.sc.real(a.at) - PRE_DUMP), a.index)
-                           for a in self.actions if a.kind == "step")
+                           for a in self.actions if a.kind == "step" and a.step.changes_store())
         self.t0, self.t0_wall = time.monotonic(), time.time()
         self.rounds.t0 = self.t0
         self.folder.manifest["t0_wall"] = self.t0_wall

@@ -10,7 +10,7 @@ from sovnet.config.scenario import load_scenario
 from sovnet.errors import ConfigError
 from sovnet.experiments.effect import effect, reachability
 from sovnet.experiments.expect import evaluate
-from sovnet.experiments.plan import schedule, select_vantages
+from sovnet.experiments.plan import all_vantages, schedule, select_vantages
 from sovnet.experiments.scenario import (
     Expectation,
     Probe,
@@ -90,6 +90,8 @@ def test_vantages_one_per_isp_and_class_registered_only_and_seeded():
     others = {tuple(v.subscriber for v in select_vantages(sc.topology, web, seed=s))
               for s in range(5)}
     assert len(others) > 1  # the seed matters
+    by_probe = all_vantages(sc)  # narrower scopes pick the same subscriber in each group
+    assert set(by_probe[1]) <= set(by_probe[0]) and set(by_probe[2]) <= set(by_probe[0])
 
 
 def test_an_unregistered_subscriber_measures_when_named():
