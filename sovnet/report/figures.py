@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import LogLocator
+from matplotlib.ticker import LogLocator, NullFormatter
 
 from sovnet.report import style
 from sovnet.report.analysis import Bins, StepLatency, class_order
@@ -154,9 +154,13 @@ def enforcement_latency(ax: Axes, lats: Sequence[StepLatency]) -> None:
             ax.scatter([fs.delay_s], [row], marker="*", s=220, color="#D55E00",
                        edgecolor="black", lw=0.5, zorder=5)
             word = "reachable" if fs.allowed else "blocked"
+            # Beside the star, on the side away from the switches' dots, so neither hides.
+            left = bool(lat.ack_ms) and fs.delay_s * 1000.0 < lat.median_ms
             ax.annotate(f"{style.seconds_label(fs.delay_s)}: {fs.subscriber} saw "
-                        f"{fs.service} {word}", (fs.delay_s, row), xytext=(0, 11),
-                        textcoords="offset points", ha="center", fontsize=8.5, color="#8A3A00")
+                        f"{fs.service} {word}", (fs.delay_s, row),
+                        xytext=(-10 if left else 10, 0), textcoords="offset points",
+                        ha="right" if left else "left", va="center", fontsize=8.5,
+                        color="#8A3A00")
             xs.append(fs.delay_s)
         elif lat.step.effect:
             ax.annotate("no probe saw the effect", (1.0, row), xycoords=("axes fraction", "data"),
@@ -172,6 +176,7 @@ def enforcement_latency(ax: Axes, lats: Sequence[StepLatency]) -> None:
     ax.set_xlim(lo / 2.5, hi * 4)
     ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(lambda v, _: style.seconds_label(v))
+    ax.xaxis.set_minor_formatter(NullFormatter())  # log-scale minor labels would read 3x10^-2
     ax.set_yticks(range(len(lats)), [_step_label(lat) for lat in lats], fontsize=8.5)
     ax.set_ylim(len(lats) - 0.5, -0.7)
     ax.grid(axis="x", which="major", color="#DDDDDD")
