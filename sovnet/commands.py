@@ -21,7 +21,14 @@ import shlex
 
 from sovnet.compile import compile_flows
 from sovnet.errors import CompileError, SovnetError
-from sovnet.model.policy import PolicySyntaxError, Scope, Target, parse_scope, parse_target
+from sovnet.model.policy import (
+    PolicySyntaxError,
+    Scope,
+    Target,
+    check_action,
+    parse_scope,
+    parse_target,
+)
 from sovnet.reconcile.explain import ExplainError, explain
 
 
@@ -50,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls = ps.add_parser("list")
     ls.add_argument("--at", type=int, help="the policies in force at this revision")
     add = ps.add_parser("add")
-    add.add_argument("action", choices=("allow", "deny"))
+    add.add_argument("action", help="allow, deny, dns_tamper:nxdomain or dns_tamper:IP")
     add.add_argument("target", help="international | any | service:NAME | category:CODE | "
                                     "locus:domestic|foreign | prefix:CIDR | port:PROTO/PORT")
     add.add_argument("--scope", default="all", help="all | isp:NAME | class:NAME | subscriber:NAME")
@@ -116,6 +123,7 @@ def _dispatch(store, a) -> tuple[str, int | None]:
                               for p in pols) or "no policies in force"), None
         if a.op == "add":
             scope, target = parse_scope(a.scope), parse_target(a.target)
+            check_action(a.action)
             p = store.add_policy(a.action, scope, target, a.priority, author=who, reason=a.why)
             return f"added {p.describe()}", store.revision()
         if a.op == "revoke":

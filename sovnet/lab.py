@@ -87,7 +87,8 @@ class Lab:
                                   reason=f"inventory from {self.source}")
         # The network first, so that its run-state file exists to record the controller in: a
         # killed run's controller is then found and stopped by `sovnet clean`.
-        self.network = Network(self.topology, controller_port=self.port, servers=self.servers)
+        self.network = Network(self.topology, controller_port=self.port, servers=self.servers,
+                               store_path=str(self.store_path))
         self.network.start()
         self.start_controller()
         self.network.wait_connected(timeout=60)

@@ -37,7 +37,7 @@ from sovnet.model.flows import (
     make_cookie,
     rule,
 )
-from sovnet.model.policy import Policy, SubscriberState
+from sovnet.model.policy import FLOW_ACTIONS, Policy, SubscriberState
 from sovnet.model.topology import Topology
 
 # Flow priorities. Policy flows sit at POLICY_BASE + 2 * policy.priority (+1 for a deny, so that
@@ -65,8 +65,9 @@ def compile_flows(
     trunks = trunk_ports(topo)
     # Each policy's metadata and packet matches, worked out once (and so validated, even where
     # no switch needs it) rather than again on every switch.
+    # Actions such as dns_tamper are enforced off the switches (sovnet.compile.dns).
     resolved = [(p, scope_metadata(topo, p.scope, p.id), target_matches(topo, p.target, p.id))
-                for p in sorted(policies, key=lambda p: p.id)]
+                for p in sorted(policies, key=lambda p: p.id) if p.action in FLOW_ACTIONS]
     out: FlowTables = {}
     for sw in sorted(topo.switches, key=lambda s: s.dpid):
         local_subs = [s.name for s in topo.subscribers if topo.host(s.name).switch == sw.name]

@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 
 from sovnet.compile.targets import in_scope, target_services
-from sovnet.model.policy import Policy, SubscriberState, parse_port
+from sovnet.model.policy import FLOW_ACTIONS, Policy, SubscriberState, parse_port
 from sovnet.model.topology import Topology
 
 
@@ -49,8 +49,8 @@ def allowed(topo: Topology, policies: Iterable[Policy],
         return False
     if topo.host(src).kind != "subscriber":
         return True
-    deciding = [p for p in policies
-                if in_scope(topo, p.scope, src) and targets(topo, p, dst_ip, proto, port)]
+    deciding = [p for p in policies if p.action in FLOW_ACTIONS
+                and in_scope(topo, p.scope, src) and targets(topo, p, dst_ip, proto, port)]
     if not deciding:
         return True
     top = max(p.priority for p in deciding)

@@ -2,8 +2,9 @@
 
 Serves UDP and TCP. Answers A queries for the names in the zone file ({"name": "ip", ...}),
 NOERROR with no answer for other query types of a known name, and NXDOMAIN for unknown names.
-The answering logic is the small `ZoneResolver`; later resolvers (answers taken from the policy
-store) replace it by passing another `lookup` or another BaseResolver to `serve`.
+With `--store DB` it is an ISP resolver that obeys the policy store: where a dns_tamper policy
+in force covers the asking subscriber and the name's service, it answers NXDOMAIN or the
+policy's address instead (sovnet.compile.dns decides; a store change applies within ~20 ms).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 from dnslib import QTYPE, RCODE, RR, A
@@ -50,6 +52,62 @@ class ZoneResolver(BaseResolver):
         return reply
 
 
+class StoreView:
+    """The topology and policies in force, re-read in a thread whenever the store changes."""
+
+    def __init__(self, path: str, interval: float = 0.02):
+        from sovnet.store import open_store
+
+        self.store = open_store(path, create=False)
+        self.interval = interval
+        self.current: tuple = (None, ())
+        self._seen = None
+        self.refresh()
+        threading.Thread(target=self._watch, daemon=True, name="store-view").start()
+
+    def refresh(self) -> None:
+        version = self.store.data_version()
+        if version != self._seen:
+            snap = self.store.snapshot()
+            self.current = (snap.topology, snap.policies)  # one assignment: readers see a pair
+            self._seen = version
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            try:
+                self.refresh()
+            except Exception as exc:  # a transient read error must not end enforcement
+                sys.stderr.write(f"store read failed: {exc}\n")
+
+
+class PolicyResolver(ZoneResolver):
+    """ZoneResolver, but lying where the store's dns_tamper policies say so."""
+
+    def __init__(self, lookup: Callable[[str], str | None], view: StoreView, log=None):
+        super().__init__(lookup)
+        self.view = view
+        self.log = log or (lambda msg: None)
+
+    def resolve(self, request, handler):
+        from sovnet.compile.dns import resolver_answer
+
+        topology, policies = self.view.current
+        q = request.q
+        client = handler.client_address[0]
+        answer = resolver_answer(topology, policies, client, normalize(q.qname)) if topology \
+            else None
+        if answer is None:
+            return super().resolve(request, handler)
+        self.log(f"tampered: {client} asked {normalize(q.qname)}: answered {answer}")
+        reply = request.reply()
+        if answer == "nxdomain":
+            reply.header.rcode = RCODE.NXDOMAIN
+        elif q.qtype in (QTYPE.A, QTYPE.ANY):
+            reply.add_answer(RR(q.qname, QTYPE.A, ttl=self.ttl, rdata=A(answer)))
+        return reply
+
+
 def serve(resolver: BaseResolver, address: str = "0.0.0.0", port: int = 53, logf=None):
     """Start UDP and TCP servers in threads; return them (already listening)."""
     logger = DNSLogger("request,reply,truncated,error", prefix=False, logf=logf)
@@ -69,13 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--address", default="0.0.0.0")
     ap.add_argument("--name", default="resolver", help="the resolver's name, for the log")
     ap.add_argument("--ready", help="file written once both sockets listen")
+    ap.add_argument("--store", help="the policy store whose dns_tamper policies to obey")
     a = ap.parse_args(argv)
     zone = load_zone(a.zone)
 
     def log(msg):
         sys.stderr.write(msg + "\n")
 
-    serve(ZoneResolver(zone.get), a.address, a.port, logf=log)
+    resolver = (PolicyResolver(zone.get, StoreView(a.store), log) if a.store
+                else ZoneResolver(zone.get))
+    serve(resolver, a.address, a.port, logf=log)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     if a.ready:

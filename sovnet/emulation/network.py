@@ -50,11 +50,13 @@ class Network:
         zone_file: str | None = None,
         workdir: str | None = None,
         netem: bool | None = None,
+        store_path: str | None = None,
     ):
         """zone_file: JSON zone the resolvers serve; None writes zone(topology) to workdir.
         workdir: where server logs go (kept); None makes /tmp/sovnet-<pid>-*/, which stop()
         removes unless start() failed (its logs then explain why).
-        netem: whether the kernel has netem; None probes it."""
+        netem: whether the kernel has netem; None probes it.
+        store_path: the policy store the resolvers obey (dns_tamper); None: they tell the truth."""
         self.topology = topology
         self.controller_ip = controller_ip
         self.controller_port = int(controller_port)
@@ -64,6 +66,7 @@ class Network:
         self.workdir = Path(workdir) if workdir else None
         self._own_workdir = False
         self._netem = netem
+        self.store_path = str(Path(store_path).resolve()) if store_path else None
         self.net: Mininet | None = None
         self.state: cleanup.RunState | None = None
         self.servers: list[hostservers.Server] = []
@@ -219,7 +222,8 @@ class Network:
         zone_file = Path(self.zone_file) if self.zone_file else self.workdir / "zone.json"
         if not self.zone_file:
             hostservers.write_zone(self.topology, zone_file)
-        specs = hostservers.server_specs(self.topology, self.workdir, zone_file, sys.executable)
+        specs = hostservers.server_specs(self.topology, self.workdir, zone_file, sys.executable,
+                                         store=self.store_path)
 
         def spawned(server):
             self.servers.append(server)

@@ -59,9 +59,11 @@ class Server:
 
 
 def server_specs(
-    topology: Topology, workdir: Path, zone_file: Path, python: str = sys.executable
+    topology: Topology, workdir: Path, zone_file: Path, python: str = sys.executable,
+    store: str | None = None,
 ) -> list[ServerSpec]:
-    """The command line of each host server. Pure: nothing is started."""
+    """The command line of each host server. Pure: nothing is started. With `store`, the
+    resolvers obey its dns_tamper policies."""
     workdir = Path(workdir)
     specs = []
     for svc in topology.services:
@@ -103,6 +105,7 @@ def server_specs(
             "53",
             "--ready",
             str(ready),
+            *(["--store", store] if store else []),
         ]
         specs.append(
             ServerSpec(

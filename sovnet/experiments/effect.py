@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from sovnet.compile.dns import tampering
 from sovnet.compile.reference import allowed
-from sovnet.model.policy import Policy, SubscriberState
+from sovnet.model.policy import Policy, SubscriberState, dns_answer
 from sovnet.model.topology import Topology, resolver_ip
 
 UDP, TCP = 17, 6
@@ -21,6 +22,9 @@ def web_reachable(topo: Topology, policies: Iterable[Policy],
                   service: str) -> bool:
     """Can `subscriber`'s own device look the service up through its resolver and fetch it?"""
     policies = list(policies)
+    lie = tampering(topo, policies, subscriber, service)
+    if lie is not None and dns_answer(lie.action) != topo.host(service).ip:
+        return False
     mac = topo.host(subscriber).mac
     dns = resolver_ip(topo, subscriber)
     if dns is not None and not allowed(topo, policies, subscribers, subscriber, mac, dns,

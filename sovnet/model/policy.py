@@ -12,7 +12,11 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-ACTIONS = ("allow", "deny")
+ACTIONS = ("allow", "deny", "dns_tamper")
+# Actions enforced by the switches' flow tables; the others by a server the policy store
+# drives (dns_tamper: the ISP resolvers).
+FLOW_ACTIONS = ("allow", "deny")
+DNS_TAMPER_MODES = "nxdomain or an IPv4 address to answer instead"
 SCOPE_KINDS = ("all", "isp", "class", "subscriber")
 TARGET_KINDS = ("international", "service", "category", "locus", "prefix", "port", "any")
 PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1}
@@ -135,11 +139,38 @@ def parse_port(value: str) -> tuple[int, int | None]:
 
 
 def check_action(action: str) -> str:
-    if action not in ACTIONS:
+    """'allow', 'deny', or 'dns_tamper:nxdomain' / 'dns_tamper:IP' (the resolver lies)."""
+    kind, _, param = action.partition(":")
+    if kind not in ACTIONS:
         raise PolicySyntaxError(
-            f"unknown action {action!r} (expected one of: {', '.join(ACTIONS)})"
+            f"unknown action {action!r} (expected one of: allow, deny, dns_tamper:nxdomain, "
+            "dns_tamper:IP)"
         )
+    if kind in FLOW_ACTIONS and param:
+        raise PolicySyntaxError(f"action {kind!r} takes no parameter, got {action!r}")
+    if kind == "dns_tamper":
+        dns_answer(action)
     return action
+
+
+def action_kind(action: str) -> str:
+    return action.partition(":")[0]
+
+
+def dns_answer(action: str) -> str | None:
+    """What a dns_tamper action makes the resolver answer: "nxdomain" or an IPv4 address."""
+    kind, _, param = action.partition(":")
+    if kind != "dns_tamper":
+        return None
+    if param == "nxdomain":
+        return param
+    try:
+        return str(ipaddress.IPv4Address(param))
+    except ValueError:
+        raise PolicySyntaxError(
+            f"bad dns_tamper answer {param!r} in {action!r} (expected {DNS_TAMPER_MODES}, "
+            "e.g. dns_tamper:nxdomain or dns_tamper:10.66.0.1)"
+        ) from None
 
 
 def check_priority(priority: int) -> int:

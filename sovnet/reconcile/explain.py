@@ -9,8 +9,9 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from sovnet.compile.dns import tampering
 from sovnet.model.flows import FlowRule, cookie_kind, cookie_policy
-from sovnet.model.policy import PROTOCOLS, Policy
+from sovnet.model.policy import PROTOCOLS, Policy, dns_answer
 from sovnet.model.topology import Topology
 from sovnet.reconcile.simulate import Trace, table_name, trace
 
@@ -28,6 +29,7 @@ class Explanation:
     trace: Trace
     deciding: FlowRule | None  # the policy-table flow, or the admission drop, or the last flow
     policy: Policy | None
+    dns: Policy | None = None  # a dns_tamper policy that makes src's resolver lie about dst
 
     def render(self) -> str:
         t = self.trace
@@ -36,6 +38,12 @@ class Explanation:
             f"{_proto_name(self.packet)}: {t.verdict}",
             f"  path: {' -> '.join(t.hops)}",
         ]
+        if self.dns is not None:
+            answer = dns_answer(self.dns.action)
+            told = "NXDOMAIN" if answer == "nxdomain" else answer
+            lines.insert(1, f"  dns: {self.src}'s resolver answers {told} for this name, by "
+                            f"policy {self.dns.describe()}; the path below is to the real "
+                            "address")
         for st in t.steps:
             what = st.flow.describe() if st.flow else "no flow matched (table miss: drop)"
             lines.append(f"  {st.switch} {table_name(st.table)}: {what}")
@@ -91,7 +99,11 @@ def explain(topo: Topology, tables: Mapping[int, Iterable[FlowRule]],
     policy = by_id.get(cookie_policy(deciding.cookie)) if deciding is not None else None
     if deciding is not None and cookie_kind(deciding.cookie) != "policy":
         policy = None
-    return Explanation(src, ip, name, pkt, t, deciding, policy)
+    svc = topo.host_for_ip(ip)
+    lie = (tampering(topo, by_id.values(), src, svc.name)
+           if h.kind == "subscriber" and svc is not None and svc.kind == "service"
+           and dst != ip else None)
+    return Explanation(src, ip, name, pkt, t, deciding, policy, lie)
 
 
 def _deciding_flow(t: Trace) -> FlowRule | None:

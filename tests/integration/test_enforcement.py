@@ -16,6 +16,7 @@ from sovnet.config import load_topology
 from sovnet.lab import Lab, LabError
 from sovnet.model.flows import make_cookie
 from sovnet.model.policy import parse_scope, parse_target
+from sovnet.model.topology import resolver_ip
 from sovnet.reconcile.diff import diff
 from sovnet.reconcile.ofctl_text import parse_dump
 from tests.integration.probing import dig, eventually, http_status, pings
@@ -306,3 +307,37 @@ def test_a_switch_that_refuses_a_change_is_reported_and_retried(lab, clean_polic
     lab.wait_enforced(rev, timeout=30)  # retried with backoff until the switch accepts
     assert p.id in {pol.id for pol in lab.store.policies()}
     expect_reach(lab, subscribers(lab)[0], services(lab, "domestic"), services(lab, "foreign"))
+
+
+def test_dns_tamper_makes_the_isp_resolver_lie_to_its_subscribers_only(lab, clean_policies):
+    topo = lab.topology
+    name = topo.service("social").domains[0]
+    truth = topo.host("social").ip
+    fixed, mobile = "alice", "dave"
+    assert topo.subscriber(fixed).isp != topo.subscriber(mobile).isp
+
+    def answers(host):
+        return dig(lab.host(host), resolver_ip(topo, host), name)
+
+    p = add(lab, "dns_tamper:nxdomain", "service:social", scope=f"isp:{topo.subscriber(fixed).isp}")
+
+    def lied_nxdomain():
+        assert answers(fixed) == "" and answers(mobile) == truth
+
+    eventually(lied_nxdomain, timeout=5)
+    # NXDOMAIN, not silence: the resolver answered, with that rcode
+    out = lab.host(fixed).cmd(f"dig +time=1 +tries=1 @{resolver_ip(topo, fixed)} {name} A")
+    assert "status: NXDOMAIN" in out
+    # the switches carry no flow for it: packets to the real address still pass
+    expect_reach(lab, fixed, ["social"])
+    blockpage = add(lab, "dns_tamper:10.66.0.1", "category:GRP", priority=200)
+
+    def lied_address():
+        assert answers(fixed) == "10.66.0.1" and answers(mobile) == "10.66.0.1"
+
+    eventually(lied_address, timeout=5)
+    revoke(lab, p, blockpage)
+    def truthful():
+        assert (answers(fixed), answers(mobile)) == (truth, truth)
+
+    eventually(truthful, timeout=5)

@@ -168,3 +168,23 @@ def test_ctrl_c_tears_down_and_marks_the_run_incomplete(tmp_path):
     assert lines(out / "measurements.jsonl")  # what was measured is kept
     assert (out / "report.html").is_file()
     assert_nothing_left()
+
+
+def test_dns_tampering_is_classified_as_dns_blocking(tmp_path):
+    out = tmp_path / "dns"
+    proc = sovnet("run", str(SCENARIOS / "minimal-dns-tamper.yaml"), "--out", str(out),
+                  "--quiet")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    web = [m for m in lines(out / "measurements.jsonl") if m["subscriber"] == "alice"]
+    social = {(k["dns_experiment_failure"], k["dns_consistency"], k["blocking"])
+              for m in web if m["service"] == "social" for k in [m["test_keys"]]}
+    assert social == {("dns_nxdomain_error", "inconsistent", "dns")}
+    news = [m["test_keys"] for m in web if m["service"] == "news"]
+    assert news and {(k["dns_consistency"], k["blocking"]) for k in news} == {
+        ("inconsistent", "dns")}
+    # nobody has the spoofed address: the connect times out, or ARP for it fails first
+    assert {k["http_experiment_failure"] for k in news} <= {"generic_timeout_error",
+                                                            "host_unreachable"}
+    step = next(e for e in lines(out / "events.jsonl") if e["type"] == "step")
+    assert ["alice", "social", False] in step["effect"]  # the reference semantics know it
+    assert ["dave", "social", False] not in step["effect"]

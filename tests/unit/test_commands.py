@@ -80,8 +80,10 @@ def test_history_and_explain(store):
 
 
 def test_usage_errors_do_not_exit(store):
-    with pytest.raises(CommandError, match="invalid choice: 'block'"):
+    with pytest.raises(CommandError, match="unknown action 'block' \\(expected one of: allow, "):
         commands.run(store, "policy add block international")
+    with pytest.raises(CommandError, match="the following arguments are required: target"):
+        commands.run(store, "policy add deny")
 
 
 def test_add_and_load_agree_on_what_names_exist(store, tmp_path):
@@ -112,3 +114,10 @@ def test_enforcement_report_names_switches_and_times_from_the_commit(store):
     assert lines[1].startswith(f"  {sw[0].name} (dpid {sw[0].dpid:#x})")
     assert lines[1].endswith("+5.0 ms (0 flow changes)")
     assert lines[-1] == "  last switch: +12.0 ms"
+
+
+def test_dns_tamper_from_the_command_line(store):
+    text, _ = commands.run(store, "policy add dns_tamper:nxdomain category:GRP --scope isp:mobiq")
+    assert text == "added #1 dns_tamper:nxdomain category:GRP for isp:mobiq (priority 100)"
+    with pytest.raises(CommandError, match="bad dns_tamper answer 'maybe'"):
+        commands.run(store, "policy add dns_tamper:maybe category:GRP")
