@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls = ps.add_parser("list")
     ls.add_argument("--at", type=int, help="the policies in force at this revision")
     add = ps.add_parser("add")
-    add.add_argument("action", help="allow, deny, dns_tamper:nxdomain or dns_tamper:IP")
+    add.add_argument("action", help="allow, deny, reject, dns_tamper:nxdomain or dns_tamper:IP")
     add.add_argument("target", help="international | any | service:NAME | category:CODE | "
                                     "locus:domestic|foreign | prefix:CIDR | port:PROTO/PORT")
     add.add_argument("--scope", default="all", help="all | isp:NAME | class:NAME | subscriber:NAME")

@@ -28,6 +28,7 @@ from sovnet.compile.targets import (
     target_matches,
 )
 from sovnet.model.flows import (
+    CONTROLLER_PORT,
     META_INFRA,
     TABLE_ADMISSION,
     TABLE_FORWARD,
@@ -37,11 +38,11 @@ from sovnet.model.flows import (
     make_cookie,
     rule,
 )
-from sovnet.model.policy import FLOW_ACTIONS, Policy, SubscriberState
+from sovnet.model.policy import BLOCKING_ACTIONS, FLOW_ACTIONS, Policy, SubscriberState
 from sovnet.model.topology import Topology
 
-# Flow priorities. Policy flows sit at POLICY_BASE + 2 * policy.priority (+1 for a deny, so that
-# at equal policy priority the more restrictive action wins, deterministically).
+# Flow priorities. Policy flows sit at POLICY_BASE + 2 * policy.priority (+1 for a deny or a
+# reject, so that at equal policy priority the more restrictive action wins, deterministically).
 PRIO_MISS = 0
 PRIO_TRUNK = 10
 PRIO_DEVICE = 20
@@ -52,7 +53,7 @@ FlowTables = dict[int, tuple[FlowRule, ...]]
 
 
 def policy_priority(policy: Policy) -> int:
-    return POLICY_BASE + 2 * policy.priority + (1 if policy.action == "deny" else 0)
+    return POLICY_BASE + 2 * policy.priority + (1 if policy.action in BLOCKING_ACTIONS else 0)
 
 
 def compile_flows(
@@ -113,7 +114,8 @@ def _policy(topo, dpid, local_subs, resolved) -> list[FlowRule]:
     for p, meta, matches in resolved:
         if not any(in_scope(topo, p.scope, s) for s in local_subs):
             continue
-        instructions = (("goto", TABLE_FORWARD),) if p.action == "allow" else ()
+        instructions = {"allow": (("goto", TABLE_FORWARD),), "deny": (),
+                        "reject": (("output", CONTROLLER_PORT),)}[p.action]
         for m in matches:
             if meta is not None:
                 m = {**m, "metadata": meta}

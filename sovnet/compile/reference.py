@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 
 from sovnet.compile.targets import in_scope, target_services
-from sovnet.model.policy import FLOW_ACTIONS, Policy, SubscriberState, parse_port
+from sovnet.model.policy import BLOCKING_ACTIONS, FLOW_ACTIONS, Policy, SubscriberState, parse_port
 from sovnet.model.topology import Topology
 
 
@@ -54,4 +54,4 @@ def allowed(topo: Topology, policies: Iterable[Policy],
     if not deciding:
         return True
     top = max(p.priority for p in deciding)
-    return not any(p.action == "deny" for p in deciding if p.priority == top)
+    return not any(p.action in BLOCKING_ACTIONS for p in deciding if p.priority == top)

@@ -46,7 +46,7 @@ class PolicySpec:
 
 
 class PolicyIn(In):
-    action: str = Field(description="allow, deny, dns_tamper:nxdomain or dns_tamper:IP")
+    action: str = Field(description="allow, deny, reject, dns_tamper:nxdomain or dns_tamper:IP")
     target: str = Field(description="international, any, service:NAME, category:CODE, "
                                     "locus:domestic|foreign, prefix:CIDR or port:PROTO/PORT")
     scope: str = Field("all", description="all, isp:NAME, class:NAME or subscriber:NAME")

@@ -23,6 +23,7 @@ from os_ken.ofproto import ofproto_v1_3
 
 from sovnet.controller.enforcer import Enforcer
 from sovnet.controller.ofcodec import decode_stats, plan_messages
+from sovnet.controller.refusal import refusal
 from sovnet.model.flows import KIND_SHIFT, KINDS, OWNER_MASK, OWNER_SHIFT, OWNER_TAG
 from sovnet.store import StoreWatcher, open_store
 
@@ -171,6 +172,26 @@ class SovnetController(app_manager.OSKenApp):
         text = f"OpenFlow error type={msg.type} code={msg.code}"
         log.error("dpid=%016x %s", msg.datapath.id, text)
         self.enforcer.error(msg.datapath.id, text)
+
+    @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
+    def _packet_in(self, ev):
+        """A packet a reject policy sent up: tell its sender no, out of the port it came in.
+        Not @guarded: one packet we cannot answer is no reason to resync the switch, but no
+        exception may leave the handler (it would end os-ken's event loop)."""
+        msg = ev.msg
+        try:
+            answer = refusal(msg.data)
+            if answer is None:
+                return
+            dp = msg.datapath
+            ofp, parser = dp.ofproto, dp.ofproto_parser
+            out = parser.OFPPacketOut(datapath=dp, buffer_id=ofp.OFP_NO_BUFFER,
+                                      in_port=ofp.OFPP_CONTROLLER,
+                                      actions=[parser.OFPActionOutput(msg.match["in_port"])],
+                                      data=answer)
+            self._send(dp, [out])
+        except Exception:  # noqa: BLE001
+            log.exception("dpid=%016x cannot answer a rejected packet", msg.datapath.id)
 
     @set_ev_cls(ofp_event.EventONFBundleCtrlMsg, MAIN_DISPATCHER)
     @guarded

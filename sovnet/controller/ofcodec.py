@@ -26,7 +26,9 @@ def to_instructions(ofp, parser, instructions) -> list:
         elif ins[0] == "goto":
             out.append(parser.OFPInstructionGotoTable(ins[1]))
         elif ins[0] == "output":
-            actions.append(parser.OFPActionOutput(ins[1]))
+            # the whole packet to the controller (a reject answers it), not a 128-byte head
+            max_len = ofp.OFPCML_NO_BUFFER if ins[1] == ofp.OFPP_CONTROLLER else 0
+            actions.append(parser.OFPActionOutput(ins[1], max_len))
         else:
             raise ValueError(f"unknown instruction {ins!r}")
     if actions:

@@ -24,6 +24,7 @@ TABLE_ADMISSION = 0
 TABLE_POLICY = 1
 TABLE_FORWARD = 2
 TABLE_NAMES = {TABLE_ADMISSION: "admission", TABLE_POLICY: "policy", TABLE_FORWARD: "forward"}
+CONTROLLER_PORT = 0xFFFFFFFD  # OFPP_CONTROLLER: where a reject flow sends the packet
 
 # Cookie layout: | owner tag (16 bits) | kind (8) | reserved (8) | policy id (32) |
 OWNER_TAG = 0x50E7

@@ -12,10 +12,12 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-ACTIONS = ("allow", "deny", "dns_tamper")
+ACTIONS = ("allow", "deny", "reject", "dns_tamper")
 # Actions enforced by the switches' flow tables; the others by a server the policy store
-# drives (dns_tamper: the ISP resolvers).
-FLOW_ACTIONS = ("allow", "deny")
+# drives (dns_tamper: the ISP resolvers). A reject is a deny the sender is told about: the
+# controller answers a TCP SYN with a reset and anything else with an ICMP "prohibited".
+FLOW_ACTIONS = ("allow", "deny", "reject")
+BLOCKING_ACTIONS = ("deny", "reject")
 DNS_TAMPER_MODES = "nxdomain or an IPv4 address to answer instead"
 SCOPE_KINDS = ("all", "isp", "class", "subscriber")
 TARGET_KINDS = ("international", "service", "category", "locus", "prefix", "port", "any")
@@ -143,8 +145,8 @@ def check_action(action: str) -> str:
     kind, _, param = action.partition(":")
     if kind not in ACTIONS:
         raise PolicySyntaxError(
-            f"unknown action {action!r} (expected one of: allow, deny, dns_tamper:nxdomain, "
-            "dns_tamper:IP)"
+            f"unknown action {action!r} (expected one of: allow, deny, reject, "
+            "dns_tamper:nxdomain, dns_tamper:IP)"
         )
     if kind in FLOW_ACTIONS and param:
         raise PolicySyntaxError(f"action {kind!r} takes no parameter, got {action!r}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from sovnet.model.flows import FlowRule, canonical_instructions, rule
+from sovnet.model.flows import CONTROLLER_PORT, FlowRule, canonical_instructions, rule
 
 _SHORTHAND = {"ip": {"eth_type": 0x0800}, "arp": {"eth_type": 0x0806},
               "tcp": {"eth_type": 0x0800, "ip_proto": 6},
@@ -96,6 +96,8 @@ def _actions(text: str, line: str) -> tuple:
         elif name == "write_metadata":
             v = _masked(val)
             out.append(("meta", *v) if isinstance(v, tuple) else ("meta", v, (1 << 64) - 1))
+        elif name == "CONTROLLER":  # "CONTROLLER:65535": output to the controller, max_len
+            out.append(("output", CONTROLLER_PORT))
         elif name.isdigit():  # "actions=2" is OVS's shorthand for output:2
             out.append(("output", int(name)))
         else:

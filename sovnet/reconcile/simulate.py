@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sovnet.model.flows import TABLE_ADMISSION, TABLE_NAMES, FlowRule
+from sovnet.model.flows import CONTROLLER_PORT, TABLE_ADMISSION, TABLE_NAMES, FlowRule
 from sovnet.model.topology import Topology
 
 Packet = Mapping[str, Any]
@@ -35,10 +35,14 @@ class Trace:
     delivered_to: str | None  # host name, or None when dropped
     dropped_at: Step | None = None
     hops: tuple[str, ...] = field(default=())
+    rejected: bool = False  # sent to the controller, which answers the sender with a refusal
 
     @property
     def verdict(self) -> str:
-        return f"delivered to {self.delivered_to}" if self.delivered_to else "dropped"
+        if self.delivered_to:
+            return f"delivered to {self.delivered_to}"
+        return "rejected (the sender gets a TCP reset or ICMP prohibited)" if self.rejected \
+            else "dropped"
 
 
 def field_matches(field_name: str, want: Any, packet: Packet) -> bool:
@@ -114,8 +118,9 @@ def trace(topo: Topology, tables: Mapping[int, Iterable[FlowRule]], src: str,
         flows = tables.get(topo.switch(switch).dpid, ())
         visited, port = run_switch(flows, {**packet, "in_port": in_port})
         steps.extend(Step(switch, t, f, in_port) for t, f in visited)
-        if port is None:
-            return Trace(tuple(steps), None, steps[-1], tuple(hops))
+        if port is None or port == CONTROLLER_PORT:
+            return Trace(tuple(steps), None, steps[-1], tuple(hops),
+                         rejected=port == CONTROLLER_PORT)
         if (switch, port) in attach:
             return Trace(tuple(steps), attach[(switch, port)], None, tuple(hops))
         if (switch, port) not in links:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sovnet import commands
 from sovnet.compile import compile_flows
 from sovnet.config import load_topology
 from sovnet.lab import Lab, LabError
@@ -341,3 +342,31 @@ def test_dns_tamper_makes_the_isp_resolver_lie_to_its_subscribers_only(lab, clea
         assert (answers(fixed), answers(mobile)) == (truth, truth)
 
     eventually(truthful, timeout=5)
+
+
+def test_reject_tells_the_sender_no_where_deny_stays_silent(lab, clean_policies):
+    topo = lab.topology
+    svc = topo.service("social")
+    addr, name = topo.host("social").ip, svc.domains[0]
+    host = lab.host("alice")
+
+    def curl():
+        t0 = time.monotonic()
+        out = host.cmd(f"curl -s -o /dev/null -m 3 -w '%{{http_code}} %{{exitcode}}' "
+                       f"--resolve {name}:80:{addr} http://{name}/")
+        return out.strip(), time.monotonic() - t0
+
+    add(lab, "reject", "service:social", scope="subscriber:alice")
+    (status, took) = curl()
+    assert status == "000 7" and took < 1.0, (status, took)  # 7: connection refused, at once
+    out = host.cmd(f"ping -n -c 1 -W 1 {addr}")
+    assert "Packet filtered" in out  # ICMP "administratively prohibited" for non-TCP
+    text, _ = commands.run(lab.store, f"explain alice {name}")
+    assert text.splitlines()[0].endswith(
+        "rejected (the sender gets a TCP reset or ICMP prohibited)"), text
+    # the same flow priority, as a deny: silence until the timeout
+    add(lab, "deny", "service:social", scope="subscriber:alice", priority=200)
+    (status, took) = curl()
+    assert status == "000 28" and took >= 2.9, (status, took)  # 28: timed out
+    text, _ = commands.run(lab.store, f"explain alice {name}")
+    assert text.splitlines()[0].endswith(": dropped"), text

@@ -170,12 +170,20 @@ def test_ctrl_c_tears_down_and_marks_the_run_incomplete(tmp_path):
     assert_nothing_left()
 
 
-def test_dns_tampering_is_classified_as_dns_blocking(tmp_path):
-    out = tmp_path / "dns"
-    proc = sovnet("run", str(SCENARIOS / "minimal-dns-tamper.yaml"), "--out", str(out),
+def test_mechanisms_are_classified_as_a_measurer_would(tmp_path):
+    out = tmp_path / "mechanisms"
+    proc = sovnet("run", str(SCENARIOS / "minimal-mechanisms.yaml"), "--out", str(out),
                   "--quiet")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    web = [m for m in lines(out / "measurements.jsonl") if m["subscriber"] == "alice"]
+    ms = lines(out / "measurements.jsonl")
+    cdn = {}
+    for m in ms:
+        if m["service"] == "cdn":
+            k = m["test_keys"]
+            cdn.setdefault(m["isp"], set()).add((k["blocking"], k["http_experiment_failure"]))
+    assert cdn == {"fixnet": {("tcp_ip", "generic_timeout_error")},  # dropped: silence
+                   "mobinet": {("tcp_ip", "connection_refused")}}  # rejected: a reset
+    web = [m for m in ms if m["subscriber"] == "alice"]
     social = {(k["dns_experiment_failure"], k["dns_consistency"], k["blocking"])
               for m in web if m["service"] == "social" for k in [m["test_keys"]]}
     assert social == {("dns_nxdomain_error", "inconsistent", "dns")}

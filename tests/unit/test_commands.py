@@ -80,7 +80,8 @@ def test_history_and_explain(store):
 
 
 def test_usage_errors_do_not_exit(store):
-    with pytest.raises(CommandError, match="unknown action 'block' \\(expected one of: allow, "):
+    with pytest.raises(CommandError,
+                       match="unknown action 'block' \\(expected one of: allow, deny, reject, "):
         commands.run(store, "policy add block international")
     with pytest.raises(CommandError, match="the following arguments are required: target"):
         commands.run(store, "policy add deny")

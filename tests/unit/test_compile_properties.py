@@ -22,7 +22,8 @@ TARGETS = [Target("international"), Target("any"), Target("service", "bank"),
            Target("port", "tcp/80"), Target("port", "icmp")]
 
 policy_sets = st.lists(
-    st.tuples(st.sampled_from(("allow", "deny")), st.sampled_from(SCOPES),
+    st.tuples(st.sampled_from(("allow", "deny", "reject", "dns_tamper:nxdomain")),
+              st.sampled_from(SCOPES),
               st.sampled_from(TARGETS), st.integers(0, 5)),
     max_size=6,
 ).map(lambda xs: tuple(Policy(i + 1, a, s, t, p) for i, (a, s, t, p) in enumerate(xs)))
