@@ -370,3 +370,22 @@ def test_reject_tells_the_sender_no_where_deny_stays_silent(lab, clean_policies)
     assert status == "000 28" and took >= 2.9, (status, took)  # 28: timed out
     text, _ = commands.run(lab.store, f"explain alice {name}")
     assert text.splitlines()[0].endswith(": dropped"), text
+
+
+def test_a_web_only_port_regime_passes_dns_and_http_and_nothing_else(lab, clean_policies):
+    topo = lab.topology
+    addr = topo.host("gov").ip
+    name = topo.service("gov").domains[0]
+    alice = lab.host("alice")
+
+    def tcp22():  # no server on port 22: a quick refusal when allowed, a timeout when dropped
+        out = alice.cmd(f"curl -s -o /dev/null -m 2 -w '%{{exitcode}}' telnet://{addr}:22")
+        return out.strip()
+
+    assert tcp22() == "7"
+    commands.run(lab.store, ["policy", "load", str(ROOT / "controller" / "web-only.yaml")])
+    lab.wait_enforced(lab.store.revision())
+    assert dig(alice, resolver_ip(topo, "alice"), name) == addr  # udp/53 passes
+    assert http_status(alice, addr, name, timeout_s=2) == "200"  # tcp/80 passes
+    assert pings(alice, [addr]) == {addr: False}  # icmp is dropped
+    assert tcp22() == "28"  # any other port is dropped
