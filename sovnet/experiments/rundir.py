@@ -18,9 +18,16 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from sovnet.errors import SovnetError
 from sovnet.experiments.scenario import Scenario
 
 FORMAT = "sovnet-run/1"
+
+
+class RunError(SovnetError):
+    """A run that cannot go on (its folder, its lab); the run is marked incomplete."""
+
+    exit_code = 3
 PROJECT = Path(__file__).resolve().parents[2]
 
 
@@ -81,8 +88,6 @@ class RunFolder:
 
     def create(self, scenario: Scenario, extra: dict) -> None:
         if self.path.exists() and any(self.path.iterdir()):
-            from sovnet.experiments.runner import RunError
-
             raise RunError(f"{self.path}: the run folder exists and is not empty (expected a "
                            "new folder; give another --out)")
         self._started = time.time()

@@ -24,7 +24,7 @@ from sovnet.experiments.expect import evaluate
 from sovnet.experiments.plan import Action, all_vantages, schedule
 from sovnet.experiments.progress import RunProgress
 from sovnet.experiments.rounds import THROUGHPUT_TIMEOUT, ProbeRounds
-from sovnet.experiments.rundir import RunFolder, default_folder
+from sovnet.experiments.rundir import RunError, RunFolder, default_folder  # noqa: F401 (API)
 from sovnet.experiments.scenario import Scenario, format_duration
 from sovnet.experiments.timeline import TimelineStore
 
@@ -33,10 +33,6 @@ log = logging.getLogger("sovnet.run")
 DRAIN_TIMEOUT = THROUGHPUT_TIMEOUT + 10.0  # after the last round, for results in flight
 ENFORCE_TIMEOUT = 10.0
 PRE_DUMP = 1.0  # real seconds before a step at which its "before" flow dump is taken
-
-
-class RunError(SovnetError):
-    exit_code = 3
 
 
 @dataclass
