@@ -177,14 +177,16 @@ def _step(item: StepIn, at: tuple, written: dict, base: Path, topology: Topology
         revoke.append(name)
     adds: list[PolicyChange] = []
     loaded = []
+    named_here: set[str] = set()  # a step may give several policies one name: a group
     for j, pol in enumerate(item.add):
         # The file passed shape validation, so each entry is the mapping `pol` came from.
         spec = policy_spec(pol, at + ("add", j), written["add"][j], r, topology)
         if spec is not None:
             adds.append(PolicyChange(pol.name, spec.action, spec.scope, spec.target,
                                      spec.priority, spec.reason))
-        if pol.name:
+        if pol.name and pol.name not in named_here:
             _new_name(pol.name, at + ("add", j, "name"), names, r)
+            named_here.add(pol.name)
     for j, entry in enumerate(item.load):
         file, name = (entry, None) if isinstance(entry, str) else (entry.file, entry.name)
         where = at + ("load", j) if isinstance(entry, str) else at + ("load", j, "file")

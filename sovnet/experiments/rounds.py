@@ -8,6 +8,8 @@ saying why none came (the agent died, or nothing arrived in time).
 
 from __future__ import annotations
 
+import queue
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -99,6 +101,8 @@ class ProbeRounds:
                                  f"{line['agent_exit']}", line.get("raw", ""))
             return
         cmd_id, svc = line.get("id"), line.get("service")
+        if str(cmd_id).startswith("warmup-"):  # late from the warm-up round: not data
+            return
         if host == self.sc.control:
             self.controls[(cmd_id, svc)] = None if line.get("error") else line.get("control")
             for pend, obs in self.awaiting_control.pop((cmd_id, svc), []):
@@ -141,6 +145,28 @@ class ProbeRounds:
         raw = raw or (agent.tail() if agent else "")
         for key in [k for k in self.pending if k[1] == host]:
             self._write(self.pending.pop(key), {"error": why, "raw": raw}, None)
+
+    def warm_up(self, timeout: float = 30.0) -> int:
+        """One unrecorded web round before T0, so that the first recorded one does not pay for
+        cold ARP caches, resolvers and agents (it took seconds, not milliseconds, here).
+        Returns how many lines came back."""
+        web = [i for i, p in enumerate(self.sc.probes) if p.kind == "web"]
+        expected = 0
+        for i in web:
+            targets = [self._target(self.sc.probes[i], s)
+                       for s in self.sc.probes[i].to.select(self.topo)]
+            cmd = {"id": f"warmup-{i}", "kind": "web", "targets": targets,
+                   "timeouts": TIMEOUTS, "page": True}
+            for v in self.vantages[i]:
+                expected += len(targets) if self.agents.send(v.subscriber, cmd) else 0
+        got, deadline = 0, time.monotonic() + timeout
+        while got < expected and time.monotonic() < deadline:
+            try:
+                _, line = self.agents.results.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            got += str(line.get("id", "")).startswith("warmup-")
+        return got
 
     def give_up(self, waited: float) -> None:
         """After the last wait: web lines without a control are classified without one

@@ -98,6 +98,7 @@ class _Runner:
                                               self.counts, self._now, self._revision_at)
                     try:
                         self.agents.start([v["subscriber"] for v in vp] + [self.sc.control])
+                        self.rounds.warm_up()
                         self._timeline()
                         self._drain()
                     finally:

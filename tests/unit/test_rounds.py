@@ -113,3 +113,25 @@ def test_after_the_run_an_agent_exit_is_no_error():
     rounds.stopping = True
     rounds.result("alice", {"agent_exit": 0, "raw": ""})
     assert folder.records == [] and folder.events == []
+
+
+def test_the_warm_up_round_is_sent_waited_for_and_not_recorded():
+    sc, agents, folder, counts, rounds, _ = setup()
+
+    class Replies:  # every target answers at once
+        def __init__(self):
+            self.lines = []
+
+        def get(self, timeout):
+            import queue
+
+            if not self.lines:
+                raise queue.Empty
+            return self.lines.pop(0)
+
+    agents.results = Replies()
+    agents.send = lambda host, cmd: (agents.results.lines.extend(
+        (host, {"id": cmd["id"], "service": t["service"]}) for t in cmd["targets"]) or True)
+    assert rounds.warm_up(timeout=5) == 4 * 6
+    rounds.result("alice", {"id": "warmup-0", "service": "gov"})  # a late one
+    assert folder.records == [] and folder.events == [] and counts["probe_errors"] == 0
