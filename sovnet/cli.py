@@ -4,7 +4,7 @@
     sovnet report DIR                    rebuild a run folder's plots and report (no root)
     sovnet validate FILE...              check topologies and scenarios (policy sets with
                                          --topology)
-    sovnet schema                        print the topology JSON Schema
+    sovnet schema [scenario]             print the topology (or scenario) JSON Schema
     sovnet cli TOPOLOGY                  controller + network + servers + Mininet CLI (root)
     sovnet controller --store DB         run the os-ken controller in this process
     sovnet store DB COMMAND...           policy/subscriber/device/history/explain on a store
@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("files", nargs="+")
     v.add_argument("--topology", help="the topology policy sets refer to")
 
-    sub.add_parser("schema", help="print the topology file's JSON Schema")
+    sch = sub.add_parser("schema", help="print the JSON Schema of topology or scenario files")
+    sch.add_argument("kind", nargs="?", choices=("topology", "scenario"), default="topology")
 
     c = sub.add_parser("cli", help="start a lab and open the interactive CLI (root)")
     c.add_argument("topology")
@@ -174,12 +175,10 @@ def _is_scenario(path: str) -> bool:
                for line in text.splitlines())
 
 
-def _schema(_args) -> int:
-    import json
+def _schema(args) -> int:
+    from sovnet.config.schema import schema_text
 
-    from sovnet.config import topology_json_schema
-
-    print(json.dumps(topology_json_schema(), indent=2, sort_keys=True))
+    print(schema_text(args.kind), end="")
     return 0
 
 
