@@ -98,14 +98,15 @@ def policy_spec(pol: PolicyIn, at: tuple, written: dict, r: Reporter,
     if topology is not None:
         for key in ("scope", "target"):
             if key in parsed:
-                _check_names(parsed[key], at + (key,), topology, r)
+                check_names(parsed[key], at + (key,), topology, r)
     if len(parsed) < 4:
         return None
     return PolicySpec(parsed["action"], parsed["scope"], parsed["target"],
                       parsed["priority"], pol.reason)
 
 
-def _check_names(what: Scope | Target, at: tuple, topo: Topology, r: Reporter) -> None:
+def check_names(what: Scope | Target, at: tuple, topo: Topology, r: Reporter) -> None:
+    """Report a scope or target naming what the topology lacks (the store's own rule)."""
     known = known_names(topo, what.kind)  # the same rule the store applies
     if known is not None and what.value not in known:
         nouns = {"isp": "ISPs", "class": "subscriber classes", "category": "categories"}

@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sovnet.compile.targets import known_names
 from sovnet.config.load import load_topology, read_doc
-from sovnet.config.policyset import load_policy_set, policy_spec
+from sovnet.config.policyset import check_names, load_policy_set, policy_spec
 from sovnet.config.report import Reporter, one_of
 from sovnet.config.scenario_file import ExpectIn, ProbeIn, ScenarioFile, ServicesIn, StepIn
 from sovnet.config.shape import validate
@@ -100,13 +99,8 @@ def _control(parsed: ScenarioFile, topology: Topology, r: Reporter) -> str:
 
 
 def _scopes_known(scopes, at: tuple, topology: Topology, r: Reporter) -> None:
-    nouns = {"isp": "ISPs", "class": "subscriber classes", "subscriber": "subscribers"}
     for scope in scopes:
-        known = known_names(topology, scope.kind)
-        if known is not None and scope.value not in known:
-            noun = "ISP" if scope.kind == "isp" else scope.kind
-            r.value(at, f"unknown {noun} {scope.value!r} in topology {topology.name!r} "
-                        f"({one_of(sorted(known), nouns[scope.kind])})")
+        check_names(scope, at, topology, r)
 
 
 def _services(to: ServicesIn, at: tuple, topology: Topology, r: Reporter) -> ServiceFilter:

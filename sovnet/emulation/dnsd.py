@@ -15,7 +15,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable
 
 from dnslib import QTYPE, RCODE, RR, A
@@ -53,32 +52,22 @@ class ZoneResolver(BaseResolver):
 
 
 class StoreView:
-    """The topology and policies in force, re-read in a thread whenever the store changes."""
+    """The topology and policies in force, re-read whenever a revision is committed (the
+    controller's StoreWatcher notices; 20 ms polls are plenty for a resolver)."""
 
     def __init__(self, path: str, interval: float = 0.02):
-        from sovnet.store import open_store
+        from sovnet.store import StoreWatcher, open_store
 
         self.store = open_store(path, create=False)
-        self.interval = interval
         self.current: tuple = (None, ())
-        self._seen = None
+        # Watcher first, as the controller does: a commit landing meanwhile is then read by
+        # one or the other.
+        StoreWatcher(path, lambda _rev: self.refresh(), interval=interval).start()
         self.refresh()
-        threading.Thread(target=self._watch, daemon=True, name="store-view").start()
 
     def refresh(self) -> None:
-        version = self.store.data_version()
-        if version != self._seen:
-            snap = self.store.snapshot()
-            self.current = (snap.topology, snap.policies)  # one assignment: readers see a pair
-            self._seen = version
-
-    def _watch(self) -> None:
-        while True:
-            time.sleep(self.interval)
-            try:
-                self.refresh()
-            except Exception as exc:  # a transient read error must not end enforcement
-                sys.stderr.write(f"store read failed: {exc}\n")
+        snap = self.store.snapshot()
+        self.current = (snap.topology, snap.policies)  # one assignment: readers see a pair
 
 
 class PolicyResolver(ZoneResolver):

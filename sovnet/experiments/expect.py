@@ -13,6 +13,7 @@ import operator
 import statistics
 from collections.abc import Iterable
 
+from sovnet.compile.targets import in_scope
 from sovnet.experiments.scenario import Expectation, ServiceFilter
 from sovnet.model.topology import Topology
 
@@ -23,22 +24,15 @@ _TEST = {"accessible": "web_connectivity", "usable": "web_connectivity",
          "rtt_ms": "sovnet_latency"}
 
 
-def _from(m: dict, e: Expectation) -> bool:
-    for s in e.scopes:
-        if (s.kind == "all" or (s.kind == "isp" and m.get("isp") == s.value)
-                or (s.kind == "class" and m.get("class") == s.value)
-                or (s.kind == "subscriber" and m.get("subscriber") == s.value)):
-            return True
-    return False
-
-
-def selected(measurements: Iterable[dict], e: Expectation, services: set[str]) -> list[dict]:
+def selected(topology: Topology, measurements: Iterable[dict], e: Expectation,
+             services: set[str]) -> list[dict]:
     """The measurements an expectation is about: those that ran entirely inside its window (a
     blocked connection retried after a policy was lifted would otherwise count against it)."""
     start, end = e.during
     return [m for m in measurements
             if m.get("test_name") == _TEST[e.metric] and not m.get("probe_error")
-            and m.get("service") in services and _from(m, e)
+            and m.get("service") in services
+            and any(in_scope(topology, s, m["subscriber"]) for s in e.scopes)
             and start <= m.get("t_scenario", -1)
             and m.get("t_scenario_end", m.get("t_scenario", end + 1)) <= end]
 
@@ -67,7 +61,7 @@ def evaluate(topology: Topology, expectations: Iterable[Expectation],
     """One result per expectation, in the shape of expectations.json."""
     out = []
     for e in expectations:
-        ms = selected(measurements, e, set(e.to.select(topology)))
+        ms = selected(topology, measurements, e, set(e.to.select(topology)))
         value = observe(e, ms)
         ok = value is not None and _OPS[e.op](value, e.threshold)
         note = ("no measurement matched" if not ms

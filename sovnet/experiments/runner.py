@@ -63,6 +63,7 @@ class _Runner:
         self.web_pairs = sorted({(v.subscriber, s) for i, p in enumerate(scenario.probes)
                                  if p.kind == "web" for v in self.vantages[i]
                                  for s in p.to.select(self.topo)})
+        self.switch_names = {s.dpid: s.name for s in self.topo.switches}
         self.unenforced: list[dict] = []
         self.revisions: list[tuple[float, int]] = []  # (t_real of commit, revision)
         self.counts = {"measurements": 0, "probe_errors": 0, "changes": 0, "rounds": 0}
@@ -248,19 +249,16 @@ class _Runner:
 
     def _check_enforcement(self) -> None:
         for ev in list(self.unenforced):
-            want = {s.name: s.dpid for s in self.topo.switches}
             acks, refused = {}, {}
             for a in self.lab.store.acks():
-                if a.revision < ev["revision"]:
-                    continue
-                name = next((n for n, d in want.items() if d == a.dpid), None)
-                if name is None:
+                name = self.switch_names.get(a.dpid)
+                if a.revision < ev["revision"] or name is None:
                     continue
                 if a.note.startswith(FAILED):
                     refused.setdefault(name, a.note)
                 elif name not in acks or a.acked_at - self.t0_wall < acks[name]:
                     acks[name] = round(a.acked_at - self.t0_wall, 4)
-            done = set(acks) >= set(want)
+            done = set(acks) >= set(self.switch_names.values())
             if not done and self._now() < ev["deadline"]:
                 continue
             ev.pop("deadline")
