@@ -59,32 +59,38 @@ class ProbeRounds:
     def send(self, action: Action) -> None:
         probe, i = action.probe, action.index
         cmd_id = f"{probe.kind}-{i}-{action.round}"
-        services = probe.to.select(self.topo)
         self.counts["rounds"] += 1
         self.folder.event({"type": "probe_round", "kind": probe.kind, "probe": i,
                            "round": action.round, "t_real": round(self.now(), 4),
                            "t_scenario": round(self.now() * self.sc.time_scale, 1),
                            "vantage_points": len(self.vantages[i])})
-        targets = [self._target(probe, s) for s in services]
-        command = {"id": cmd_id, "kind": probe.kind, "targets": targets}
+        command = self._command(probe, cmd_id)
+        targets = command["targets"]
         if probe.kind == "web":
-            command.update(timeouts=TIMEOUTS, page=True)
             control = dict(command, control=True,
                            targets=[dict(t, addrs=[self.topo.host(t["service"]).ip])
                                     for t in targets])
             if not self.agents.send(self.sc.control, control):
-                for s in services:
-                    self.controls[(cmd_id, s)] = None
-        elif probe.kind == "throughput":
-            command["timeout"] = THROUGHPUT_TIMEOUT
-        else:
-            command.update(count=probe.count, timeout=1)
+                for t in targets:
+                    self.controls[(cmd_id, t["service"])] = None
         for v in self.vantages[i]:
             for t in targets:
                 self.pending[(cmd_id, v.subscriber, t["service"])] = _Pending(
                     probe.kind, action.round, v, t["service"], t.get("url") or t["ip"])
             if not self.agents.send(v.subscriber, command):
                 self.lost(v.subscriber, "the probe agent is not running")
+
+    def _command(self, probe: Probe, cmd_id: str) -> dict:
+        """The agent command of one round of `probe`, to every service it measures."""
+        command = {"id": cmd_id, "kind": probe.kind,
+                   "targets": [self._target(probe, s) for s in probe.to.select(self.topo)]}
+        if probe.kind == "web":
+            command.update(timeouts=TIMEOUTS, page=True)
+        elif probe.kind == "throughput":
+            command["timeout"] = THROUGHPUT_TIMEOUT
+        else:
+            command.update(count=probe.count, timeout=1)
+        return command
 
     def _target(self, probe: Probe, service: str) -> dict:
         svc = self.topo.service(service)
@@ -150,15 +156,14 @@ class ProbeRounds:
         """One unrecorded web round before T0, so that the first recorded one does not pay for
         cold ARP caches, resolvers and agents (it took seconds, not milliseconds, here).
         Returns how many lines came back."""
-        web = [i for i, p in enumerate(self.sc.probes) if p.kind == "web"]
         expected = 0
-        for i in web:
-            targets = [self._target(self.sc.probes[i], s)
-                       for s in self.sc.probes[i].to.select(self.topo)]
-            cmd = {"id": f"warmup-{i}", "kind": "web", "targets": targets,
-                   "timeouts": TIMEOUTS, "page": True}
+        for i, probe in enumerate(self.sc.probes):
+            if probe.kind != "web":
+                continue
+            cmd = self._command(probe, f"warmup-{i}")
             for v in self.vantages[i]:
-                expected += len(targets) if self.agents.send(v.subscriber, cmd) else 0
+                if self.agents.send(v.subscriber, cmd):
+                    expected += len(cmd["targets"])
         got, deadline = 0, time.monotonic() + timeout
         while got < expected and time.monotonic() < deadline:
             try:
