@@ -17,7 +17,15 @@ from sovnet.model.flows import (
     META_SUB_SHIFT,
     meta_field,
 )
-from sovnet.model.policy import Policy, Scope, Target, parse_port
+from sovnet.model.policy import (
+    DEFAULT_STANDING,
+    Policy,
+    Scope,
+    SubscriberState,
+    Target,
+    parse_port,
+    standing_below,
+)
 from sovnet.model.topology import SUBSCRIBER_CLASSES, Topology
 
 ETH_IPV4 = 0x0800
@@ -76,8 +84,15 @@ def scope_metadata(topo: Topology, scope: Scope, policy_id: int) -> tuple[int, i
     raise CompileError(f"policy #{policy_id}: unknown scope kind {scope.kind!r}")
 
 
-def in_scope(topo: Topology, scope: Scope, subscriber: str) -> bool:
+def in_scope(topo: Topology, scope: Scope, subscriber: str,
+             state: SubscriberState | None = None) -> bool:
+    """Does `scope` cover `subscriber`? Tier and standing scopes read the subscriber's state
+    in the store (`state`; None: a registered subscriber of full standing)."""
     sub = topo.subscriber(subscriber)
+    if scope.kind == "tier":
+        return (state.status if state else "registered") == scope.value
+    if scope.kind == "standing":
+        return (state.standing if state else DEFAULT_STANDING) < standing_below(scope)
     return (
         scope.kind == "all"
         or (scope.kind == "isp" and sub.isp == scope.value)

@@ -12,17 +12,29 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-ACTIONS = ("allow", "deny", "reject", "dns_tamper")
-# Actions enforced by the switches' flow tables; the others by a server the policy store
-# drives (dns_tamper: the ISP resolvers). A reject is a deny the sender is told about: the
-# controller answers a TCP SYN with a reset and anything else with an ICMP "prohibited".
-FLOW_ACTIONS = ("allow", "deny", "reject")
-BLOCKING_ACTIONS = ("deny", "reject")
+ACTIONS = ("allow", "deny", "reject", "blockpage", "steer_dns", "dns_tamper", "throttle", "log")
+ACTION_FORMS = ("allow, deny, reject, blockpage, steer_dns, dns_tamper:nxdomain, dns_tamper:IP, "
+                "throttle:RATE (e.g. throttle:256kbit, throttle:2mbit) or log")
+# Access decisions, taken in the switches' policy table; the highest-priority one covering a
+# packet decides. A reject is a deny the sender is told about: the controller answers a TCP SYN
+# with a reset and anything else with an ICMP "prohibited". blockpage sends HTTP (tcp/80) for the
+# target to the ISP's blockpage server and drops the rest; steer_dns sends DNS (udp/tcp 53) for
+# the target to the ISP's own resolver, whatever resolver the subscriber asked.
+FLOW_ACTIONS = ("allow", "deny", "reject", "blockpage", "steer_dns")
+BLOCKING_ACTIONS = ("deny", "reject", "blockpage", "steer_dns")
+# Orthogonal to access: each applies on top of whatever the access decision lets through, the
+# highest-priority one of its kind deciding. dns_tamper: the ISP resolvers lie (compile.dns);
+# throttle: a per-subscriber meter on the shaping table; log: the flow-log collector keeps
+# records of the traffic (sovnet.flowlog).
+OVERLAY_ACTIONS = ("dns_tamper", "throttle", "log")
 DNS_TAMPER_MODES = "nxdomain or an IPv4 address to answer instead"
-SCOPE_KINDS = ("all", "isp", "class", "subscriber")
+SCOPE_KINDS = ("all", "isp", "class", "subscriber", "tier", "standing")
+# Admission tiers, lowest first; "revoked" is no tier: a revoked subscriber is not admitted.
+TIERS = ("registered", "verified", "privileged")
 TARGET_KINDS = ("international", "service", "category", "locus", "prefix", "port", "any")
 PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1}
-SUBSCRIBER_STATUSES = ("registered", "verified", "revoked")
+SUBSCRIBER_STATUSES = ("registered", "verified", "privileged", "revoked")
+DEFAULT_STANDING = 100  # a subscriber's standing (0-100) until the store says otherwise
 MAX_PRIORITY = 10_000
 
 
@@ -69,6 +81,7 @@ class SubscriberState:
     name: str
     status: str  # one of SUBSCRIBER_STATUSES
     devices: frozenset[str]  # registered MACs, lower-case
+    standing: int = DEFAULT_STANDING  # 0-100; `standing:<N` scopes select those below N
 
 
 def initial_subscribers(topology) -> dict[str, SubscriberState]:
@@ -88,7 +101,8 @@ def parse_scope(text: str) -> Scope:
     kind, _, value = text.strip().partition(":")
     if kind not in SCOPE_KINDS:
         raise PolicySyntaxError(
-            f"unknown scope {text!r} (expected all, isp:NAME, class:NAME or subscriber:NAME)"
+            f"unknown scope {text!r} (expected all, isp:NAME, class:NAME, subscriber:NAME, "
+            f"tier:{'|'.join(TIERS)} or standing:<N)"
         )
     if kind == "all":
         if value:
@@ -96,7 +110,22 @@ def parse_scope(text: str) -> Scope:
         return Scope("all")
     if not value:
         raise PolicySyntaxError(f"scope {kind!r} needs a value (expected {kind}:NAME)")
+    if kind == "tier" and value not in TIERS:
+        raise PolicySyntaxError(f"unknown tier {value!r} (expected one of: {', '.join(TIERS)})")
+    if kind == "standing":
+        standing_below(Scope(kind, value))
     return Scope(kind, value)
+
+
+def standing_below(scope: Scope) -> int:
+    """'standing:<40' -> 40: the scope covers subscribers whose standing is below 40."""
+    text = scope.value.strip()
+    if not (text.startswith("<") and text[1:].strip().isdigit()
+            and 0 < int(text[1:]) <= 100):
+        raise PolicySyntaxError(
+            f"bad standing scope {str(scope)!r} (expected standing:<N with N from 1 to 100)"
+        )
+    return int(text[1:])
 
 
 def parse_target(text: str) -> Target:
@@ -141,18 +170,41 @@ def parse_port(value: str) -> tuple[int, int | None]:
 
 
 def check_action(action: str) -> str:
-    """'allow', 'deny', or 'dns_tamper:nxdomain' / 'dns_tamper:IP' (the resolver lies)."""
+    """One of ACTION_FORMS; PolicySyntaxError saying what was expected otherwise."""
     kind, _, param = action.partition(":")
     if kind not in ACTIONS:
-        raise PolicySyntaxError(
-            f"unknown action {action!r} (expected one of: allow, deny, reject, "
-            "dns_tamper:nxdomain, dns_tamper:IP)"
-        )
-    if kind in FLOW_ACTIONS and param:
+        raise PolicySyntaxError(f"unknown action {action!r} (expected one of: {ACTION_FORMS})")
+    if kind in ("dns_tamper", "throttle"):
+        if kind == "dns_tamper":
+            dns_answer(action)
+        else:
+            throttle_kbps(action)
+    elif param:
         raise PolicySyntaxError(f"action {kind!r} takes no parameter, got {action!r}")
-    if kind == "dns_tamper":
-        dns_answer(action)
     return action
+
+
+_RATE_UNITS = {"kbit": 1, "mbit": 1000, "gbit": 1_000_000}
+
+
+def throttle_kbps(action: str) -> int | None:
+    """'throttle:256kbit' -> 256; 'throttle:2mbit' -> 2000 (kbit/s); None for other actions."""
+    kind, _, param = action.partition(":")
+    if kind != "throttle":
+        return None
+    text = param.strip().lower()
+    unit = next((u for u in _RATE_UNITS if text.endswith(u)), None)
+    number = text[: -len(unit)] if unit else ""
+    try:
+        kbps = float(number) * _RATE_UNITS[unit] if unit else 0.0
+    except ValueError:
+        kbps = 0.0
+    if not 1 <= kbps <= 100_000_000 or kbps != int(kbps):
+        raise PolicySyntaxError(
+            f"bad throttle rate {param!r} in {action!r} (expected a rate such as 64kbit, "
+            "256kbit, 2mbit or 1.5mbit: a whole number of kbit/s from 1kbit to 100gbit)"
+        )
+    return int(kbps)
 
 
 def action_kind(action: str) -> str:

@@ -9,8 +9,11 @@ What a revision can change, by entity:
 
     inventory   key "topology"    the Topology (as `Topology.to_dict()`)
     policy      key "7"           a policy: action, scope, target, priority, author, reason
-    subscriber  key "alice"       {"status": "registered" | "verified" | "revoked"}
+    subscriber  key "alice"       {"status": "registered" | "verified" | "privileged" | "revoked",
+                                   "standing": 0-100 (absent: 100)}
     device      key "02:00:..."   {"subscriber": "alice"}: the MAC is admitted for that subscriber
+    setting     key "clock"       the scenario clock schedules run on (transaction.SETTINGS)
+                key "flowlog"     flow-record retention
 
 op is "put" (the body is the new state) or "delete" (the key is no longer in force: a revoked
 policy or device). Enforcement acknowledgements from switches are kept beside the history and
@@ -29,7 +32,7 @@ from typing import Any, Protocol
 from sovnet.model.policy import Policy, Scope, SubscriberState, Target
 from sovnet.model.topology import Topology
 
-ENTITIES = ("inventory", "policy", "subscriber", "device")
+ENTITIES = ("inventory", "policy", "subscriber", "device", "setting")
 OPS = ("put", "delete")
 
 
@@ -65,6 +68,7 @@ class Snapshot:
     topology: Topology | None
     policies: tuple[Policy, ...]  # sorted by id
     subscribers: dict[str, SubscriberState] = field(hash=False)
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)

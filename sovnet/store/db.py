@@ -1,15 +1,20 @@
 """SQLite plumbing shared by the store and its watcher: connecting, the schema, state queries.
 
-Schema (version 1):
+Schema (version 2):
 
-    schema_version(version)                               one row
+    schema_version(version)                               one row per version the file went through
     revisions(id PK, committed_at REAL, author, reason)
     changes(revision -> revisions.id, seq, entity, key, op, body_json)   PK (revision, seq)
     acks(id PK, revision, dpid, acked_at REAL, flows_changed, note)
+    flow_records(id PK, ...)    traffic records collected from the switches (sovnet.flowlog)
 
 The state at revision R of (entity, key) is its last change (highest (revision, seq)) with
-revision <= R; it is in force if that change is a 'put'. Triggers refuse UPDATE and DELETE on all
-three data tables: the history is append-only.
+revision <= R; it is in force if that change is a 'put'. Triggers refuse UPDATE and DELETE on
+revisions, changes and acks: the history is append-only. Flow records are not history but
+collected data: the retention setting deletes old ones.
+
+Version 2 added the 'setting' entity (the scenario clock, the flow-log retention) and the
+flow_records table; a version 1 file is migrated when opened.
 """
 
 from __future__ import annotations
@@ -21,8 +26,18 @@ from typing import Any
 
 from sovnet.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+ENTITY_CHECK = "CHECK (entity IN ('inventory', 'policy', 'subscriber', 'device', 'setting'))"
 BUSY_TIMEOUT_S = 10.0
+
+_CHANGES = """CREATE TABLE IF NOT EXISTS {name} (
+        revision INTEGER NOT NULL REFERENCES revisions(id) DEFERRABLE INITIALLY DEFERRED,
+        seq INTEGER NOT NULL,
+        entity TEXT NOT NULL {check},
+        key TEXT NOT NULL,
+        op TEXT NOT NULL CHECK (op IN ('put', 'delete')),
+        body_json TEXT,
+        PRIMARY KEY (revision, seq)) WITHOUT ROWID"""
 
 _DDL = [
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
@@ -31,14 +46,7 @@ _DDL = [
         committed_at REAL NOT NULL,
         author TEXT NOT NULL,
         reason TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS changes (
-        revision INTEGER NOT NULL REFERENCES revisions(id) DEFERRABLE INITIALLY DEFERRED,
-        seq INTEGER NOT NULL,
-        entity TEXT NOT NULL CHECK (entity IN ('inventory', 'policy', 'subscriber', 'device')),
-        key TEXT NOT NULL,
-        op TEXT NOT NULL CHECK (op IN ('put', 'delete')),
-        body_json TEXT,
-        PRIMARY KEY (revision, seq)) WITHOUT ROWID""",
+    _CHANGES.format(name="changes", check=ENTITY_CHECK),
     "CREATE INDEX IF NOT EXISTS changes_by_key ON changes (entity, key, revision, seq)",
     """CREATE TABLE IF NOT EXISTS acks (
         id INTEGER PRIMARY KEY,
@@ -48,6 +56,26 @@ _DDL = [
         flows_changed INTEGER NOT NULL,
         note TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS acks_by_revision ON acks (revision)",
+    # One row per flow a switch exported (NetFlow), kept if a `log` policy covered it.
+    # Times are wall-clock (time.time()); subscriber/service are names from the inventory.
+    """CREATE TABLE IF NOT EXISTS flow_records (
+        id INTEGER PRIMARY KEY,
+        subscriber TEXT NOT NULL,
+        service TEXT,
+        src TEXT NOT NULL,
+        dst TEXT NOT NULL,
+        proto INTEGER NOT NULL,
+        src_port INTEGER NOT NULL,
+        dst_port INTEGER NOT NULL,
+        packets INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        dpid INTEGER NOT NULL,
+        policy INTEGER NOT NULL,
+        collected_at REAL NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS flow_records_by_time ON flow_records (last_seen)",
+    "CREATE INDEX IF NOT EXISTS flow_records_by_subscriber ON flow_records (subscriber, last_seen)",
 ] + [
     f"""CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table}
         BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END"""
@@ -124,15 +152,28 @@ def ensure_schema(conn: sqlite3.Connection, path: str) -> None:
                 f"store {path} has schema version {version}, newer than this sovnet understands "
                 f"(expected at most {SCHEMA_VERSION}); upgrade sovnet to open it"
             )
+        if version == 1:
+            _migrate_v1(conn)
         for stmt in _DDL:
             conn.execute(stmt)
-        if version is None:
+        if version != SCHEMA_VERSION:
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _migrate_v1(conn: sqlite3.Connection) -> None:
+    """Version 1's `changes` refused the 'setting' entity; SQLite cannot alter a CHECK, so the
+    table is copied into one with the new CHECK (the append-only triggers go with the old
+    table and are recreated by the DDL)."""
+    conn.execute(_CHANGES.format(name="changes_v2", check=ENTITY_CHECK))
+    conn.execute("INSERT INTO changes_v2 SELECT revision, seq, entity, key, op, body_json "
+                 "FROM changes")
+    conn.execute("DROP TABLE changes")
+    conn.execute("ALTER TABLE changes_v2 RENAME TO changes")
 
 
 def latest_revision(conn: sqlite3.Connection) -> int:

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sovnet.errors import StoreError
-from sovnet.model.policy import Policy, Scope, SubscriberState, Target
+from sovnet.model.policy import DEFAULT_STANDING, Policy, Scope, SubscriberState, Target
 from sovnet.model.topology import Topology
 from sovnet.store import db
 from sovnet.store.base import Ack, Change, RevisionInfo, Snapshot
@@ -176,6 +176,17 @@ class SqliteStore:
             tx.revoke_device(mac)
         return self._committed(tx)
 
+    def set_standing(self, name: str, standing: int, author: str = "", reason: str = "") -> int:
+        with self.transaction(author, reason) as tx:
+            tx.set_standing(name, standing)
+        return self._committed(tx)
+
+    def put_setting(self, key: str, body: dict[str, Any], author: str = "",
+                    reason: str = "") -> int:
+        with self.transaction(author, reason) as tx:
+            tx.put_setting(key, body)
+        return self._committed(tx)
+
     @staticmethod
     def _committed(tx: SqliteTransaction) -> int:
         assert tx.revision is not None  # every single-call write makes exactly one change
@@ -213,6 +224,10 @@ class SqliteStore:
         with self._reading() as conn:
             return self._subscribers_at(conn, db.resolve(conn, revision))
 
+    def settings(self, revision: int | None = None) -> dict[str, dict[str, Any]]:
+        with self._reading() as conn:
+            return db.in_force(conn, "setting", db.resolve(conn, revision))
+
     def snapshot(self, revision: int | None = None) -> Snapshot:
         """Topology, policies and subscribers at one revision, from one read transaction."""
         with self._reading() as conn:
@@ -224,6 +239,7 @@ class SqliteStore:
                 topology=self._topology_at(conn, rev),
                 policies=self._policies_at(conn, rev),
                 subscribers=self._subscribers_at(conn, rev),
+                settings=db.in_force(conn, "setting", rev),
             )
 
     def history(self, limit: int | None = None, since: int | None = None) -> list[RevisionInfo]:
@@ -287,7 +303,8 @@ class SqliteStore:
         for mac, body in db.in_force(conn, "device", rev).items():
             devices.setdefault(body["subscriber"], set()).add(mac)
         return {
-            name: SubscriberState(name, body["status"], frozenset(devices.get(name, ())))
+            name: SubscriberState(name, body["status"], frozenset(devices.get(name, ())),
+                                  body.get("standing", DEFAULT_STANDING))
             for name, body in sorted(db.in_force(conn, "subscriber", rev).items())
         }
 

@@ -61,6 +61,26 @@ def _check_policy_names(topology: Topology, scope: Scope, target: Target, pid: i
         raise StoreError(str(e)) from None
 
 
+# Store-wide settings: key -> (what its body holds, a check of the body).
+SETTINGS = {
+    "clock": "the scenario clock that schedules run on: {epoch: unix time of scenario t=0, "
+             "scale: scenario seconds per real second, origin: scenario time of day at t=0, "
+             "in seconds}",
+    "flowlog": "flow-log retention: {retention: seconds a flow record is kept}",
+}
+
+
+def check_setting(key: str, body: dict[str, Any]) -> None:
+    if key not in SETTINGS:
+        raise StoreError(f"unknown setting {key!r} (expected one of: {', '.join(SETTINGS)})")
+    numbers = {"clock": ("epoch", "scale", "origin"), "flowlog": ("retention",)}[key]
+    if not isinstance(body, dict) or set(body) != set(numbers) or not all(
+        isinstance(body[k], (int, float)) and not isinstance(body[k], bool) and body[k] >= 0
+        for k in numbers
+    ) or (key == "clock" and body["scale"] <= 0):
+        raise StoreError(f"bad setting {key!r}: {body!r} (expected {SETTINGS[key]})")
+
+
 def policy_from_body(policy_id: int, body: dict[str, Any]) -> Policy:
     return Policy(
         id=policy_id,
@@ -250,7 +270,26 @@ class SqliteTransaction:
                 f"unknown status {status!r} (expected one of: {', '.join(SUBSCRIBER_STATUSES)})"
             )
         self._check_subscriber(name)
-        self._write("subscriber", name, "put", {"status": status})
+        body = dict(self._subscriber_names()[name], status=status)
+        self._write("subscriber", name, "put", body)
+
+    def set_standing(self, name: str, standing: int) -> None:
+        """A subscriber's standing, 0-100 (the score `standing:<N` scopes compare with)."""
+        if isinstance(standing, bool) or not isinstance(standing, int) or not 0 <= standing <= 100:
+            raise StoreError(f"standing {standing!r} out of range (expected an integer 0 to 100)")
+        self._check_subscriber(name)
+        body = dict(self._subscriber_names()[name], standing=standing)
+        self._write("subscriber", name, "put", body)
+
+    def put_setting(self, key: str, body: dict[str, Any]) -> None:
+        """A store-wide setting (SETTINGS names them); the body is checked by its kind."""
+        check_setting(key, body)
+        self._write("setting", key, "put", dict(body))
+
+    def delete_setting(self, key: str) -> None:
+        if key not in self._in_force("setting"):
+            raise StoreError(f"no setting {key!r} in force")
+        self._write("setting", key, "delete", None)
 
     def register_device(self, subscriber: str, mac: str) -> None:
         """Admit `mac` for `subscriber`; refused if the MAC is registered to anyone already."""
