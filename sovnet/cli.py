@@ -7,7 +7,8 @@
     sovnet schema [scenario]             print the topology (or scenario) JSON Schema
     sovnet cli TOPOLOGY                  controller + network + servers + Mininet CLI (root)
     sovnet controller --store DB         run the os-ken controller in this process
-    sovnet store DB COMMAND...           policy/subscriber/device/history/explain on a store
+    sovnet store DB COMMAND...           policy/subscriber/device/history/explain on a store,
+                                         flowlog/retention for its flow records
     sovnet flows TOPOLOGY                compiled flows per switch (no root)
     sovnet bench latency|startstop TOPO  measure policy-to-enforcement latency, start/stop time
     sovnet clean                         remove what crashed sovnet runs left behind (root)
@@ -61,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     ctl.add_argument("-v", "--verbose", action="store_true")
 
     s = sub.add_parser("store", help="run a policy command on a store file",
-                       description="COMMAND: policy|subscriber|device|history|enforcement|explain")
+                       description="COMMAND: policy|subscriber|device|history|enforcement|explain|"
+                                   "flowlog|retention")
     s.add_argument("db")
     s.add_argument("command", nargs=argparse.REMAINDER)
 

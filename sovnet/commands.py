@@ -7,6 +7,8 @@
     device register SUBSCRIBER MAC         device revoke MAC
     history [-n N]                         enforcement [REV]
     explain SRC DST [--proto P] [--port N]
+    flowlog [--subscriber S] [--service X] [--since SECONDS_AGO] [--limit N] [--json]
+    retention [SECONDS] [--why T]          how long flow records are kept
 
 Every write is one store revision with who and why; the controller enforces it on its own.
 """
@@ -21,6 +23,7 @@ import shlex
 
 from sovnet.compile import compile_flows
 from sovnet.errors import CompileError, SovnetError
+from sovnet.flowlog import text as flowlog_text
 from sovnet.model.policy import (
     PolicySyntaxError,
     Scope,
@@ -97,6 +100,20 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("dst")
     x.add_argument("--proto", default="tcp", choices=("tcp", "udp", "icmp"))
     x.add_argument("--port", type=int, default=80)
+
+    fl = sub.add_parser("flowlog", help="flow records: who reached which service, when, how "
+                                        "many bytes (kept where a log policy covers them)")
+    fl.add_argument("--subscriber")
+    fl.add_argument("--service", help="a service or resolver name")
+    fl.add_argument("--since", type=flowlog_text.duration, metavar="SECONDS_AGO",
+                    help="flows active in the last SECONDS_AGO (or 30m, 12h, 90d)")
+    fl.add_argument("--limit", type=flowlog_text.positive,
+                    help=f"the newest N (default: {flowlog_text.TABLE_LIMIT}; all with --json)")
+    fl.add_argument("--json", action="store_true", help="one JSON object a line")
+    rt = sub.add_parser("retention", help="show or set how long flow records are kept")
+    rt.add_argument("seconds", nargs="?", type=flowlog_text.duration,
+                    help="SECONDS (or 30m, 12h, 90d); older records are deleted at once")
+    rt.add_argument("--why", default="")
     return p
 
 
@@ -166,8 +183,14 @@ def _dispatch(store, a) -> tuple[str, int | None]:
             raise CommandError("this store holds no inventory yet (expected a store that "
                                "`sovnet cli` or a Lab has loaded a topology into)")
         tables = compile_flows(snap.topology, snap.policies, snap.subscribers)
-        e = explain(snap.topology, tables, snap.policies, a.src, a.dst, a.proto, a.port)
+        e = explain(snap.topology, tables, snap.policies, a.src, a.dst, a.proto, a.port,
+                    snap.subscribers)
         return e.render(), None
+    if a.cmd == "retention":
+        return flowlog_text.retention(store, a.seconds, who, a.why)
+    if a.cmd == "flowlog":
+        return flowlog_text.flowlog(store, a.subscriber, a.service, a.since, a.limit,
+                                    a.json), None
     raise CommandError(f"unknown command {a.cmd!r}")
 
 

@@ -26,6 +26,8 @@ HELP = """sovnet commands (they write the policy store; the controller enforces 
   device register SUBSCRIBER MAC | device revoke MAC
   history [-n N]        enforcement [REV]
   explain SRC DST [--proto tcp|udp|icmp] [--port N]
+  flowlog [--subscriber S] [--service X] [--since SECONDS_AGO] [--limit N] [--json]
+  retention [SECONDS]   how long flow records are kept (30m, 12h, 90d also work)
 """
 
 
@@ -78,6 +80,14 @@ class SovnetCLI(CLI):
     def do_explain(self, line):
         """explain SRC DST: which policy, table and flow decide traffic from SRC to DST."""
         self._run("explain", line)
+
+    def do_flowlog(self, line):
+        """Flow records: who reached which service, when, how many bytes."""
+        self._run("flowlog", line)
+
+    def do_retention(self, line):
+        """retention [SECONDS]: show or set how long flow records are kept."""
+        self._run("retention", line)
 
     def do_sovnet(self, _line):
         """The syntax of sovnet's policy commands."""

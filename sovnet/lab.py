@@ -1,4 +1,5 @@
-"""A running lab: policy store, controller process and emulated network, torn down together.
+"""A running lab: policy store, controller process, flow-log collector and emulated network,
+torn down together.
 
     with Lab(topology, workdir) as lab:
         rev = lab.store.add_policy("deny", parse_scope("all"), parse_target("international")).id
@@ -53,7 +54,8 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.005):
 class Lab:
     def __init__(self, topology: Topology, workdir: str | os.PathLike | None = None,
                  store_path: str | os.PathLike | None = None, port: int | None = None,
-                 servers: bool = True, reconcile_interval: float = 30.0, source: str = ""):
+                 servers: bool = True, reconcile_interval: float = 30.0, source: str = "",
+                 flowlog: bool = True):
         self.topology = topology
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="sovnet-lab-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -65,6 +67,8 @@ class Lab:
         self.store = None
         self.controller: subprocess.Popen | None = None
         self.network = None
+        self.flowlog = flowlog  # run the flow-log collector (sovnet.flowlog)
+        self.collector = None
 
     # -- lifecycle --------------------------------------------------------------------------
     def __enter__(self) -> Lab:
@@ -90,6 +94,7 @@ class Lab:
         self.network = Network(self.topology, controller_port=self.port, servers=self.servers,
                                store_path=str(self.store_path))
         self.network.start()
+        self.start_collector()  # before the controller: no traffic passes until it runs
         self.start_controller()
         self.network.wait_connected(timeout=60)
         self.wait_enforced(self.store.revision(), timeout=60)
@@ -123,11 +128,40 @@ class Lab:
         try:
             self.stop_controller()
         finally:
-            if self.network is not None:
-                try:
-                    self.network.stop()
-                finally:
-                    self.network = None
+            try:
+                self.stop_collector()
+            finally:
+                self.stop_network()
+
+    def stop_network(self) -> None:
+        if self.network is not None:
+            try:
+                self.network.stop()
+            finally:
+                self.network = None
+
+    def start_collector(self) -> None:
+        """The flow-log collector, and the subscribers' switches exporting to it."""
+        if not self.flowlog:
+            return
+        from sovnet.flowlog.process import CollectorProcess
+
+        self.collector = CollectorProcess(self.store_path, self.workdir)
+        port = self.collector.start(
+            on_spawn=lambda pid: self.network.track_process(pid, "flow-log collector"))
+        self.network.export_flows(port)
+
+    def stop_collector(self) -> None:
+        """Stop it after the controller, before the network: it writes what it has received."""
+        collector, self.collector = self.collector, None
+        if collector is None:
+            return
+        pid = collector.pid
+        try:
+            collector.stop()
+        finally:
+            if self.network is not None and pid is not None:
+                self.network.untrack_process(pid)
 
     def stop_controller(self) -> None:
         ctl, self.controller = self.controller, None

@@ -1,5 +1,14 @@
 """Policies + inventory -> desired flows (pure)."""
 
-from sovnet.compile.pipeline import FlowTables, compile_flows, flow_counts, policy_priority
+from sovnet.compile.pipeline import (
+    Compiled,
+    FlowTables,
+    MeterTables,
+    compile_flows,
+    compile_network,
+    flow_counts,
+    policy_priority,
+)
 
-__all__ = ["FlowTables", "compile_flows", "flow_counts", "policy_priority"]
+__all__ = ["Compiled", "FlowTables", "MeterTables", "compile_flows", "compile_network",
+           "flow_counts", "policy_priority"]

@@ -10,11 +10,11 @@ Pure: standard library and sovnet.model only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sovnet.compile.reference import targets
 from sovnet.compile.targets import in_scope
-from sovnet.model.policy import Policy, action_kind, dns_answer
+from sovnet.model.policy import Policy, SubscriberState, action_kind, dns_answer
 from sovnet.model.topology import Topology
 
 TCP, HTTP = 6, 80
@@ -29,20 +29,25 @@ def service_of(topo: Topology, qname: str) -> str | None:
 
 
 def tampering(topo: Topology, policies: Iterable[Policy], subscriber: str,
-              service: str) -> Policy | None:
-    """The dns_tamper policy that decides what `subscriber` is told about `service`, if any."""
+              service: str, subscribers: Mapping[str, SubscriberState] | None = None
+              ) -> Policy | None:
+    """The dns_tamper policy that decides what `subscriber` is told about `service`, if any
+    (`subscribers`: the store's subscriber states, for tier and standing scopes)."""
     ip = topo.host(service).ip
+    state = (subscribers or {}).get(subscriber)
     deciding = [p for p in policies if action_kind(p.action) == "dns_tamper"
-                and in_scope(topo, p.scope, subscriber) and targets(topo, p, ip, TCP, HTTP)]
+                and in_scope(topo, p.scope, subscriber, state)
+                and targets(topo, p, ip, TCP, HTTP)]
     return max(deciding, key=lambda p: (p.priority, p.id)) if deciding else None
 
 
 def resolver_answer(topo: Topology, policies: Iterable[Policy], client_ip: str,
-                    qname: str) -> str | None:
+                    qname: str, subscribers: Mapping[str, SubscriberState] | None = None
+                    ) -> str | None:
     """None: answer the truth; "nxdomain"; or the IPv4 address to answer instead."""
     host = topo.host_for_ip(client_ip)
     service = service_of(topo, qname)
     if host is None or host.kind != "subscriber" or service is None:
         return None
-    policy = tampering(topo, policies, host.name, service)
+    policy = tampering(topo, policies, host.name, service, subscribers)
     return dns_answer(policy.action) if policy else None

@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 
 from sovnet.compile.targets import in_scope, target_services
-from sovnet.model.policy import BLOCKING_ACTIONS, FLOW_ACTIONS, Policy, SubscriberState, parse_port
+from sovnet.model.policy import FLOW_ACTIONS, Policy, SubscriberState, parse_port
 from sovnet.model.topology import Topology
 
 
@@ -40,18 +40,33 @@ def targets(topo: Topology, policy: Policy, dst_ip: str, proto: int, port: int |
     return any(topo.host(s).ip == dst_ip for s in target_services(topo, t, policy.id))
 
 
+def covers(topo: Topology, policy: Policy, subscribers: Mapping[str, SubscriberState],
+           src: str, dst_ip: str, proto: int, port: int | None) -> bool:
+    """Does the access policy decide for this packet? steer_dns decides only for DNS."""
+    if policy.action == "steer_dns" and not (proto in (6, 17) and port == 53):
+        return False
+    return (in_scope(topo, policy.scope, src, subscribers.get(src))
+            and targets(topo, policy, dst_ip, proto, port))
+
+
 def allowed(topo: Topology, policies: Iterable[Policy],
             subscribers: Mapping[str, SubscriberState], src: str, mac: str, dst_ip: str,
             proto: int = 6, port: int | None = 80) -> bool:
-    """May host `src`, sending from `mac`, reach `dst_ip`? The highest-priority policy that
-    covers the packet decides, a deny winning a tie; no policy means allow."""
+    """May host `src`, sending from `mac`, reach `dst_ip` itself (not a blockpage server or the
+    ISP resolver instead)? The highest-priority access policy that covers the packet decides,
+    anything but an allow winning a tie; no policy means allow."""
     if not admitted(topo, subscribers, src, mac):
         return False
     if topo.host(src).kind != "subscriber":
         return True
     deciding = [p for p in policies if p.action in FLOW_ACTIONS
-                and in_scope(topo, p.scope, src) and targets(topo, p, dst_ip, proto, port)]
+                and covers(topo, p, subscribers, src, dst_ip, proto, port)]
     if not deciding:
         return True
-    top = max(p.priority for p in deciding)
-    return not any(p.action in BLOCKING_ACTIONS for p in deciding if p.priority == top)
+    top = [p for p in deciding if p.priority == max(q.priority for q in deciding)]
+    redirected = any(p.action == "steer_dns" or (p.action == "blockpage" and (proto, port)
+                                                 == (6, 80)) for p in top)
+    if redirected:  # to the ISP's resolver host: the destination only if that is where it went
+        resolver = topo.resolver_for(topo.subscriber(src).isp)
+        return resolver is not None and topo.host(resolver.name).ip == dst_ip
+    return all(p.action == "allow" for p in top)

@@ -5,6 +5,7 @@ Pure: standard library only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sovnet.errors import CompileError
@@ -15,6 +16,8 @@ from sovnet.model.flows import (
     META_ISP_SHIFT,
     META_SUB_BITS,
     META_SUB_SHIFT,
+    META_TIER_BITS,
+    META_TIER_SHIFT,
     meta_field,
 )
 from sovnet.model.policy import (
@@ -23,6 +26,7 @@ from sovnet.model.policy import (
     Scope,
     SubscriberState,
     Target,
+    TIERS,
     parse_port,
     standing_below,
 )
@@ -48,14 +52,20 @@ def known_names(topo: Topology, kind: str) -> list[str] | None:
     return names() if names else None
 
 
-def subscriber_metadata(topo: Topology, name: str) -> int:
-    """The metadata the admission table writes for a subscriber: isp | class | index (1-based)."""
+def subscriber_index(topo: Topology, name: str) -> int:
+    return [s.name for s in topo.subscribers].index(name) + 1  # 1-based: 0 is "nobody"
+
+
+def subscriber_metadata(topo: Topology, name: str, tier: str = "registered") -> int:
+    """The metadata the admission table writes for a subscriber:
+    tier | isp | class | index (1-based)."""
     sub = topo.subscriber(name)
     isp = [i.name for i in topo.isps].index(sub.isp) + 1
     cls = SUBSCRIBER_CLASSES.index(sub.cls) + 1
-    idx = [s.name for s in topo.subscribers].index(name) + 1
+    idx = subscriber_index(topo, name)
     value = 0
     for shift, bits, v in (
+        (META_TIER_SHIFT, META_TIER_BITS, TIERS.index(tier) + 1),
         (META_ISP_SHIFT, META_ISP_BITS, isp),
         (META_CLASS_SHIFT, META_CLASS_BITS, cls),
         (META_SUB_SHIFT, META_SUB_BITS, idx),
@@ -65,9 +75,15 @@ def subscriber_metadata(topo: Topology, name: str) -> int:
 
 
 def scope_metadata(topo: Topology, scope: Scope, policy_id: int) -> tuple[int, int] | None:
-    """(value, mask) to match in the policy table; None for everyone."""
+    """(value, mask) to match in the policy table; None for everyone. A standing scope has no
+    one match (it is whoever is below the threshold now): `scope_matches` expands it."""
     if scope.kind == "all":
         return None
+    if scope.kind == "tier":
+        return meta_field(META_TIER_SHIFT, META_TIER_BITS, TIERS.index(scope.value) + 1)
+    if scope.kind == "standing":
+        raise CompileError(f"policy #{policy_id}: a standing scope has no single metadata match "
+                           "(expected scope_matches to expand it per subscriber)")
     if scope.kind == "isp":
         _known(topo, scope, "ISP", policy_id)
         names = [i.name for i in topo.isps]
@@ -82,6 +98,21 @@ def scope_metadata(topo: Topology, scope: Scope, policy_id: int) -> tuple[int, i
         names = [s.name for s in topo.subscribers]
         return meta_field(META_SUB_SHIFT, META_SUB_BITS, names.index(scope.value) + 1)
     raise CompileError(f"policy #{policy_id}: unknown scope kind {scope.kind!r}")
+
+
+def check_scope(topo: Topology, scope: Scope, policy_id: int) -> None:
+    """CompileError when the scope names what the topology lacks."""
+    if scope.kind != "standing":
+        scope_metadata(topo, scope, policy_id)
+
+
+def scope_matches(topo: Topology, scope: Scope, policy_id: int, local: list[str],
+                  subscribers: Mapping[str, SubscriberState]) -> list[tuple[int, int] | None]:
+    """The metadata matches covering the scope's subscribers among `local` (one switch's)."""
+    if scope.kind != "standing":
+        return [scope_metadata(topo, scope, policy_id)]
+    return [meta_field(META_SUB_SHIFT, META_SUB_BITS, subscriber_index(topo, s))
+            for s in local if in_scope(topo, scope, s, subscribers.get(s))]
 
 
 def in_scope(topo: Topology, scope: Scope, subscriber: str,

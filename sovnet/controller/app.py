@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from os_ken.base import app_manager
@@ -22,7 +23,12 @@ from os_ken.controller.handler import (
 from os_ken.ofproto import ofproto_v1_3
 
 from sovnet.controller.enforcer import Enforcer
-from sovnet.controller.ofcodec import decode_stats, plan_messages
+from sovnet.controller.ofcodec import (
+    decode_meters,
+    decode_stats,
+    meter_messages,
+    plan_messages,
+)
 from sovnet.controller.refusal import refusal
 from sovnet.model.flows import KIND_SHIFT, KINDS, OWNER_MASK, OWNER_SHIFT, OWNER_TAG
 from sovnet.store import StoreWatcher, open_store
@@ -72,11 +78,14 @@ class SovnetController(app_manager.OSKenApp):
         self.enforcer = Enforcer(self.store)
         self.datapaths: dict[int, object] = {}
         self.stats_parts: dict[int, list] = {}
+        self.meter_parts: dict[int, list] = {}  # meter config replies of the sync under way
         self.barriers: dict[tuple[int, int], tuple[int, int]] = {}  # (dpid, xid) -> (rev, n)
         self.send_lock = threading.Lock()
         self.bundle_id = 0
         self.stopping = threading.Event()
         self.retry_delay: dict[int, float] = {}
+        self.schedule_timer: threading.Timer | None = None
+        self.timer_lock = threading.Lock()
         self.watcher = StoreWatcher(self.settings.store_path, self._store_changed)
 
     def start(self):
@@ -85,6 +94,7 @@ class SovnetController(app_manager.OSKenApp):
         # enforcer keeps whichever compile is newest.
         self.watcher.start()
         self.enforcer.recompile()
+        self._arm_schedule()
         if self.settings.reconcile_interval > 0:
             threading.Thread(target=self._audit_loop, daemon=True, name="audit").start()
         return thread
@@ -92,16 +102,36 @@ class SovnetController(app_manager.OSKenApp):
     def stop(self):
         self.stopping.set()
         self.watcher.stop()
+        with self.timer_lock:
+            if self.schedule_timer is not None:
+                self.schedule_timer.cancel()
         super().stop()
 
     # -- store ------------------------------------------------------------------------------
-    def _store_changed(self, revision: int) -> None:
+    def _store_changed(self, revision: int | None = None) -> None:
         try:
             if self.enforcer.recompile():
                 for dpid in list(self.datapaths):
                     self._sync(dpid)
         except Exception:  # noqa: BLE001 (the watcher thread must survive a bad revision)
-            log.exception("revision %d: enforcement failed", revision)
+            log.exception("revision %s: enforcement failed", revision)
+        self._arm_schedule()
+
+    def _arm_schedule(self) -> None:
+        """Recompile when the next schedule may flip: nobody writes the store for a curfew to
+        start or end."""
+        at = self.enforcer.next_change
+        with self.timer_lock:
+            if self.schedule_timer is not None:
+                self.schedule_timer.cancel()
+                self.schedule_timer = None
+            if at is None or self.stopping.is_set():
+                return
+            # a millisecond late, so that the flip has happened when the clock is read
+            self.schedule_timer = threading.Timer(max(at - time.time(), 0.0) + 0.001,
+                                                  self._store_changed)
+            self.schedule_timer.daemon = True
+            self.schedule_timer.start()
 
     def _retry_later(self, dpid: int) -> None:
         delay = self.retry_delay.get(dpid, RETRY_FIRST)
@@ -123,6 +153,7 @@ class SovnetController(app_manager.OSKenApp):
         dp = ev.msg.datapath
         log.info("dpid=%016x connected from %s", dp.id, dp.address)
         self.stats_parts.pop(dp.id, None)
+        self.meter_parts.pop(dp.id, None)
         self.retry_delay.pop(dp.id, None)
         self.datapaths[dp.id] = dp
         self.enforcer.connected(dp.id)
@@ -136,6 +167,7 @@ class SovnetController(app_manager.OSKenApp):
             log.warning("dpid=%016x disconnected", dp.id)
             del self.datapaths[dp.id]
             self.stats_parts.pop(dp.id, None)  # a dump cut off by the disconnect
+            self.meter_parts.pop(dp.id, None)
             self.enforcer.disconnected(dp.id)
 
     @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
@@ -146,8 +178,16 @@ class SovnetController(app_manager.OSKenApp):
         if msg.flags & dp.ofproto.OFPMPF_REPLY_MORE:
             return
         actual = decode_stats(dp.id, dp.ofproto, self.stats_parts.pop(dp.id))
-        plan, current, rev = self.enforcer.plan_for(dp.id, actual)
+        # The meter dump was asked for first, so on OpenFlow's in-order channel it is complete.
+        meters = self.meter_parts.pop(dp.id, None)
+        plan, current, rev = self.enforcer.plan_for(
+            dp.id, actual, None if meters is None else decode_meters(meters))
         self._push(dp, plan, current, rev)
+
+    @set_ev_cls(ofp_event.EventOFPMeterConfigStatsReply, MAIN_DISPATCHER)
+    @guarded
+    def _meter_stats(self, ev):
+        self.meter_parts.setdefault(ev.msg.datapath.id, []).extend(ev.msg.body)
 
     @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
     @guarded
@@ -227,12 +267,19 @@ class SovnetController(app_manager.OSKenApp):
         stats = parser.OFPFlowStatsRequest(
             dp, 0, dp.ofproto.OFPTT_ALL, dp.ofproto.OFPP_ANY, dp.ofproto.OFPG_ANY,
             cookie, mask, parser.OFPMatch())
-        self._send(dp, [stats])
+        msgs = [stats]
+        if req.meters:
+            self.meter_parts[dpid] = []  # an empty reply still means "no meters"
+            msgs.insert(0, parser.OFPMeterConfigStatsRequest(dp, 0, dp.ofproto.OFPM_ALL))
+        else:
+            self.meter_parts.pop(dpid, None)
+        self._send(dp, msgs)
 
     def _push(self, dp, plan, current, rev: int) -> None:
         ofp, parser = dp.ofproto, dp.ofproto_parser
         mods = plan_messages(dp, plan, current)
-        msgs = []
+        meters_before, meters_after = meter_messages(dp, plan)
+        msgs = list(meters_before)
         if mods and self.settings.use_bundles:
             # One atomic bundle per switch: a packet sees the old tables or the new, never a mix.
             self.bundle_id = (self.bundle_id + 1) & 0xFFFFFFFF
@@ -244,6 +291,7 @@ class SovnetController(app_manager.OSKenApp):
                                                 flags, []))
         else:
             msgs.extend(mods)
+        msgs.extend(meters_after)
         barrier = parser.OFPBarrierRequest(dp)
         with self.send_lock:
             dp.set_xid(barrier)

@@ -18,12 +18,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from sovnet.compile import compile_flows
+from sovnet.compile import compile_network
 from sovnet.errors import CompileError
-from sovnet.model.flows import FlowKey, FlowRule, cookie_kind
-from sovnet.reconcile.diff import FlowPlan, diff
+from sovnet.model.flows import FlowKey, FlowRule, Meter, cookie_kind
+from sovnet.model.schedule import Clock, in_force, next_change
+from sovnet.reconcile.diff import FlowPlan, diff, diff_meters
 
 log = logging.getLogger("sovnet.controller")
 
@@ -42,15 +43,28 @@ class SwitchState:
     syncing: frozenset[str] | None = None
     syncing_rev: int = -1
     syncing_desired: tuple[FlowRule, ...] = field(default=())
+    syncing_meters: tuple[Meter, ...] = field(default=())
+    syncing_generation: int = 0
+    acked_generation: int = 0
 
 
 @dataclass(frozen=True)
 class SyncRequest:
     kinds: frozenset[str] | None  # None: fetch every flow of ours; empty: fetch nothing
 
+    @property
+    def meters(self) -> bool:
+        """Fetch the meters too: they change only with the shaping flows that use them."""
+        return self.kinds is None or "shaping" in self.kinds
 
-def changed_kinds(old: tuple[FlowRule, ...], new: tuple[FlowRule, ...]) -> set[str]:
-    return {cookie_kind(f.cookie) for f in set(old) ^ set(new)}
+
+def changed_kinds(old: tuple[FlowRule, ...], new: tuple[FlowRule, ...],
+                  old_meters: tuple[Meter, ...] = (), new_meters: tuple[Meter, ...] = ()
+                  ) -> set[str]:
+    kinds = {cookie_kind(f.cookie) for f in set(old) ^ set(new)}
+    if set(old_meters) != set(new_meters):
+        kinds.add("shaping")
+    return kinds
 
 
 class Enforcer:
@@ -60,31 +74,60 @@ class Enforcer:
         self.lock = threading.RLock()
         self.compiling = threading.Lock()  # one recompile at a time, newest revision wins
         self.revision = -1  # -1: nothing compiled yet, so nothing to enforce
+        self.active_ids: frozenset[int] = frozenset()  # the policies whose schedule holds
+        self.next_change: float | None = None  # when a schedule may flip next (Unix time)
+        # Bumped by every compile; a switch acknowledging a newer generation of the same
+        # revision (a schedule flip) gets an ack noted with `transition`.
+        self.generation = 0
+        self.transition = ""
         self.desired: dict[int, tuple[FlowRule, ...]] = {}
+        self.meters: dict[int, tuple[Meter, ...]] = {}
         self.switches: dict[int, SwitchState] = {}
 
     # -- store side -------------------------------------------------------------------------
     def recompile(self) -> bool:
-        """Read the store; compile when its revision moved. True when the desired flows changed."""
+        """Read the store; compile when its revision moved or a schedule flipped a policy in or
+        out of force. True when the desired flows may have changed."""
         with self.compiling:
             snap = self.store.snapshot()
-            if snap.revision <= self.revision:
+            now = self.clock()
+            clock = Clock.from_setting(snap.settings.get("clock"))
+            active = in_force(snap.policies, clock, now)
+            self.next_change = next_change(snap.policies, clock, now)
+            ids = frozenset(p.id for p in active)
+            if snap.revision < self.revision or (snap.revision, ids) == (self.revision,
+                                                                          self.active_ids):
                 return False
             if snap.topology is None:
                 log.warning("revision %d: no inventory loaded yet; nothing to enforce",
                             snap.revision)
                 return False
+            if snap.revision == self.revision:
+                on, off = sorted(ids - self.active_ids), sorted(self.active_ids - ids)
+                self.transition = "schedule: " + "; ".join(
+                    f"{what} {', '.join(f'#{i}' for i in which)}"
+                    for what, which in (("on", on), ("off", off)) if which)
+                log.info("revision %d: %s", snap.revision, self.transition)
             try:
-                tables = compile_flows(snap.topology, snap.policies, snap.subscribers)
+                compiled = compile_network(snap.topology, active, snap.subscribers)
             except CompileError as e:
                 log.error("revision %d not enforced (the switches keep revision %d): %s",
                           snap.revision, self.revision, e)
                 return False
+            tables = compiled.flows
             with self.lock:
-                old, self.revision, self.desired = self.desired, snap.revision, tables
+                old, old_meters = self.desired, self.meters
+                if snap.revision > self.revision:
+                    self.transition = ""
+                self.revision, self.desired, self.meters = (snap.revision, tables,
+                                                            compiled.meters)
+                self.active_ids = ids
+                self.generation += 1
                 for dpid, st in self.switches.items():
                     if st.pending is not None:
-                        st.pending |= changed_kinds(old.get(dpid, ()), tables.get(dpid, ()))
+                        st.pending |= changed_kinds(old.get(dpid, ()), tables.get(dpid, ()),
+                                                    old_meters.get(dpid, ()),
+                                                    compiled.meters.get(dpid, ()))
         log.info("revision %d compiled: %d flows on %d switches", snap.revision,
                  sum(len(f) for f in tables.values()), len(tables))
         return True
@@ -123,22 +166,31 @@ class Enforcer:
             st.busy, st.dirty, st.note = True, False, ""
             st.syncing = None if st.pending is None else frozenset(st.pending)
             st.syncing_rev, st.syncing_desired = self.revision, self.desired[dpid]
+            st.syncing_meters = self.meters.get(dpid, ())
+            st.syncing_generation = self.generation
             st.pending = set()
             return SyncRequest(st.syncing)
 
     def plan_for(
-        self, dpid: int, actual: list[FlowRule]
+        self, dpid: int, actual: list[FlowRule],
+        actual_meters: dict[int, tuple[int, int]] | None = None,
     ) -> tuple[FlowPlan, dict[FlowKey, FlowRule], int]:
-        """The plan for the sync under way (`actual`: the flows it fetched)."""
+        """The plan for the sync under way (`actual`: the flows it fetched; `actual_meters`:
+        the meters, id -> (rate, burst), when it fetched them)."""
         with self.lock:
             st = self.switches.get(dpid)
             if st is None or not st.busy:
                 return FlowPlan(), {}, -1
             kinds, rev, desired = st.syncing, st.syncing_rev, st.syncing_desired
+            meters = st.syncing_meters
         if kinds is not None:
             desired = tuple(f for f in desired if cookie_kind(f.cookie) in kinds)
             actual = [f for f in actual if cookie_kind(f.cookie) in kinds]
-        return diff(desired, actual), {f.key: f for f in actual}, rev
+        plan = diff(desired, actual)
+        if actual_meters is not None:
+            add, modify, delete = diff_meters(meters, actual_meters)
+            plan = replace(plan, meters_add=add, meters_modify=modify, meters_delete=delete)
+        return plan, {f.key: f for f in actual}, rev
 
     def error(self, dpid: int, text: str) -> None:
         with self.lock:
@@ -170,10 +222,16 @@ class Enforcer:
             else:
                 first = revision if st.acked_upto is None else st.acked_upto + 1
                 st.acked_upto = max(revision, st.acked_upto or 0)
+                flipped = (first > revision and st.syncing_generation > st.acked_generation
+                           and bool(self.transition))
+                st.acked_generation = max(st.acked_generation, st.syncing_generation)
+                transition = self.transition
         if note:
             log.error("dpid=%016x refused revision %d: %s", dpid, revision, note)
             self.store.record_ack(revision, dpid, now, 0, FAILED + note)
             return "retry"
+        if flipped:  # the same revision, but a schedule brought policies in or out of force
+            self.store.record_ack(revision, dpid, now, flows_changed, transition)
         for rev in range(first, revision + 1):
             self.store.record_ack(rev, dpid, now, flows_changed if rev == revision else 0)
         return "sync" if dirty or revision != self.revision else ""

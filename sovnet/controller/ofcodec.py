@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sovnet.model.flows import FlowRule, canonical_instructions, rule
+from sovnet.model.flows import FlowRule, Meter, canonical_instructions, rule
 from sovnet.reconcile.diff import FlowPlan
 
 FULL64 = (1 << 64) - 1
@@ -29,10 +29,15 @@ def to_instructions(ofp, parser, instructions) -> list:
             # the whole packet to the controller (a reject answers it), not a 128-byte head
             max_len = ofp.OFPCML_NO_BUFFER if ins[1] == ofp.OFPP_CONTROLLER else 0
             actions.append(parser.OFPActionOutput(ins[1], max_len))
+        elif ins[0] == "set_eth_dst":
+            actions.append(parser.OFPActionSetField(eth_dst=ins[1]))
+        elif ins[0] == "meter":
+            out.append(parser.OFPInstructionMeter(ins[1]))
         else:
             raise ValueError(f"unknown instruction {ins!r}")
     if actions:
-        out.insert(0, parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions))
+        at = 1 if out and type(out[0]).__name__ == "OFPInstructionMeter" else 0
+        out.insert(at, parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions))
     return out
 
 
@@ -68,6 +73,35 @@ def plan_messages(datapath, plan: FlowPlan, current: dict) -> list:
     return msgs
 
 
+def meter_mod(datapath, meter: Meter | int, command: str):
+    """command: add | modify | delete (a delete takes the meter id)."""
+    ofp, parser = datapath.ofproto, datapath.ofproto_parser
+    cmd = {"add": ofp.OFPMC_ADD, "modify": ofp.OFPMC_MODIFY, "delete": ofp.OFPMC_DELETE}[command]
+    if command == "delete":
+        return parser.OFPMeterMod(datapath, command=cmd, flags=0, meter_id=meter, bands=[])
+    band = parser.OFPMeterBandDrop(rate=meter.rate_kbps, burst_size=meter.burst_kbit)
+    return parser.OFPMeterMod(datapath, command=cmd, flags=ofp.OFPMF_KBPS | ofp.OFPMF_BURST,
+                              meter_id=meter.meter_id, bands=[band])
+
+
+def meter_messages(datapath, plan: FlowPlan) -> tuple[list, list]:
+    """(before the flows' bundle, after it)."""
+    before = [meter_mod(datapath, m, "add") for m in plan.meters_add]
+    before += [meter_mod(datapath, m, "modify") for m in plan.meters_modify]
+    return before, [meter_mod(datapath, i, "delete") for i in plan.meters_delete]
+
+
+def decode_meters(stats) -> dict[int, tuple[int, int]]:
+    """OFPMeterConfigStats entries -> {meter id: (rate kbit/s, burst kbit)} of the drop band;
+    a meter of any other shape decodes as (-1, -1), which differs from anything compiled."""
+    out = {}
+    for st in stats:
+        bands = [b for b in st.bands if type(b).__name__ == "OFPMeterBandDrop"]
+        out[st.meter_id] = ((bands[0].rate, bands[0].burst_size) if len(bands) == 1
+                            and len(st.bands) == 1 else (-1, -1))
+    return out
+
+
 def decode_instructions(ofp, instructions) -> tuple:
     """Instructions sovnet never writes (someone edited a flow carrying our cookie) decode as
     ("foreign", text): they differ from anything compiled, so the diff replaces the flow."""
@@ -78,8 +112,12 @@ def decode_instructions(ofp, instructions) -> tuple:
             for a in ins.actions:
                 if type(a).__name__ == "OFPActionOutput":
                     out.append(("output", a.port))
+                elif type(a).__name__ == "OFPActionSetField" and a.key == "eth_dst":
+                    out.append(("set_eth_dst", str(a.value).lower()))
                 else:
                     out.append(("foreign", str(a)))
+        elif name == "OFPInstructionMeter":
+            out.append(("meter", ins.meter_id))
         elif name == "OFPInstructionWriteMetadata":
             out.append(("meta", ins.metadata, ins.metadata_mask))
         elif name == "OFPInstructionGotoTable":

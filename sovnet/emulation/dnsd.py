@@ -15,10 +15,13 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 from dnslib import QTYPE, RCODE, RR, A
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
+
+from sovnet.model.schedule import Clock, in_force
 
 TTL = 60
 
@@ -59,7 +62,7 @@ class StoreView:
         from sovnet.store import StoreWatcher, open_store
 
         self.store = open_store(path, create=False)
-        self.current: tuple = (None, ())
+        self.current: tuple = (None, (), {}, Clock())
         # Watcher first, as the controller does: a commit landing meanwhile is then read by
         # one or the other.
         StoreWatcher(path, lambda _rev: self.refresh(), interval=interval).start()
@@ -67,7 +70,9 @@ class StoreView:
 
     def refresh(self) -> None:
         snap = self.store.snapshot()
-        self.current = (snap.topology, snap.policies)  # one assignment: readers see a pair
+        # one assignment: readers see one revision's values together
+        self.current = (snap.topology, snap.policies, snap.subscribers,
+                        Clock.from_setting(snap.settings.get("clock")))
 
 
 class PolicyResolver(ZoneResolver):
@@ -81,11 +86,12 @@ class PolicyResolver(ZoneResolver):
     def resolve(self, request, handler):
         from sovnet.compile.dns import resolver_answer
 
-        topology, policies = self.view.current
+        topology, policies, subscribers, clock = self.view.current
+        policies = in_force(policies, clock, time.time())  # a scheduled lie has its hours
         q = request.q
         client = handler.client_address[0]
-        answer = resolver_answer(topology, policies, client, normalize(q.qname)) if topology \
-            else None
+        answer = resolver_answer(topology, policies, client, normalize(q.qname),
+                                 subscribers) if topology else None
         if answer is None:
             return super().resolve(request, handler)
         self.log(f"tampered: {client} asked {normalize(q.qname)}: answered {answer}")

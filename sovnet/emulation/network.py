@@ -24,7 +24,7 @@ from pathlib import Path
 from mininet.net import Mininet
 from mininet.node import Host, OVSSwitch
 
-from sovnet.emulation import cleanup, ovs, tc
+from sovnet.emulation import cleanup, ovs, steer, tc
 from sovnet.emulation import servers as hostservers
 from sovnet.emulation.topo import (
     LateRemoteController,
@@ -224,12 +224,31 @@ class Network:
             hostservers.write_zone(self.topology, zone_file)
         specs = hostservers.server_specs(self.topology, self.workdir, zone_file, sys.executable,
                                          store=self.store_path)
+        # Resolver hosts answer HTTP and DNS whatever its IP destination (blockpage, steer_dns).
+        steer.install(self.topology, specs, self.net.get)
 
         def spawned(server):
             self.servers.append(server)
             self.state.add_process(server.pid, f"{server.spec.kind} server of {server.spec.host}")
 
         hostservers.start_servers(specs, self.net.get, on_spawn=spawned)
+
+    # --- flow log ----------------------------------------------------------------------
+    def export_flows(self, port: int, host: str = "127.0.0.1") -> list[str]:
+        """Make every bridge a subscriber attaches to export its IP flows (NetFlow v5) to the
+        flow-log collector at host:port; returns those bridges. Each exports under its own
+        engine number (sovnet.compile.flowlog.exporters), as flows on the userspace datapath
+        would otherwise not say which bridge saw them. Active timeout 1 s (the least OVS
+        takes): a flow reaches the collector within ~2 s of its last packet, not when OVS
+        forgets it. The NetFlow rows go with the bridges when stop() deletes them."""
+        from sovnet.compile.flowlog import engine, exporters
+
+        if self.net is None:
+            raise EmulationError("network not started: no bridges to export flows from")
+        numbers = exporters(self.topology)
+        ovs.set_netflow({name: engine(n) for name, n in numbers.items()}, f"{host}:{port}",
+                        active_timeout=1)
+        return sorted(numbers)
 
     # --- controller --------------------------------------------------------------------
     def wait_connected(self, timeout: float = 30.0) -> None:

@@ -197,3 +197,17 @@ def dump_flows(bridge: str, timeout: float = 10) -> str:
     except (FileNotFoundError, subprocess.TimeoutExpired) as e:
         return f"# ovs-ofctl failed: {e}\n"
     return r.stdout if r.returncode == 0 else f"# ovs-ofctl failed: {r.stderr.strip()}\n"
+
+
+def set_netflow(bridges: dict[str, tuple[int, int]], target: str, active_timeout: int) -> None:
+    """Make each bridge export NetFlow v5 to `target` ("IP:PORT") with its own (engine_type,
+    engine_id), in one OVSDB transaction. The NetFlow rows belong to their bridges: OVSDB
+    removes them with the bridge."""
+    args: list[str] = []
+    for i, (name, (engine_type, engine_id)) in enumerate(sorted(bridges.items())):
+        args += ["--", "set", "Bridge", name, f"netflow=@nf{i}",
+                 "--", f"--id=@nf{i}", "create", "NetFlow", f'targets="{target}"',
+                 f"active_timeout={active_timeout}", f"engine_type={engine_type}",
+                 f"engine_id={engine_id}"]
+    if args:
+        vsctl(*args)

@@ -1,8 +1,9 @@
 """Starting, awaiting and stopping the servers that run inside the emulated hosts.
 
 Every service host runs `python -m sovnet.emulation.httpd` on port 80 and every resolver host
-`python -m sovnet.emulation.dnsd` on port 53 (UDP and TCP). Each writes a ready file once its
-sockets listen; start() polls for those files (and for early deaths) instead of sleeping.
+`python -m sovnet.emulation.dnsd` on port 53 (UDP and TCP) and its ISP's blockpage server,
+`python -m sovnet.emulation.blockpaged`, on port 80. Each writes a ready file once its sockets
+listen; start() polls for those files (and for early deaths) instead of sleeping.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def write_zone(topology: Topology, path: Path) -> Path:
 @dataclass
 class ServerSpec:
     host: str
-    kind: str  # "http" or "dns"
+    kind: str  # "http", "dns" or "blockpage"
     argv: list[str]
     ready: Path
     log: Path
@@ -112,6 +113,12 @@ def server_specs(
                 res.name, "dns", argv, ready, workdir / f"{res.name}.dnsd.log", ("udp/53", "tcp/53")
             )
         )
+        # The resolver host is also its ISP's blockpage server (blockpage policies).
+        ready = workdir / f"{res.name}.blockpaged.ready"
+        argv = [python, "-m", "sovnet.emulation.blockpaged", "--isp", res.isp, "--port", "80",
+                "--ready", str(ready)]
+        specs.append(ServerSpec(res.name, "blockpage", argv, ready,
+                                workdir / f"{res.name}.blockpaged.log", ("tcp/80",)))
     return specs
 
 

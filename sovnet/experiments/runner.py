@@ -27,6 +27,7 @@ from sovnet.experiments.rounds import THROUGHPUT_TIMEOUT, ProbeRounds
 from sovnet.experiments.rundir import RunError, RunFolder, default_folder  # noqa: F401 (API)
 from sovnet.experiments.scenario import Scenario, format_duration
 from sovnet.experiments.timeline import TimelineStore
+from sovnet.flowlog import export as flowlog_export
 
 log = logging.getLogger("sovnet.run")
 
@@ -102,6 +103,7 @@ class _Runner:
                         self.rounds.warm_up()
                         self._timeline()
                         self._drain()
+                        flowlog_export.settle(lab.store, time.time())  # the last exports
                     finally:
                         self.rounds.stopping = True
                         self.agents.stop()
@@ -125,6 +127,12 @@ class _Runner:
                            "t_scenario": self._now() * self.sc.time_scale, "status": status})
         results = evaluate(self.topo, self.sc.expectations, self._measurements())
         self.folder.write_json("expectations.json", results)
+        try:  # like the report: never at the cost of the run's other data or exit status
+            flowlog_export.write_jsonl(self.folder.path / "store.db",
+                                       self.folder.path / "flows.jsonl", self.t0_wall or None,
+                                       self.sc.time_scale, self.switch_names)
+        except (SovnetError, OSError) as e:
+            self.ui.log(f"[red]flows.jsonl could not be written[/]: {e}")
         if status == "complete":
             code = 0 if all(r["pass"] for r in results) else 1
         self.folder.finish(status, code, reason, counts=self.counts, t0_wall=self.t0_wall)

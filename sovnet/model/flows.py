@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-# The pipeline: admission -> policy -> forward. Ids are assigned here and nowhere else.
+# The pipeline: admission -> policy -> shaping -> forward. Ids are assigned here and nowhere else.
 TABLE_ADMISSION = 0
 TABLE_POLICY = 1
-TABLE_FORWARD = 2
-TABLE_NAMES = {TABLE_ADMISSION: "admission", TABLE_POLICY: "policy", TABLE_FORWARD: "forward"}
+TABLE_SHAPING = 2
+TABLE_FORWARD = 3
+TABLE_NAMES = {TABLE_ADMISSION: "admission", TABLE_POLICY: "policy", TABLE_SHAPING: "shaping",
+               TABLE_FORWARD: "forward"}
 CONTROLLER_PORT = 0xFFFFFFFD  # OFPP_CONTROLLER: where a reject flow sends the packet
 
 # Cookie layout: | owner tag (16 bits) | kind (8) | reserved (8) | policy id (32) |
@@ -31,7 +33,7 @@ OWNER_TAG = 0x50E7
 OWNER_SHIFT = 48
 OWNER_MASK = 0xFFFF << OWNER_SHIFT
 KIND_SHIFT = 40
-KINDS = {"baseline": 1, "admission": 2, "policy": 3, "forward": 4}
+KINDS = {"baseline": 1, "admission": 2, "policy": 3, "forward": 4, "shaping": 5}
 KIND_NAMES = {v: k for k, v in KINDS.items()}
 
 
@@ -52,10 +54,13 @@ def cookie_policy(cookie: int) -> int:
 
 
 # Metadata layout written by the admission table and matched by the policy table:
-# | isp (8) @32 | class (8) @24 | subscriber (24) @0 |; 0 in every field means "not a subscriber".
+# | tier (2) @40 | isp (8) @32 | class (8) @24 | subscriber (24) @0 |; 0 in every field means
+# "not a subscriber". The tier is the subscriber's admission tier in the store, so a tier scope
+# is one masked match however many subscribers hold the tier.
 META_SUB_SHIFT, META_SUB_BITS = 0, 24
 META_CLASS_SHIFT, META_CLASS_BITS = 24, 8
 META_ISP_SHIFT, META_ISP_BITS = 32, 8
+META_TIER_SHIFT, META_TIER_BITS = 40, 2
 META_INFRA = 1 << 63  # traffic from service and resolver hosts
 
 
@@ -65,9 +70,11 @@ def meta_field(shift: int, bits: int, value: int) -> tuple[int, int]:
 
 
 # Actions/instructions, in pipeline order:
+#   ("meter", meter_id)     police through a meter (sovnet.model.flows.Meter)
+#   ("set_eth_dst", mac)    an apply-action: steer the packet to another host, IP unchanged
+#   ("output", port)        an apply-action
 #   ("meta", value, mask)   write metadata
 #   ("goto", table)
-#   ("output", port)
 # An empty tuple drops the packet.
 Instruction = tuple[Any, ...]
 
@@ -111,7 +118,7 @@ def canonical_match(fields: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((k, canonical_value(k, v)) for k, v in fields.items()))
 
 
-_INSTRUCTION_ORDER = {"meta": 1, "goto": 2}  # actions (output, ...) first, as compiled
+_INSTRUCTION_ORDER = {"meter": -1, "meta": 1, "goto": 2}  # actions (output, ...) at 0
 
 
 def canonical_instructions(instructions: list[Instruction]) -> tuple[Instruction, ...]:
@@ -156,6 +163,10 @@ class FlowRule:
 
 
 def _fmt_ins(ins: Instruction) -> str:
+    if ins[0] == "meter":
+        return f"meter:{ins[1]}"
+    if ins[0] == "set_eth_dst":
+        return f"set_field:{ins[1]}->eth_dst"
     if ins[0] == "meta":
         full = ins[2] == (1 << 64) - 1
         return f"write_metadata:{ins[1]:#x}" + ("" if full else f"/{ins[2]:#x}")
@@ -174,6 +185,27 @@ def _fmt(v: Any) -> str:
         except ValueError:
             return f"{a}/{b}"
     return str(v)
+
+
+@dataclass(frozen=True, order=True)
+class Meter:
+    """An OpenFlow meter with one drop band: traffic above `rate_kbps` (burst `burst_kbit`) is
+    dropped. `policy` is the throttle policy it enforces (meters carry no cookie)."""
+
+    dpid: int
+    meter_id: int
+    rate_kbps: int
+    burst_kbit: int
+    policy: int
+
+    @property
+    def config(self) -> tuple[int, int]:
+        """What the switch holds and the diff compares: (rate, burst)."""
+        return self.rate_kbps, self.burst_kbit
+
+    def describe(self) -> str:
+        return (f"meter={self.meter_id} drop above {self.rate_kbps} kbit/s "
+                f"(burst {self.burst_kbit} kbit) [policy={self.policy}]")
 
 
 def rule(dpid: int, table: int, priority: int, match: dict[str, Any],

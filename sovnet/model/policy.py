@@ -12,6 +12,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from sovnet.model.schedule import Schedule
+
 ACTIONS = ("allow", "deny", "reject", "blockpage", "steer_dns", "dns_tamper", "throttle", "log")
 ACTION_FORMS = ("allow, deny, reject, blockpage, steer_dns, dns_tamper:nxdomain, dns_tamper:IP, "
                 "throttle:RATE (e.g. throttle:256kbit, throttle:2mbit) or log")
@@ -21,7 +23,7 @@ ACTION_FORMS = ("allow, deny, reject, blockpage, steer_dns, dns_tamper:nxdomain,
 # target to the ISP's blockpage server and drops the rest; steer_dns sends DNS (udp/tcp 53) for
 # the target to the ISP's own resolver, whatever resolver the subscriber asked.
 FLOW_ACTIONS = ("allow", "deny", "reject", "blockpage", "steer_dns")
-BLOCKING_ACTIONS = ("deny", "reject", "blockpage", "steer_dns")
+BLOCKING_ACTIONS = ("deny", "reject", "blockpage")
 # Orthogonal to access: each applies on top of whatever the access decision lets through, the
 # highest-priority one of its kind deciding. dns_tamper: the ISP resolvers lie (compile.dns);
 # throttle: a per-subscriber meter on the shaping table; log: the flow-log collector keeps
@@ -69,9 +71,12 @@ class Policy:
     priority: int = 100
     author: str = ""
     reason: str = ""
+    schedule: Schedule | None = None  # None: in force for as long as the store holds it
 
     def describe(self) -> str:
-        return f"#{self.id} {self.action} {self.target} for {self.scope} (priority {self.priority})"
+        when = f", {self.schedule}" if self.schedule else ""
+        return (f"#{self.id} {self.action} {self.target} for {self.scope} "
+                f"(priority {self.priority}{when})")
 
 
 @dataclass(frozen=True)

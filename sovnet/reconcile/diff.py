@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sovnet.model.flows import FlowKey, FlowRule, is_ours
+from sovnet.model.flows import FlowKey, FlowRule, Meter, is_ours
 
 
 @dataclass(frozen=True)
@@ -19,15 +19,37 @@ class FlowPlan:
     add: tuple[FlowRule, ...] = ()
     modify: tuple[FlowRule, ...] = ()  # same key, new instructions or cookie (the desired rule)
     delete: tuple[FlowRule, ...] = ()  # the rule as the switch holds it
+    # Meters are sent outside the flows' bundle (OpenFlow bundles carry no meter mods): the
+    # ones to add or change before it, so no flow ever names a missing meter, the ones to
+    # delete after it (deleting a meter deletes the flows still naming it).
+    meters_add: tuple[Meter, ...] = ()
+    meters_modify: tuple[Meter, ...] = ()
+    meters_delete: tuple[int, ...] = ()  # meter ids
 
     def __len__(self) -> int:
-        return len(self.add) + len(self.modify) + len(self.delete)
+        return (len(self.add) + len(self.modify) + len(self.delete) + len(self.meters_add)
+                + len(self.meters_modify) + len(self.meters_delete))
 
     def __bool__(self) -> bool:
         return len(self) > 0
 
     def summary(self) -> str:
-        return f"+{len(self.add)} ~{len(self.modify)} -{len(self.delete)}"
+        text = f"+{len(self.add)} ~{len(self.modify)} -{len(self.delete)}"
+        meters = (len(self.meters_add), len(self.meters_modify), len(self.meters_delete))
+        if any(meters):
+            text += " meters +{} ~{} -{}".format(*meters)
+        return text
+
+
+def diff_meters(desired: Iterable[Meter], actual: dict[int, tuple[int, int]]
+                ) -> tuple[tuple[Meter, ...], tuple[Meter, ...], tuple[int, ...]]:
+    """(add, modify, delete ids): `actual` maps meter id -> (rate kbit/s, burst kbit). Every
+    meter on a sovnet bridge is sovnet's (meters carry no cookie to tell owners apart)."""
+    want = {m.meter_id: m for m in desired}
+    add = tuple(want[i] for i in sorted(want.keys() - actual.keys()))
+    modify = tuple(want[i] for i in sorted(want.keys() & actual.keys())
+                   if want[i].config != actual[i])
+    return add, modify, tuple(sorted(actual.keys() - want.keys()))
 
 
 def diff(desired: Iterable[FlowRule], actual: Iterable[FlowRule]) -> FlowPlan:

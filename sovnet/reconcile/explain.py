@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sovnet.compile.dns import tampering
 from sovnet.model.flows import FlowRule, cookie_kind, cookie_policy
-from sovnet.model.policy import PROTOCOLS, Policy, dns_answer
+from sovnet.model.policy import PROTOCOLS, Policy, SubscriberState, dns_answer
 from sovnet.model.topology import Topology
 from sovnet.reconcile.simulate import Trace, table_name, trace
 
@@ -30,6 +30,7 @@ class Explanation:
     deciding: FlowRule | None  # the policy-table flow, or the admission drop, or the last flow
     policy: Policy | None
     dns: Policy | None = None  # a dns_tamper policy that makes src's resolver lie about dst
+    policies: Mapping[int, Policy] = field(default_factory=dict)  # by id, to name meters' owners
 
     def render(self) -> str:
         t = self.trace
@@ -54,6 +55,10 @@ class Explanation:
             kind = cookie_kind(self.deciding.cookie)
             lines.append(f"  decided by the {table_name(self.deciding.key.table)} table "
                          f"({kind} flow, no policy)")
+        for f in t.meters:
+            p = self.policies.get(cookie_policy(f.cookie))
+            lines.append(f"  throttled by policy {p.describe() if p else cookie_policy(f.cookie)}"
+                         " (a meter per subscriber and direction)")
         return "\n".join(lines)
 
 
@@ -79,7 +84,8 @@ def resolve_destination(topo: Topology, dst: str) -> tuple[str, str]:
 
 def explain(topo: Topology, tables: Mapping[int, Iterable[FlowRule]],
             policies: Iterable[Policy], src: str, dst: str,
-            proto: str = "tcp", port: int | None = 80) -> Explanation:
+            proto: str = "tcp", port: int | None = 80,
+            subscribers: Mapping[str, SubscriberState] | None = None) -> Explanation:
     try:
         h = topo.host(src)
     except KeyError:
@@ -100,10 +106,10 @@ def explain(topo: Topology, tables: Mapping[int, Iterable[FlowRule]],
     if deciding is not None and cookie_kind(deciding.cookie) != "policy":
         policy = None
     svc = topo.host_for_ip(ip)
-    lie = (tampering(topo, by_id.values(), src, svc.name)
+    lie = (tampering(topo, by_id.values(), src, svc.name, subscribers)
            if h.kind == "subscriber" and svc is not None and svc.kind == "service"
            and dst != ip else None)
-    return Explanation(src, ip, name, pkt, t, deciding, policy, lie)
+    return Explanation(src, ip, name, pkt, t, deciding, policy, lie, by_id)
 
 
 def _deciding_flow(t: Trace) -> FlowRule | None:

@@ -56,7 +56,7 @@ def parse_line(dpid: int, line: str) -> FlowRule:
             if key not in _SHORTHAND:
                 raise DumpParseError(f"unknown match keyword {key!r} in {line!r}")
             match.update(_SHORTHAND[key])
-            proto_field = {"tcp": "tcp_dst", "udp": "udp_dst"}.get(key, proto_field)
+            proto_field = {"tcp": "tcp", "udp": "udp"}.get(key, proto_field)
             continue
         if key == "cookie":
             cookie = _int(val)
@@ -66,9 +66,9 @@ def parse_line(dpid: int, line: str) -> FlowRule:
             priority = _int(val)
         elif key in _SKIP:
             continue
-        elif key == "tp_dst":
-            match[proto_field or "tcp_dst"] = _int(val)
-        elif key in ("tcp_dst", "udp_dst", "ip_proto", "eth_type"):
+        elif key in ("tp_dst", "tp_src"):
+            match[f"{proto_field or 'tcp'}_{key[3:]}"] = _int(val)
+        elif key in ("tcp_dst", "udp_dst", "tcp_src", "udp_src", "ip_proto", "eth_type"):
             match[key] = _int(val)
         elif key in _FIELDS:
             name = _FIELDS[key]
@@ -93,6 +93,12 @@ def _actions(text: str, line: str) -> tuple:
             out.append(("output", _int(val)))
         elif name == "goto_table":
             out.append(("goto", _int(val)))
+        elif name == "meter":
+            out.append(("meter", _int(val)))
+        elif name == "mod_dl_dst":
+            out.append(("set_eth_dst", val.lower()))
+        elif name == "set_field" and val.endswith("->eth_dst"):
+            out.append(("set_eth_dst", val[: -len("->eth_dst")].lower()))
         elif name == "write_metadata":
             v = _masked(val)
             out.append(("meta", *v) if isinstance(v, tuple) else ("meta", v, (1 << 64) - 1))

@@ -36,9 +36,19 @@ class Trace:
     dropped_at: Step | None = None
     hops: tuple[str, ...] = field(default=())
     rejected: bool = False  # sent to the controller, which answers the sender with a refusal
+    steered: bool = False  # its Ethernet destination was rewritten (blockpage, steer_dns)
+
+    @property
+    def meters(self) -> tuple[FlowRule, ...]:
+        """The shaping flows that policed the packet on its way."""
+        return tuple(st.flow for st in self.steps
+                     if st.flow is not None and any(i[0] == "meter" for i in st.flow.instructions))
 
     @property
     def verdict(self) -> str:
+        if self.delivered_to and self.steered:
+            return (f"steered to {self.delivered_to} (the ISP's resolver and blockpage server "
+                    "answers in the destination's name)")
         if self.delivered_to:
             return f"delivered to {self.delivered_to}"
         return "rejected (the sender gets a TCP reset or ICMP prohibited)" if self.rejected \
@@ -94,6 +104,8 @@ def run_switch(
                 goto = ins[1]
             elif ins[0] == "output":
                 port = ins[1]
+            elif ins[0] == "set_eth_dst":
+                pkt["eth_dst"] = ins[1]
         if port is not None:
             return visited, port
         if goto is None:
@@ -113,16 +125,23 @@ def trace(topo: Topology, tables: Mapping[int, Iterable[FlowRule]], src: str,
     switch, in_port = h.switch, h.port
     steps: list[Step] = []
     hops: list[str] = []
+    packet = dict(packet)
+    steered = False
     for _ in range(max_hops):
         hops.append(switch)
         flows = tables.get(topo.switch(switch).dpid, ())
         visited, port = run_switch(flows, {**packet, "in_port": in_port})
         steps.extend(Step(switch, t, f, in_port) for t, f in visited)
+        for _t, f in visited:
+            for ins in f.instructions if f is not None else ():
+                if ins[0] == "set_eth_dst":  # the rewrite travels with the packet
+                    packet["eth_dst"], steered = ins[1], True
         if port is None or port == CONTROLLER_PORT:
             return Trace(tuple(steps), None, steps[-1], tuple(hops),
                          rejected=port == CONTROLLER_PORT)
         if (switch, port) in attach:
-            return Trace(tuple(steps), attach[(switch, port)], None, tuple(hops))
+            return Trace(tuple(steps), attach[(switch, port)], None, tuple(hops),
+                         steered=steered)
         if (switch, port) not in links:
             return Trace(tuple(steps), None, steps[-1], tuple(hops))
         switch, in_port = links[(switch, port)]

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sovnet.model.policy import Policy, Scope, SubscriberState, Target
+from sovnet.model.schedule import Schedule
 from sovnet.model.topology import Topology
 
 ENTITIES = ("inventory", "policy", "subscriber", "device", "setting")
@@ -102,7 +103,12 @@ class StoreTransaction(Protocol):
         target: Target | str,
         priority: int = 100,
         reason: str | None = None,
+        schedule: Schedule | None = None,
     ) -> Policy: ...
+
+    def set_standing(self, name: str, standing: int) -> None: ...
+
+    def put_setting(self, key: str, body: dict[str, Any]) -> None: ...
 
     def revoke_policy(self, policy_id: int) -> None: ...
 
@@ -136,6 +142,7 @@ class PolicyStore(Protocol):
         priority: int = 100,
         author: str = "",
         reason: str = "",
+        schedule: Schedule | None = None,
     ) -> Policy: ...
 
     def revoke_policy(self, policy_id: int, author: str = "", reason: str = "") -> int: ...

@@ -56,11 +56,14 @@ _DDL = [
         flows_changed INTEGER NOT NULL,
         note TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS acks_by_revision ON acks (revision)",
-    # One row per flow a switch exported (NetFlow), kept if a `log` policy covered it.
+    # One row per flow a switch exported (NetFlow), kept if a `log` policy covered it; the
+    # collector adds a later export of the same flow to its row (sovnet.store.flowrecords).
     # Times are wall-clock (time.time()); subscriber/service are names from the inventory.
+    # direction: 'up' (the subscriber sent it) or 'down'; dropped: forwarded nowhere.
     """CREATE TABLE IF NOT EXISTS flow_records (
         id INTEGER PRIMARY KEY,
         subscriber TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('up', 'down')),
         service TEXT,
         src TEXT NOT NULL,
         dst TEXT NOT NULL,
@@ -73,9 +76,12 @@ _DDL = [
         last_seen REAL NOT NULL,
         dpid INTEGER NOT NULL,
         policy INTEGER NOT NULL,
+        dropped INTEGER NOT NULL DEFAULT 0,
         collected_at REAL NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS flow_records_by_time ON flow_records (last_seen)",
     "CREATE INDEX IF NOT EXISTS flow_records_by_subscriber ON flow_records (subscriber, last_seen)",
+    "CREATE INDEX IF NOT EXISTS flow_records_by_tuple "
+    "ON flow_records (src, src_port, dst, dst_port)",
 ] + [
     f"""CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table}
         BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END"""

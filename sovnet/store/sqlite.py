@@ -20,14 +20,15 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sovnet.errors import StoreError
 from sovnet.model.policy import DEFAULT_STANDING, Policy, Scope, SubscriberState, Target
+from sovnet.model.schedule import Schedule
 from sovnet.model.topology import Topology
-from sovnet.store import db
+from sovnet.store import db, flowrecords
 from sovnet.store.base import Ack, Change, RevisionInfo, Snapshot
 from sovnet.store.transaction import SqliteTransaction, policy_from_body
 
@@ -149,9 +150,10 @@ class SqliteStore:
         priority: int = 100,
         author: str = "",
         reason: str = "",
+        schedule: Schedule | None = None,
     ) -> Policy:
         with self.transaction(author, reason) as tx:
-            policy = tx.add_policy(action, scope, target, priority)
+            policy = tx.add_policy(action, scope, target, priority, schedule=schedule)
         return policy
 
     def revoke_policy(self, policy_id: int, author: str = "", reason: str = "") -> int:
@@ -344,3 +346,40 @@ class SqliteStore:
                 args,
             ).fetchall()
         return [Ack(*row) for row in rows]
+
+    # -- the flow log (collected data, no revisions; sovnet.store.flowrecords) -------------------
+    def _flow_write(self, work):
+        with self._lock:
+            conn = self._connection()
+            if self._tx is not None:
+                raise StoreError("cannot write flow records while a transaction is open on "
+                                 "this store")
+            return flowrecords.write(conn, self.path, lambda: work(conn))
+
+    def add_flow_records(self, records: Iterable[flowrecords.FlowRecord]) -> int:
+        """Store flow records (a piece continuing a stored flow is added to its row); returns
+        how many rows are new."""
+        records = list(records)
+        return self._flow_write(lambda conn: flowrecords.insert(conn, records)) if records else 0
+
+    def flow_records(self, subscriber: str | None = None, service: str | None = None,
+                     since: float | None = None, until: float | None = None,
+                     limit: int | None = None) -> list[flowrecords.FlowRecord]:
+        """Records of flows active between `since` and `until` (Unix seconds), oldest first;
+        with `limit`, the newest `limit` of them."""
+        with self._reading() as conn:
+            return flowrecords.query(conn, subscriber, service, since, until, limit)
+
+    def count_flow_records(self, subscriber: str | None = None, service: str | None = None,
+                           since: float | None = None, until: float | None = None) -> int:
+        with self._reading() as conn:
+            return flowrecords.count(conn, subscriber, service, since, until)
+
+    def flowlog_retention(self) -> float:
+        """Seconds flow records are kept (the `flowlog` setting, else DEFAULT_RETENTION)."""
+        return flowrecords.retention(self.settings())
+
+    def expire_flow_records(self, now: float | None = None) -> int:
+        """Delete the records older than the retention in force; returns how many."""
+        keep = self.flowlog_retention()
+        return self._flow_write(lambda conn: flowrecords.expire(conn, keep, now))

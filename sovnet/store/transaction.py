@@ -27,6 +27,7 @@ from sovnet.model.policy import (
     parse_scope,
     parse_target,
 )
+from sovnet.model.schedule import Schedule
 from sovnet.model.topology import Topology
 from sovnet.store import db
 
@@ -52,10 +53,10 @@ def listing(items: list[str], limit: int = 20) -> str:
 
 
 def _check_policy_names(topology: Topology, scope: Scope, target: Target, pid: int) -> None:
-    from sovnet.compile.targets import scope_metadata, target_matches
+    from sovnet.compile.targets import check_scope, target_matches
 
     try:
-        scope_metadata(topology, scope, pid)
+        check_scope(topology, scope, pid)
         target_matches(topology, target, pid)
     except CompileError as e:
         raise StoreError(str(e)) from None
@@ -90,6 +91,7 @@ def policy_from_body(policy_id: int, body: dict[str, Any]) -> Policy:
         priority=body["priority"],
         author=body.get("author", ""),
         reason=body.get("reason", ""),
+        schedule=Schedule.from_body(body.get("schedule")),
     )
 
 
@@ -215,9 +217,11 @@ class SqliteTransaction:
         target: Target | str,
         priority: int = 100,
         reason: str | None = None,
+        schedule: Schedule | None = None,
     ) -> Policy:
         """Add a policy; its id is the next never-used one. Scope and target may be text.
-        `reason` is the policy's own; without it the policy takes the revision's."""
+        `reason` is the policy's own; without it the policy takes the revision's. With a
+        `schedule` it is in force only when that holds (sovnet.model.schedule)."""
         if isinstance(priority, bool) or not isinstance(priority, int):
             raise StoreError(
                 f"priority {priority!r} is not an integer (expected 0 to {MAX_PRIORITY})"
@@ -241,6 +245,10 @@ class SqliteTransaction:
             "author": self.author,
             "reason": self.reason if reason is None else reason,
         }
+        if schedule is not None:
+            if not isinstance(schedule, Schedule):
+                raise StoreError(f"expected a Schedule, got {type(schedule).__name__}")
+            body["schedule"] = schedule.to_body()
         self._write("policy", str(policy_id), "put", body)
         return policy_from_body(policy_id, body)
 

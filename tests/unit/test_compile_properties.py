@@ -14,7 +14,8 @@ from tests.unit import handmade
 TOPO = handmade.topology()
 SCOPES = [Scope("all"), Scope("isp", "fixnet"), Scope("isp", "mobinet"),
           Scope("class", "fixed_home"), Scope("class", "mobile_prepaid"),
-          Scope("subscriber", "alice"), Scope("subscriber", "bob")]
+          Scope("subscriber", "alice"), Scope("subscriber", "bob"), Scope("tier", "verified"),
+          Scope("tier", "privileged"), Scope("standing", "<50")]
 TARGETS = [Target("international"), Target("any"), Target("service", "bank"),
            Target("service", "cdn"), Target("category", "GRP"), Target("locus", "domestic"),
            Target("locus", "foreign"), Target("prefix", "172.16.0.0/30"),
@@ -22,19 +23,22 @@ TARGETS = [Target("international"), Target("any"), Target("service", "bank"),
            Target("port", "tcp/80"), Target("port", "icmp")]
 
 policy_sets = st.lists(
-    st.tuples(st.sampled_from(("allow", "deny", "reject", "dns_tamper:nxdomain")),
+    st.tuples(st.sampled_from(("allow", "deny", "reject", "blockpage", "steer_dns",
+                               "dns_tamper:nxdomain", "throttle:256kbit", "log")),
               st.sampled_from(SCOPES),
               st.sampled_from(TARGETS), st.integers(0, 5)),
     max_size=6,
 ).map(lambda xs: tuple(Policy(i + 1, a, s, t, p) for i, (a, s, t, p) in enumerate(xs)))
 
 standing = st.fixed_dictionaries({
-    name: st.tuples(st.sampled_from(("registered", "verified", "revoked")), st.booleans())
+    name: st.tuples(st.sampled_from(("registered", "verified", "privileged", "revoked")),
+                    st.booleans(), st.sampled_from((0, 49, 50, 100)))
     for name in ("alice", "bob", "carol")
-}).map(lambda d: {n: SubscriberState(n, status, frozenset({TOPO.host(n).mac} if dev else ()))
-                  for n, (status, dev) in d.items()})
+}).map(lambda d: {n: SubscriberState(n, status, frozenset({TOPO.host(n).mac} if dev else ()),
+                                     score)
+                  for n, (status, dev, score) in d.items()})
 
-PACKETS = [(6, 80), (17, 53), (1, None)]
+PACKETS = [(6, 80), (17, 53), (6, 53), (6, 443), (1, None)]
 
 
 def delivered(tables, src, dst, proto, port):

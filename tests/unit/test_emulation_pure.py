@@ -166,7 +166,8 @@ def test_zone_maps_every_domain_to_its_service_ip():
 
 def test_server_specs(tmp_path):
     specs = {(s.host, s.kind): s for s in servers.server_specs(small(), tmp_path, tmp_path / "z")}
-    assert set(specs) == {("shop", "http"), ("cdn", "http"), ("dns1", "dns")}
+    assert set(specs) == {("shop", "http"), ("cdn", "http"), ("dns1", "dns"),
+                          ("dns1", "blockpage")}
     shop = specs[("shop", "http")].argv
     assert shop[1:3] == ["-m", "sovnet.emulation.httpd"]
     assert shop[shop.index("--depends") + 1] == "cdn.example"

@@ -13,6 +13,7 @@ class Snap:
     topology: object
     policies: tuple
     subscribers: dict
+    settings: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -20,12 +21,14 @@ class FakeStore:
     revision: int = 1
     policies: tuple = ()
     acks: list = field(default_factory=list)
+    settings: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.topo = handmade.topology()
 
     def snapshot(self):
-        return Snap(self.revision, self.topo, self.policies, handmade.subscribers(self.topo))
+        return Snap(self.revision, self.topo, self.policies, handmade.subscribers(self.topo),
+                    self.settings)
 
     def record_ack(self, revision, dpid, acked_at, flows_changed, note=""):
         self.acks.append((revision, dpid, flows_changed, note))
@@ -151,3 +154,35 @@ def test_routine_sync_fetches_only_the_kinds_that_changed():
     assert e.begin_sync(2).kinds == frozenset()  # nothing changed: a barrier will do
     e.audit(1)
     assert e.begin_sync(1).kinds is None
+
+
+def test_a_schedule_brings_a_policy_in_and_out_of_force_without_a_new_revision():
+    from dataclasses import replace
+
+    from sovnet.model.schedule import schedule
+
+    now = [0.0]
+    curfew = replace(handmade.policy(1, "deny", "any"), schedule=schedule("01:00-09:00"))
+    # scenario t=0 is 00:00 at Unix time 1000; 1 real second is 1 scenario hour
+    store = FakeStore(policies=(curfew,),
+                      settings={"clock": {"epoch": 1000.0, "scale": 3600.0, "origin": 0.0}})
+    e = Enforcer(store, clock=lambda: now[0])
+    now[0] = 1000.5  # 00:30
+    assert e.recompile() and e.active_ids == frozenset()
+    assert e.next_change == 1001.0  # 01:00
+    e.connected(1)
+    e.begin_sync(1)
+    plan, _, rev = e.plan_for(1, [])
+    e.acknowledged(1, rev, len(plan))
+    installed = apply(plan, ())
+    assert not e.recompile()  # nothing moved
+    now[0] = 1001.0
+    assert e.recompile() and e.active_ids == {1} and e.next_change == 1009.0
+    assert e.begin_sync(1).kinds == {"policy"}
+    plan, _, rev = e.plan_for(1, [f for f in installed if f.key.table == 1])
+    assert plan.add and rev == 1
+    e.acknowledged(1, rev, len(plan))
+    assert store.acks[-1] == (1, 1, len(plan), "schedule: on #1")
+    now[0] = 1009.0
+    assert e.recompile() and e.active_ids == frozenset()
+    assert e.transition == "schedule: off #1"

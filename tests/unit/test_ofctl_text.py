@@ -38,8 +38,11 @@ def test_unknown_field_is_an_error_not_a_guess():
 def test_compiled_flows_printed_like_ovs_parse_back_equal():
     """Render compiled flows the way ovs-ofctl prints them and parse them back."""
     topo = handmade.topology()
-    tables = compile_flows(topo, (handmade.policy(3, "deny", "port:udp/443"),),
-                           handmade.subscribers(topo))
+    policies = (handmade.policy(3, "deny", "port:udp/443"),
+                handmade.policy(4, "blockpage", "service:social"),
+                handmade.policy(5, "throttle:256kbit", "port:tcp/80"))
+    tables = compile_flows(topo, policies, handmade.subscribers(topo))
+    assert {i[0] for f in tables[1] for i in f.instructions} >= {"meter", "set_eth_dst"}
     for dpid, flows in tables.items():
         text = "\n".join(_ovs_style(f) for f in flows)
         assert parse_dump(dpid, text) == list(flows)
@@ -52,12 +55,16 @@ def _ovs_style(f) -> str:
         parts.append("arp")
     elif m.get("ip_proto") == 17:
         parts.append("udp")
+    elif m.get("ip_proto") == 6:
+        parts.append("tcp")
     elif m.get("eth_type") == 0x800:
         parts.append("ip")
     for k, v in m.items():
         if k in ("eth_type", "ip_proto"):
             continue
-        name = {"eth_src": "dl_src", "ipv4_dst": "nw_dst", "udp_dst": "tp_dst"}.get(k, k)
+        name = {"eth_src": "dl_src", "eth_dst": "dl_dst", "ipv4_dst": "nw_dst",
+                "ipv4_src": "nw_src", "udp_dst": "tp_dst", "tcp_dst": "tp_dst",
+                "tcp_src": "tp_src"}.get(k, k)
         if isinstance(v, tuple):
             v = f"{v[0]:#x}/{v[1]:#x}" if isinstance(v[0], int) else f"{v[0]}/{v[1]}"
         parts.append(f"{name}={v}")
@@ -68,6 +75,10 @@ def _ovs_style(f) -> str:
             acts.append(f"write_metadata:{i[1]:#x}" + ("" if full else f"/{i[2]:#x}"))
         elif i[0] == "goto":
             acts.append(f"goto_table:{i[1]}")
+        elif i[0] == "meter":
+            acts.append(f"meter:{i[1]}")
+        elif i[0] == "set_eth_dst":
+            acts.append(f"mod_dl_dst:{i[1]}")
         else:
             acts.append(f"output:{i[1]}")
     return (f" cookie={f.cookie:#x}, table={f.key.table}, priority={f.key.priority}"

@@ -226,8 +226,9 @@ def test_policy_errors(store):
         (lambda: store.revoke_policy(2), "no policy #2 in force (in force: #1, #3)"),
         (
             lambda: store.add_policy("drop", "all", "any"),
-            "unknown action 'drop' (expected one of: allow, deny, reject, "
-            "dns_tamper:nxdomain, dns_tamper:IP)",
+            "unknown action 'drop' (expected one of: allow, deny, reject, blockpage, steer_dns, "
+            "dns_tamper:nxdomain, dns_tamper:IP, throttle:RATE (e.g. throttle:256kbit, "
+            "throttle:2mbit) or log)",
         ),
         (
             lambda: store.add_policy("deny", "all", "any", 10_001),

@@ -128,7 +128,7 @@ def test_subscriber_status(store):
     with pytest.raises(StoreError) as e:
         store.set_subscriber_status("bob", "banned")
     assert str(e.value) == (
-        "unknown status 'banned' (expected one of: registered, verified, revoked)"
+        "unknown status 'banned' (expected one of: registered, verified, privileged, revoked)"
     )
     with pytest.raises(StoreError) as e:
         store.set_subscriber_status("zed", "verified")
