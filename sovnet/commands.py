@@ -1,9 +1,11 @@
 """Policy commands on a store, shared by the interactive CLI and `sovnet store ...` in a shell.
 
     policy list [--at REV]
-    policy add ACTION TARGET [--scope S] [--priority N] [--why T]
+    policy add ACTION TARGET [--scope S] [--priority N] [--daily HH:MM-HH:MM]
+               [--from T] [--until T] [--why T]
     policy revoke ID [--why T]             policy load FILE [--why T]
-    subscriber list                        subscriber register|verify|revoke NAME [--why T]
+    subscriber list                        subscriber register|verify|privilege|revoke NAME
+    subscriber standing NAME 0-100
     device register SUBSCRIBER MAC         device revoke MAC
     history [-n N]                         enforcement [REV]
     explain SRC DST [--proto P] [--port N]
@@ -20,11 +22,13 @@ import datetime as dt
 import getpass
 import os
 import shlex
+import time
 
 from sovnet.compile import compile_flows
 from sovnet.errors import CompileError, SovnetError
 from sovnet.flowlog import text as flowlog_text
 from sovnet.model.policy import (
+    ACTION_FORMS,
     PolicySyntaxError,
     Scope,
     Target,
@@ -32,6 +36,7 @@ from sovnet.model.policy import (
     parse_scope,
     parse_target,
 )
+from sovnet.model.schedule import Clock, ScheduleError, in_force, schedule
 from sovnet.reconcile.explain import ExplainError, explain
 
 
@@ -51,6 +56,19 @@ def author() -> str:
     return os.environ.get("SUDO_USER") or getpass.getuser()
 
 
+STATUS_OPS = {"register": "registered", "verify": "verified", "privilege": "privileged",
+              "revoke": "revoked"}
+
+
+def _duration(text: str) -> float:
+    from sovnet.experiments.scenario import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="", add_help=False)
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
@@ -60,11 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     ls = ps.add_parser("list")
     ls.add_argument("--at", type=int, help="the policies in force at this revision")
     add = ps.add_parser("add")
-    add.add_argument("action", help="allow, deny, reject, dns_tamper:nxdomain or dns_tamper:IP")
+    add.add_argument("action", help=ACTION_FORMS)
     add.add_argument("target", help="international | any | service:NAME | category:CODE | "
                                     "locus:domestic|foreign | prefix:CIDR | port:PROTO/PORT")
-    add.add_argument("--scope", default="all", help="all | isp:NAME | class:NAME | subscriber:NAME")
+    add.add_argument("--scope", default="all", help="all | isp:NAME | class:NAME | "
+                     "subscriber:NAME | tier:registered|verified|privileged | standing:<N")
     add.add_argument("--priority", type=int, default=100)
+    add.add_argument("--daily", metavar="HH:MM-HH:MM",
+                     help="in force only in this daily window of the scenario clock")
+    add.add_argument("--from", dest="start", type=_duration, metavar="T",
+                     help="in force from scenario time T (e.g. 8h)")
+    add.add_argument("--until", dest="end", type=_duration, metavar="T",
+                     help="in force until scenario time T")
     add.add_argument("--why", default="")
     rv = ps.add_parser("revoke")
     rv.add_argument("ids", type=int, nargs="+")
@@ -76,10 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("subscriber", help="list subscribers or change their standing")
     ss = s.add_subparsers(dest="op", required=True, parser_class=_Parser)
     ss.add_parser("list")
-    for op in ("register", "verify", "revoke"):
+    for op in STATUS_OPS:
         x = ss.add_parser(op)
         x.add_argument("name")
         x.add_argument("--why", default="")
+    x = ss.add_parser("standing", help="set a subscriber's standing (0-100)")
+    x.add_argument("name")
+    x.add_argument("standing", type=int)
+    x.add_argument("--why", default="")
 
     d = sub.add_parser("device", help="register or revoke a device (MAC)")
     ds = d.add_subparsers(dest="op", required=True, parser_class=_Parser)
@@ -127,7 +156,7 @@ def run(store, argv: list[str] | str) -> tuple[str, int | None]:
     a = build_parser().parse_args(argv)
     try:
         return _dispatch(store, a)
-    except (PolicySyntaxError, CompileError, ExplainError) as e:
+    except (PolicySyntaxError, CompileError, ExplainError, ScheduleError) as e:
         raise CommandError(str(e)) from None
 
 
@@ -141,7 +170,9 @@ def _dispatch(store, a) -> tuple[str, int | None]:
         if a.op == "add":
             scope, target = parse_scope(a.scope), parse_target(a.target)
             check_action(a.action)
-            p = store.add_policy(a.action, scope, target, a.priority, author=who, reason=a.why)
+            when = schedule(a.daily, a.start, a.end)
+            p = store.add_policy(a.action, scope, target, a.priority, author=who, reason=a.why,
+                                 schedule=when)
             return f"added {p.describe()}", store.revision()
         if a.op == "revoke":
             with store.transaction(who, a.why or f"revoke {a.ids}") as tx:
@@ -154,17 +185,22 @@ def _dispatch(store, a) -> tuple[str, int | None]:
             specs = load_policy_set(a.file, store.topology())
             with store.transaction(who, a.why or f"load {a.file}") as tx:
                 for sp in specs:
-                    tx.add_policy(sp.action, sp.scope, sp.target, sp.priority, sp.reason or None)
+                    tx.add_policy(sp.action, sp.scope, sp.target, sp.priority, sp.reason or None,
+                                  schedule=sp.schedule)
             return f"loaded {len(specs)} policies from {a.file}", store.revision()
     if a.cmd == "subscriber":
         if a.op == "list":
             subs = store.subscribers()
             topo = store.topology()
             rows = [f"{n:<12} {topo.subscriber(n).cls:<16} {topo.subscriber(n).isp:<10} "
-                    f"{s.status:<10} {', '.join(sorted(s.devices)) or '(no device)'}"
+                    f"{s.status:<10} {s.standing:>3}  "
+                    f"{', '.join(sorted(s.devices)) or '(no device)'}"
                     for n, s in sorted(subs.items())]
             return "\n".join(rows), None
-        status = {"register": "registered", "verify": "verified", "revoke": "revoked"}[a.op]
+        if a.op == "standing":
+            store.set_standing(a.name, a.standing, author=who, reason=a.why)
+            return f"{a.name} now has standing {a.standing}", store.revision()
+        status = STATUS_OPS[a.op]
         store.set_subscriber_status(a.name, status, author=who, reason=a.why)
         return f"{a.name} is now {status}", store.revision()
     if a.cmd == "device":
@@ -182,8 +218,10 @@ def _dispatch(store, a) -> tuple[str, int | None]:
         if snap.topology is None:
             raise CommandError("this store holds no inventory yet (expected a store that "
                                "`sovnet cli` or a Lab has loaded a topology into)")
-        tables = compile_flows(snap.topology, snap.policies, snap.subscribers)
-        e = explain(snap.topology, tables, snap.policies, a.src, a.dst, a.proto, a.port,
+        now = in_force(snap.policies, Clock.from_setting(snap.settings.get("clock")),
+                       time.time())  # what a schedule puts in force at this moment
+        tables = compile_flows(snap.topology, now, snap.subscribers)
+        e = explain(snap.topology, tables, now, a.src, a.dst, a.proto, a.port,
                     snap.subscribers)
         return e.render(), None
     if a.cmd == "retention":

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from sovnet.compile.targets import known_names
 from sovnet.config.load import read_doc
 from sovnet.config.report import Reporter, one_of
 from sovnet.config.shape import validate, validate_lenient
 from sovnet.config.topology_file import In
+from sovnet.experiments.scenario import parse_duration
 from sovnet.model.policy import (
+    ACTION_FORMS,
     PolicySyntaxError,
     Scope,
     Target,
@@ -31,6 +34,7 @@ from sovnet.model.policy import (
     parse_scope,
     parse_target,
 )
+from sovnet.model.schedule import Schedule, ScheduleError, schedule
 from sovnet.model.topology import Topology
 
 
@@ -43,15 +47,27 @@ class PolicySpec:
     target: Target
     priority: int = 100
     reason: str = ""
+    schedule: Schedule | None = None
+
+
+_DURATION = Annotated[str | int | float, AfterValidator(parse_duration), WithJsonSchema(
+    {"anyOf": [{"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|d|h|m|s))+$"},
+               {"type": "number", "minimum": 0}]})]
 
 
 class PolicyIn(In):
-    action: str = Field(description="allow, deny, reject, dns_tamper:nxdomain or dns_tamper:IP")
+    action: str = Field(description=ACTION_FORMS)
     target: str = Field(description="international, any, service:NAME, category:CODE, "
                                     "locus:domestic|foreign, prefix:CIDR or port:PROTO/PORT")
-    scope: str = Field("all", description="all, isp:NAME, class:NAME or subscriber:NAME")
+    scope: str = Field("all", description="all, isp:NAME, class:NAME, subscriber:NAME, "
+                                          "tier:registered|verified|privileged or standing:<N")
     priority: int = 100
     reason: str = ""
+    daily: str | None = Field(None, description="in force only in this daily window of the "
+                                                "scenario clock, HH:MM-HH:MM (may wrap midnight)")
+    from_: _DURATION | None = Field(None, alias="from",
+                                    description="in force from this scenario time")
+    until: _DURATION | None = Field(None, description="in force until this scenario time")
 
 
 class PolicySetFile(In):
@@ -101,8 +117,14 @@ def policy_spec(pol: PolicyIn, at: tuple, written: dict, r: Reporter,
                 check_names(parsed[key], at + (key,), topology, r)
     if len(parsed) < 4:
         return None
+    try:
+        when = schedule(pol.daily, pol.from_, pol.until)
+    except ScheduleError as exc:
+        key = "daily" if "daily" in str(exc) else "until"
+        r.value(at + (key,), str(exc))
+        return None
     return PolicySpec(parsed["action"], parsed["scope"], parsed["target"],
-                      parsed["priority"], pol.reason)
+                      parsed["priority"], pol.reason, when)
 
 
 def check_names(what: Scope | Target, at: tuple, topo: Topology, r: Reporter) -> None:

@@ -27,6 +27,7 @@ from sovnet.experiments.scenario import (
     format_duration,
 )
 from sovnet.model.policy import SUBSCRIBER_STATUSES
+from sovnet.model.schedule import time_of_day
 from sovnet.model.topology import Topology
 
 MIN_REAL_INTERVAL = 1.0  # seconds of real time between probe rounds: a round's timeouts are ~5 s
@@ -64,6 +65,7 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         topology=topology, time_scale=parsed.time_scale, duration=parsed.duration,
         probes=tuple(probes), steps=tuple(steps), expectations=tuple(expectations),
         seed=parsed.seed, control=control, source=path, inputs=tuple(inputs),
+        origin=time_of_day(parsed.starts_at),
     )
 
 
@@ -177,7 +179,7 @@ def _step(item: StepIn, at: tuple, written: dict, base: Path, topology: Topology
         spec = policy_spec(pol, at + ("add", j), written["add"][j], r, topology)
         if spec is not None:
             adds.append(PolicyChange(pol.name, spec.action, spec.scope, spec.target,
-                                     spec.priority, spec.reason))
+                                     spec.priority, spec.reason, spec.schedule))
         if pol.name and pol.name not in named_here:
             _new_name(pol.name, at + ("add", j, "name"), names, r)
             named_here.add(pol.name)
@@ -199,8 +201,8 @@ def _step(item: StepIn, at: tuple, written: dict, base: Path, topology: Topology
         _new_name(name, where, names, r)
         inputs.append(("policy-set", path))
         loaded.append(str(file))
-        adds += [PolicyChange(name, s.action, s.scope, s.target, s.priority, s.reason)
-                 for s in specs]
+        adds += [PolicyChange(name, s.action, s.scope, s.target, s.priority, s.reason,
+                              s.schedule) for s in specs]
     subs = {s.name for s in topology.subscribers}
     for sub, status in item.subscribers.items():
         if sub not in subs:
@@ -208,6 +210,9 @@ def _step(item: StepIn, at: tuple, written: dict, base: Path, topology: Topology
         if status not in SUBSCRIBER_STATUSES:
             r.value(at + ("subscribers", sub), f"unknown status {status!r} (expected one of: "
                                                f"{', '.join(SUBSCRIBER_STATUSES)})")
+    for sub in item.standing:
+        if sub not in subs:
+            r.key(at + ("standing", sub), _unknown_subscriber(sub, topology))
     register = []
     for j, dev in enumerate(item.register_):
         sub, mac = (dev, None) if isinstance(dev, str) else (dev.subscriber, dev.mac)
@@ -226,6 +231,7 @@ def _step(item: StepIn, at: tuple, written: dict, base: Path, topology: Topology
                                             "name or a device MAC)")
     return Step(at=item.at, phase=item.phase, label=item.label or item.phase,
                 add=tuple(adds), revoke=tuple(revoke), status=tuple(item.subscribers.items()),
+                standing=tuple(item.standing.items()),
                 register=tuple(register), unregister=tuple(unregister), restore=item.restore,
                 loaded=tuple(loaded))
 

@@ -21,6 +21,7 @@ from sovnet.experiments.scenario import (
     parse_time_scale,
 )
 from sovnet.model.policy import PolicySyntaxError, parse_scope
+from sovnet.model.schedule import ScheduleError, time_of_day
 
 _THRESHOLD_RE = re.compile(r"^\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
 _SCENARIO_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -46,6 +47,14 @@ def _threshold(text: str) -> tuple[str, float]:
         raise ValueError(f"bad threshold {text!r} (expected a comparison such as '>= 0.95'; "
                          f"operators: {', '.join(OPS)})")
     return m.group(1), float(m.group(2))
+
+
+def _time_of_day(text: str) -> str:
+    try:
+        time_of_day(text)
+    except ScheduleError as exc:
+        raise ValueError(str(exc)) from None
+    return text
 
 
 def _scenario_name(text: str) -> str:
@@ -109,7 +118,10 @@ class StepIn(In):
     load: list[str | LoadIn] = Field(default_factory=list)
     revoke: list[str] = Field(default_factory=list)
     subscribers: dict[str, str] = Field(
-        default_factory=dict, description="subscriber name -> registered | verified | revoked")
+        default_factory=dict,
+        description="subscriber name -> registered | verified | privileged | revoked")
+    standing: dict[str, Annotated[int, Field(ge=0, le=100)]] = Field(
+        default_factory=dict, description="subscriber name -> standing, 0 to 100")
     # aliased: pydantic's BaseModel has a `register` attribute of its own
     register_: list[str | DeviceIn] = Field(default_factory=list, alias="register")
     unregister: list[str] = Field(default_factory=list, description="subscriber names or MACs")
@@ -136,6 +148,8 @@ class ScenarioFile(In):
     description: str = ""
     topology: str = Field(description="the topology file, relative to this scenario file")
     time_scale: TimeScale = Field(description="e.g. '1h per 2s': emulated time per real time")
+    starts_at: Annotated[str, AfterValidator(_time_of_day)] = Field(
+        "00:00", description="the time of day at t=0, HH:MM: daily policy windows follow it")
     duration: Duration
     seed: int = 1
     control: str | None = Field(None, description="the service host taking control measurements")

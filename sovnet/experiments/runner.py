@@ -183,11 +183,18 @@ class _Runner:
         return rev
 
     def _timeline(self) -> None:
-        self.store = TimelineStore(self.lab.store, self.topo, author=f"scenario:{self.sc.name}")
-        self.base_revision = self.lab.store.revision()  # the inventory, before any step
+        author = f"scenario:{self.sc.name}"
+        self.store = TimelineStore(self.lab.store, self.topo, author=author)
         pre_dumps = sorted((max(0.0, self.sc.real(a.at) - PRE_DUMP), a.index)
                            for a in self.actions if a.kind == "step" and a.step.changes_store())
-        self.t0, self.t0_wall = time.monotonic(), time.time()
+        self.t0_wall = time.time()
+        # The scenario clock schedules run on (the controller and resolvers read it), part of
+        # the starting state rather than a step.
+        self.lab.store.put_setting("clock", {"epoch": self.t0_wall, "scale": self.sc.time_scale,
+                                             "origin": self.sc.origin},
+                                   author=author, reason="scenario clock: t=0")
+        self.base_revision = self.lab.store.revision()  # the inventory, before any step
+        self.t0 = time.monotonic() - (time.time() - self.t0_wall)
         self.rounds.t0 = self.t0
         self.folder.manifest["t0_wall"] = self.t0_wall
         self.folder.write_manifest()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sovnet.model.policy import Scope, Target
+from sovnet.model.schedule import Schedule
 from sovnet.model.topology import Topology
 
 PROBE_KINDS = ("web", "throughput", "latency")
@@ -79,9 +80,11 @@ class PolicyChange:
     target: Target
     priority: int = 100
     reason: str = ""
+    schedule: Schedule | None = None
 
     def describe(self) -> str:
-        return (f"{self.action} {self.target} for {self.scope} (priority {self.priority})"
+        when = f", {self.schedule}" if self.schedule else ""
+        return (f"{self.action} {self.target} for {self.scope} (priority {self.priority}{when})"
                 + (f" as {self.name}" if self.name else ""))
 
 
@@ -92,15 +95,16 @@ class Step:
     label: str
     add: tuple[PolicyChange, ...] = ()  # policies written inline or loaded from a policy set
     revoke: tuple[str, ...] = ()  # names given to earlier adds (a policy set's name revokes it all)
-    status: tuple[tuple[str, str], ...] = ()  # (subscriber, registered|verified|revoked)
+    status: tuple[tuple[str, str], ...] = ()  # (subscriber, a SUBSCRIBER_STATUSES value)
+    standing: tuple[tuple[str, int], ...] = ()  # (subscriber, 0-100)
     register: tuple[tuple[str, str], ...] = ()  # (subscriber, MAC)
     unregister: tuple[str, ...] = ()  # MACs
     restore: bool = False  # revoke every policy and give subscribers back their initial state
     loaded: tuple[str, ...] = ()  # policy-set files this step loads (for the record)
 
     def changes_store(self) -> bool:
-        return bool(self.add or self.revoke or self.status or self.register or self.unregister
-                    or self.restore)
+        return bool(self.add or self.revoke or self.status or self.standing or self.register
+                    or self.unregister or self.restore)
 
     def describe(self) -> list[str]:
         out = ["restore: revoke every policy, reset subscribers"] if self.restore else []
@@ -108,6 +112,7 @@ class Step:
         out += [f"load {f}" for f in self.loaded]
         out += [p.describe() for p in self.add]
         out += [f"subscriber {s} {st}" for s, st in self.status]
+        out += [f"subscriber {s} standing {n}" for s, n in self.standing]
         out += [f"register device {m} for {s}" for s, m in self.register]
         out += [f"revoke device {m}" for m in self.unregister]
         return out
@@ -176,6 +181,7 @@ class Scenario:
     description: str = ""
     seed: int = 1
     control: str = ""  # the service host whose vantage is unfiltered
+    origin: float = 0.0  # time of day at t=0, seconds: the clock daily schedules run on
     source: Path | None = None  # the scenario file, when it came from one
     inputs: tuple[tuple[str, Path], ...] = field(default=())  # (role, path) of every file read
 

@@ -35,11 +35,13 @@ class TimelineStore:
                     tx.revoke_policy(pid)
             for pc in step.add:
                 p = tx.add_policy(pc.action, pc.scope, pc.target, pc.priority,
-                                  reason=pc.reason or step.label)
+                                  reason=pc.reason or step.label, schedule=pc.schedule)
                 if pc.name:
                     self.named.setdefault(pc.name, []).append(p.id)
             for sub, status in step.status:
                 tx.set_subscriber_status(sub, status)
+            for sub, standing in step.standing:
+                tx.set_standing(sub, standing)
             for sub, mac in step.register:
                 tx.register_device(sub, mac)
             for mac in step.unregister:
@@ -52,6 +54,8 @@ class TimelineStore:
             cur = current[name]
             if cur.status != want.status:
                 tx.set_subscriber_status(name, want.status)
+            if cur.standing != want.standing:
+                tx.set_standing(name, want.standing)
             for mac in sorted(cur.devices - want.devices):
                 tx.revoke_device(mac)
             for mac in sorted(want.devices - cur.devices):

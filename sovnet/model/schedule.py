@@ -115,13 +115,19 @@ def schedule(daily: str | None = None, start: float | None = None,
                     None if end is None else float(end))
 
 
+def time_of_day(text: str) -> float:
+    """'18:30' -> 66600.0 seconds; ScheduleError otherwise."""
+    m = _HHMM.match(str(text).strip())
+    if not m:
+        raise ScheduleError(f"bad time of day {text!r} (expected HH:MM such as 18:00)")
+    return float(int(m[1]) * 3600 + int(m[2]) * 60)
+
+
 def parse_daily(text: str) -> tuple[float, float]:
     a, sep, b = str(text).replace(" ", "").partition("-")
-    ma, mb = _HHMM.match(a), _HHMM.match(b)
-    if not sep or not ma or not mb:
+    if not sep or not _HHMM.match(a) or not _HHMM.match(b):
         raise ScheduleError(f"bad daily window {text!r} (expected {_WINDOW_FORM})")
-    start = int(ma[1]) * 3600 + int(ma[2]) * 60
-    end = int(mb[1]) * 3600 + int(mb[2]) * 60
+    start, end = time_of_day(a), time_of_day(b)
     if start == end:
         raise ScheduleError(f"empty daily window {text!r} (expected {_WINDOW_FORM})")
     return float(start), float(end)
