@@ -109,6 +109,8 @@ class RunFolder:
             "duration_s": scenario.duration, "seed": scenario.seed,
             "topology": scenario.topology.name, "control": scenario.control,
             "phases": [{"name": n, "start_s": a, "end_s": b} for n, a, b in scenario.phases()],
+            "windows": [{"name": n, "start_s": a, "end_s": b}
+                        for n, a, b in scenario.scheduled_windows()],
             "inputs": inputs, "versions": versions(), "kernel": platform.release(),
             "hostname": socket.gethostname(), "git": git_state(), **extra,
         }

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sovnet.model.policy import Scope, Target
-from sovnet.model.schedule import Schedule
+from sovnet.model.schedule import Clock, Schedule
 from sovnet.model.topology import Topology
 
 PROBE_KINDS = ("web", "throughput", "latency")
@@ -199,6 +199,37 @@ class Scenario:
         if out and out[0][1] > 0:
             out.insert(0, ("start", 0.0, out[0][1]))
         return out or [("run", 0.0, self.duration)]
+
+    def scheduled_windows(self) -> list[tuple[str, float, float]]:
+        """(policy name, start, end) in scenario time of each stretch in which a scheduled
+        policy of the timeline is in force: the curfew nights the figures hatch."""
+        clock = Clock(epoch=0.0, scale=1.0, origin=self.origin)  # Unix time = scenario time
+        live: list[tuple[PolicyChange, float]] = []
+        out: list[tuple[str, float, float]] = []
+
+        def close(pc: PolicyChange, a: float, b: float) -> None:
+            t = a
+            while t < b:
+                nxt = pc.schedule.next_change(clock, t)
+                end = b if nxt is None else min(nxt, b)
+                if pc.schedule.active(clock, t):
+                    label = pc.name or pc.action
+                    if out and out[-1][0] == label and out[-1][2] == t:
+                        out[-1] = (label, out[-1][1], end)  # the same stretch, split by a step
+                    else:
+                        out.append((label, t, end))
+                t = end
+
+        for step in self.steps:
+            for pc, since in live:
+                if step.restore or (pc.name and pc.name in step.revoke):
+                    close(pc, since, step.at)
+            live = [(pc, since) for pc, since in live
+                    if not (step.restore or (pc.name and pc.name in step.revoke))]
+            live += [(pc, step.at) for pc in step.add if pc.schedule is not None]
+        for pc, since in live:
+            close(pc, since, self.duration)
+        return sorted(out, key=lambda w: (w[1], w[0]))
 
     def phase_at(self, t: float) -> str:
         name = ""

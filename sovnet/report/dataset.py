@@ -94,6 +94,7 @@ class Run:
     latency: list[Sample]
     expectations: list[dict[str, Any]] | None  # None: the run wrote none (e.g. interrupted)
     notes: list[str] = field(default_factory=list)  # things worth telling the reader
+    windows: list[Phase] = field(default_factory=list)  # scheduled policies in force (curfews)
 
     @property
     def status(self) -> str:
@@ -251,14 +252,15 @@ def load_run(folder: str | os.PathLike[str]) -> Run:
         raise ReportError(f"{mpath}: format is {manifest.get('format')!r}, expected {FORMAT!r}")
     _num(manifest, "duration_s", mpath)
     _str(manifest, "status", mpath)
-    phases = []
-    for i, p in enumerate(manifest.get("phases") or []):
-        where = f"{mpath}: phases[{i}]"
-        if not isinstance(p, dict):
-            raise ReportError(f"{where}: expected an object")
-        end = _opt_num(p.get("end_s"))
-        phases.append(Phase(_str(p, "name", where), _num(p, "start_s", where),
-                            manifest["duration_s"] if end is None else end))
+    phases, windows = [], []
+    for key, into in (("phases", phases), ("windows", windows)):
+        for i, p in enumerate(manifest.get(key) or []):
+            where = f"{mpath}: {key}[{i}]"
+            if not isinstance(p, dict):
+                raise ReportError(f"{where}: expected an object")
+            end = _opt_num(p.get("end_s"))
+            into.append(Phase(_str(p, "name", where), _num(p, "start_s", where),
+                              manifest["duration_s"] if end is None else end))
 
     tpath = os.path.join(label, "topology.json")
     tdict = _read_json(tpath)
@@ -295,4 +297,5 @@ def load_run(folder: str | os.PathLike[str]) -> Run:
     elif torn is None:
         notes.append("expectations.json is missing: no expectations were evaluated.")
     return Run(root, label, manifest, topology, phases, sorted(steps, key=lambda s: s.t_real),
-               sorted(web, key=lambda w: w.t_real), throughput, latency, expectations, notes)
+               sorted(web, key=lambda w: w.t_real), throughput, latency, expectations, notes,
+               windows)

@@ -91,6 +91,7 @@ class Timeline:
     phases: tuple[Phase, ...]
     steps: tuple[tuple[float, int, str], ...]  # (t_scenario, index, label)
     stopped_at: float | None = None  # where an interrupted run's measurements end
+    windows: tuple[Phase, ...] = ()  # scheduled policies in force, e.g. nightly curfews
 
     @classmethod
     def from_run(cls, run: Run) -> Timeline:
@@ -102,7 +103,7 @@ class Timeline:
             if stopped >= end:
                 stopped = None
         steps = tuple((s.t_scenario, s.index, s.label) for s in run.steps)
-        return cls(end, tuple(run.phases), steps, stopped)
+        return cls(end, tuple(run.phases), steps, stopped, tuple(run.windows))
 
     @property
     def unit_s(self) -> float:
@@ -122,7 +123,12 @@ class Timeline:
         return "; ".join(f"step {i} at {self.at(t)}: {label}" for t, i, label in self.steps)
 
     def phase_caption(self) -> str:
-        return "; ".join(f"{p.name} {self.at(p.start_s)}–{self.at(p.end_s)}" for p in self.phases)
+        text = "; ".join(f"{p.name} {self.at(p.start_s)}–{self.at(p.end_s)}" for p in self.phases)
+        if self.windows:
+            names = sorted({w.name for w in self.windows})
+            text += (f". Hatched: {', '.join(names)} in force on its schedule "
+                     f"({len(self.windows)} windows, applied and lifted by the controller)")
+        return text
 
 
 def decorate(ax: Axes, tl: Timeline, *, shade: bool = True, ribbon: bool = True) -> None:
@@ -144,6 +150,9 @@ def decorate(ax: Axes, tl: Timeline, *, shade: bool = True, ribbon: bool = True)
                     solid_capstyle="butt", clip_on=False, zorder=3, gid="phase-ribbon")
             ax.text((x0 + x1) / 2, 1.0, p.name if fits else "", transform=above, ha="center",
                     va="center", fontsize=9, color="#222222", clip_on=False, zorder=4)
+    for w in tl.windows:
+        ax.axvspan(tl.x(w.start_s), tl.x(min(w.end_s, tl.duration_s)), facecolor="none",
+                   hatch="xx", edgecolor="#9A9A9A", lw=0, zorder=1, gid="window")
     if tl.stopped_at is not None:
         ax.axvspan(tl.x(tl.stopped_at), tl.x(tl.duration_s), facecolor="white", hatch="//",
                    edgecolor="#AAAAAA", lw=0, zorder=12, gid="stopped")  # above the data
