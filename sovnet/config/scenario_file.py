@@ -32,9 +32,16 @@ def _scopes(value: str | list[str]) -> tuple:
     if not texts:
         raise ValueError("expected at least one scope, got an empty list")
     try:
-        return tuple(parse_scope(t) for t in texts)
+        scopes = tuple(parse_scope(t) for t in texts)
     except PolicySyntaxError as exc:
         raise ValueError(str(exc)) from None
+    for sc in scopes:
+        if sc.kind in ("tier", "standing"):
+            # Measurements are grouped by who the vantage is, not by a standing that the
+            # timeline changes under it.
+            raise ValueError(f"scope {str(sc)!r} changes during a run (expected all, "
+                             "isp:NAME, class:NAME or subscriber:NAME here)")
+    return scopes
 
 
 def _names(value: str | list[str]) -> tuple[str, ...]:
@@ -94,6 +101,9 @@ class ProbeIn(In):
     to: ServicesIn = Field(default_factory=ServicesIn)
     bytes: int | None = Field(None, ge=1, description="throughput: bytes per transfer")
     count: int | None = Field(None, ge=1, description="latency: echo requests per measurement")
+    rate: int | None = Field(None, ge=1, description="stream: echo requests per real second")
+    window: Duration | None = Field(None, description="stream: emulated time each round sends "
+                                                      "for (default: every)")
 
 
 class PolicyAddIn(PolicyIn):
@@ -140,6 +150,11 @@ class ExpectIn(In):
         None, description=f"blocking value ({', '.join(BLOCKING_VALUES)}) -> threshold")
     throughput_kbps: Threshold | None = None
     rtt_ms: Threshold | None = None
+    delivered: Threshold | None = Field(None, description="stream: share of packets answered")
+    last_packet_ms: Threshold | None = Field(
+        None, description="stream: store commit -> last reply of a subscriber a step cut, worst")
+    first_packet_ms: Threshold | None = Field(
+        None, description="stream: store commit -> first reply of one a step let in, worst")
 
 
 class ScenarioFile(In):

@@ -22,7 +22,7 @@ def web_reachable(topo: Topology, policies: Iterable[Policy],
                   service: str) -> bool:
     """Can `subscriber`'s own device look the service up through its resolver and fetch it?"""
     policies = list(policies)
-    lie = tampering(topo, policies, subscriber, service)
+    lie = tampering(topo, policies, subscriber, service, subscribers)
     if lie is not None and dns_answer(lie.action) != topo.host(service).ip:
         return False
     mac = topo.host(subscriber).mac

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sovnet.controller.enforcer import FAILED
+from sovnet.model.schedule import Clock, in_force
 from sovnet.errors import SovnetError
 from sovnet.experiments.agents import AgentPool
 from sovnet.experiments.effect import effect, reachability
@@ -259,7 +260,8 @@ class _Runner:
         snap = self.lab.store.snapshot()
         subs = sorted({v for v, _ in self.web_pairs})
         svcs = sorted({s for _, s in self.web_pairs})
-        reach = reachability(self.topo, snap.policies, snap.subscribers, subs, svcs)
+        now = in_force(snap.policies, Clock.from_setting(snap.settings.get("clock")), time.time())
+        reach = reachability(self.topo, now, snap.subscribers, subs, svcs)
         return {pair: reach[pair] for pair in self.web_pairs}
 
     def _check_enforcement(self) -> None:

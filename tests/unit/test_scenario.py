@@ -189,3 +189,11 @@ def test_sovnet_run_refuses_a_bad_scenario_before_starting_anything(tmp_path, ca
     assert f"{bad}:8:35: probes[0].from: unknown ISP 'nowhere'" in err
     assert "Traceback" not in err
     assert not (tmp_path / "run").exists()
+
+
+def test_scheduled_windows_follow_the_scenario_clock_and_end_with_the_policy():
+    sc = load_scenario(ROOT / "experiments" / "myanmar-2021.yaml")
+    # t=0 is 18:00: the 01:00-09:00 curfew is t=7h-15h each night, until the whitelist at 66h
+    assert [(n, a / 3600, b / 3600) for n, a, b in sc.scheduled_windows()] == [
+        ("curfew", 7, 15), ("curfew", 31, 39), ("curfew", 55, 63)]
+    assert sc.origin == 18 * 3600
