@@ -41,3 +41,25 @@ def test_explain_bad_destination():
         explain(topo, tables, pol, "alice", "nowhere")
     with pytest.raises(ExplainError, match="unknown source host 'zed'"):
         explain(topo, tables, pol, "zed", "bank")
+
+
+def test_explain_shows_the_meter_of_a_throttle_and_the_access_decision_beside_it():
+    cap = handmade.policy(5, "throttle:256kbit", "any", scope="subscriber:alice")
+    topo, tables, pol = setup(cap)
+    text = explain(topo, tables, pol, "alice", "social.example").render()
+    assert ": delivered to social" in text.splitlines()[0]
+    assert "acc1 shaping: table=shaping priority=1400" in text
+    assert "-> meter:1,goto:forward [shaping policy=5]" in text
+    assert ("throttled by policy #5 throttle:256kbit any for subscriber:alice (priority 100) "
+            "(a meter per subscriber and direction)") in text
+
+
+def test_explain_follows_a_blockpage_steer_to_the_isp_resolver():
+    block = handmade.policy(6, "blockpage", "service:social")
+    topo, tables, pol = setup(block)
+    e = explain(topo, tables, pol, "alice", "social.example")
+    resolver = topo.resolver_for(topo.subscriber("alice").isp).name
+    assert e.trace.delivered_to == resolver and e.trace.steered
+    assert f"tcp/80: steered to {resolver} (the ISP's resolver and blockpage server" in e.render()
+    https = explain(topo, tables, pol, "alice", "social.example", port=443)
+    assert https.trace.delivered_to is None and https.policy == block
