@@ -22,11 +22,11 @@ from sovnet.model.flows import (
 )
 from sovnet.model.policy import (
     DEFAULT_STANDING,
+    TIERS,
     Policy,
     Scope,
     SubscriberState,
     Target,
-    TIERS,
     parse_port,
     standing_below,
 )

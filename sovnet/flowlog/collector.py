@@ -19,6 +19,7 @@ import selectors
 import signal
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -46,6 +47,7 @@ class Collector:
         self._unknown: set[int] = set()
         self._switches: tuple = (None, {})  # (topology, exporter number -> switch)
         self._wake_r, self._wake_w = socket.socketpair()
+        self._refreshing = threading.Lock()
         self._expire_due = True
         # Watcher first, as the controller does: a commit landing meanwhile is then read by
         # one or the other (PolicyTimeline ignores a revision it already has).
@@ -53,12 +55,13 @@ class Collector:
         self._changed(None)
 
     def _changed(self, _revision: int | None) -> None:
-        before = self.timeline.current
-        snap = self.store.snapshot()
-        self.timeline.add(snap)
-        if before is not None and retention(before.settings) != retention(snap.settings):
-            self._expire_due = True
-            self.wake()
+        with self._refreshing:  # the watcher thread and collect() may both get here
+            before = self.timeline.current
+            snap = self.store.snapshot()
+            self.timeline.add(snap)
+            if before is not None and retention(before.settings) != retention(snap.settings):
+                self._expire_due = True
+                self.wake()
 
     def wake(self) -> None:
         """Make run() look at its flags now (safe from signal handlers and other threads)."""
@@ -88,12 +91,20 @@ class Collector:
 
     def collect(self) -> int:
         """Read every datagram queued on the socket and write their records in one batch."""
-        batch = []
+        batch, datagrams = [], []
         while True:
             try:
-                data, sender = self.sock.recvfrom(MAX_DATAGRAM)
+                datagrams.append(self.sock.recvfrom(MAX_DATAGRAM))
             except (BlockingIOError, InterruptedError):
                 break
+        if not datagrams:
+            return 0
+        # The watcher reports a revision up to its poll interval late; a flow that ended just
+        # after a commit must still be judged by it.
+        current = self.timeline.current
+        if current is None or self.store.revision() > current.revision:
+            self._changed(None)
+        for data, sender in datagrams:
             batch.extend(self.handle(data, sender, time.time()))
         if batch:
             try:

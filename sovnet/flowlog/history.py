@@ -29,26 +29,30 @@ class PolicyTimeline:
         self._snaps: list[tuple[float, Any]] = []  # (committed_at, snapshot), oldest first
 
     def add(self, snapshot: Any) -> None:
-        """A newly committed revision's snapshot (revisions come in order)."""
+        """A newly committed revision's snapshot (one writer at a time; readers in other
+        threads see the old list or the new one, never one half-changed)."""
         at = snapshot.committed_at or 0.0
         if self._snaps and snapshot.revision <= self._snaps[-1][1].revision:
             return  # already known: the watcher and a direct read can race to report it
-        self._snaps.append((at, snapshot))
+        snaps = self._snaps + [(at, snapshot)]
         # Keep the one in force at `at - keep`, and everything after it.
-        while len(self._snaps) > 1 and self._snaps[1][0] <= at - self.keep:
-            self._snaps.pop(0)
+        while len(snaps) > 1 and snaps[1][0] <= at - self.keep:
+            snaps.pop(0)
+        self._snaps = snaps
 
     @property
     def current(self) -> Any | None:
-        return self._snaps[-1][1] if self._snaps else None
+        snaps = self._snaps
+        return snaps[-1][1] if snaps else None
 
     def during(self, start: float, end: float) -> list[Any]:
         """The snapshots in force at some moment of [start, end], newest first. Before the
         oldest one kept, the oldest one kept stands in."""
-        if not self._snaps:
+        snaps = self._snaps
+        if not snaps:
             return []
-        first = max((i for i, (at, _) in enumerate(self._snaps) if at <= start), default=0)
-        kept = self._snaps[first:]
+        first = max((i for i, (at, _) in enumerate(snaps) if at <= start), default=0)
+        kept = snaps[first:]
         return [snap for at, snap in reversed(kept) if at <= end] or [kept[0][1]]
 
 

@@ -15,7 +15,7 @@ from sovnet import commands
 from sovnet.compile import compile_flows
 from sovnet.config import load_topology
 from sovnet.lab import Lab, LabError
-from sovnet.model.flows import make_cookie
+from sovnet.model.flows import TABLE_FORWARD, make_cookie
 from sovnet.model.policy import parse_scope, parse_target
 from sovnet.model.topology import resolver_ip
 from sovnet.reconcile.diff import diff
@@ -276,8 +276,8 @@ def test_a_tampered_flow_with_our_cookie_is_replaced_and_enforcement_goes_on(lab
     bank = lab.topology.host(services(lab, "domestic")[0]).ip
     forward = make_cookie("forward")
     # Actions sovnet never writes, on a flow sovnet owns (same key as a compiled flow).
-    ofctl("add-flow", sw, f"cookie={forward:#x},table=2,priority=10,ip,nw_dst={bank},"
-                          "actions=mod_nw_tos:4,output:1")
+    ofctl("add-flow", sw, f"cookie={forward:#x},table={TABLE_FORWARD},priority=10,ip,"
+                          f"nw_dst={bank},actions=mod_nw_tos:4,output:1")
 
     def repaired():
         text = ofctl("dump-flows", sw, f"cookie={forward:#x}/-1")

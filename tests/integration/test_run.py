@@ -36,7 +36,8 @@ def lines(path: Path) -> list[dict]:
 def assert_nothing_left() -> None:
     assert not MINIMAL_BRIDGES & set(ovs.bridges())
     assert not list(run_dir().glob("*.json")), "a run-state file was left behind"
-    ps = subprocess.run(["pgrep", "-f", "sovnet.experiments.agent|sovnet controller"],
+    ps = subprocess.run(["pgrep", "-f", "sovnet.experiments.agent|sovnet controller|"
+                                        "sovnet.flowlog.collector"],
                         capture_output=True, text=True)
     assert ps.stdout.strip() == "", f"processes left: {ps.stdout}"
 
@@ -197,3 +198,12 @@ def test_mechanisms_are_classified_as_a_measurer_would(tmp_path):
     step = next(e for e in lines(out / "events.jsonl") if e["type"] == "step")
     assert ["alice", "social", False] in step["effect"]  # the reference semantics know it
     assert ["dave", "social", False] not in step["effect"]
+    # the flow log: the fixed ISP's probes of gov, both ways, on the run's clocks
+    flows = lines(out / "flows.jsonl")
+    assert {(f["subscriber"], f["service"]) for f in flows} == {("alice", "gov"),
+                                                               ("carol", "gov")}
+    assert {f["direction"] for f in flows} == {"up", "down"}
+    tcp = [f for f in flows if f["proto"] == 6 and f["t_real"] >= 0]
+    assert tcp and all(f["bytes"] > 0 and f["switch"] == "acc1" and not f["dropped"]
+                       for f in tcp)
+    assert all(0 <= f["t_scenario"] <= f["t_scenario_end"] for f in tcp)
