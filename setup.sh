@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare this machine for sovnet (run as root; idempotent, safe to re-run):
-#   1. apt packages: Mininet, Open vSwitch, probe tools (skipped when all are installed)
+#   1. apt packages: Mininet, Open vSwitch, probe tools, nftables (resolver hosts redirect the
+#      traffic blockpage and steer_dns policies send them) (skipped when all are installed)
 #   2. start ovsdb-server and ovs-vswitchd (init system, or ovs-ctl by hand)
 #   3. pick the OVS datapath (kernel module or userspace) -> /var/lib/sovnet/datapath
 #   4. .venv with system site packages (for Debian's mininet) and `pip install -e .[dev]`
@@ -26,7 +27,7 @@ fi
 # ---------------------------------------------------------------------------------------
 step "1/5 apt packages"
 PKGS=(mininet openvswitch-switch iperf3 ethtool iputils-ping curl dnsutils iproute2 procps
-      sudo psmisc kmod util-linux python3-venv python3-pip chromium fonts-dejavu-core)
+      sudo psmisc kmod util-linux python3-venv python3-pip chromium fonts-dejavu-core nftables)
 MISSING=()
 for p in "${PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
@@ -107,7 +108,15 @@ else
     NETEM="unavailable: topologies with link delay/loss will be refused"
 fi
 note "netem: ${NETEM}"
-SUMMARY+=("datapath: ${DP} (recorded in /var/lib/sovnet/datapath); netem: ${NETEM}")
+# Resolver hosts redirect steered HTTP and DNS with an nftables NAT rule (sovnet.emulation.steer).
+if printf 'table ip t { chain c { type nat hook prerouting priority dstnat; tcp dport 80 redirect; }; }\n' |
+        unshare --net nft -f - 2>/dev/null; then
+    NFT="available"
+else
+    NFT="unavailable: networks will not start (the kernel needs nf_tables, NAT and conntrack)"
+fi
+note "nftables NAT: ${NFT}"
+SUMMARY+=("datapath: ${DP} (recorded in /var/lib/sovnet/datapath); netem: ${NETEM}; nftables NAT: ${NFT}")
 
 # ---------------------------------------------------------------------------------------
 step "4/5 Python virtualenv .venv"

@@ -365,7 +365,8 @@ def test_cleanup_stale_after_sigkill(net):
         child.wait(10)
     assert {"bridge ks1", "bridge ks2"} <= set(leftovers("k"))
     servers = [p for p in procs if "server" in p["what"]]
-    assert len(servers) == 2 and all(cleanup.pid_alive(p["pid"], p["start_time"]) for p in servers)
+    # the service's httpd, the resolver's dnsd and blockpaged
+    assert len(servers) == 3 and all(cleanup.pid_alive(p["pid"], p["start_time"]) for p in servers)
 
     removed = cleanup_stale()
     assert f"bridge ks1 of run {child.pid}" in removed
