@@ -195,6 +195,9 @@ def test_mechanisms_are_classified_as_a_measurer_would(tmp_path):
     # nobody has the spoofed address: the connect times out, or ARP for it fails first
     assert {k["http_experiment_failure"] for k in news} <= {"generic_timeout_error",
                                                             "host_unreachable"}
+    health = {(m["isp"], m["test_keys"]["blocking"], m["test_keys"]["accessible"])
+              for m in ms if m["service"] == "health"}
+    assert health == {("mobinet", "http-diff", False), ("fixnet", False, True)}  # the blockpage
     step = next(e for e in lines(out / "events.jsonl") if e["type"] == "step")
     assert ["alice", "social", False] in step["effect"]  # the reference semantics know it
     assert ["dave", "social", False] not in step["effect"]
