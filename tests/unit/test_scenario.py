@@ -176,8 +176,14 @@ def test_the_documented_scenario_example_is_valid(tmp_path):
     (tmp_path / "example.yaml").write_text(example)
     sc = load_scenario(tmp_path / "example.yaml")
     assert [s.phase for s in sc.steps] == ["normal", "cutoff", "", "restored"]
-    assert sc.steps[2].status == (("home1", "revoked"),) and sc.steps[2].revoke == (
-        "essential-services",)
+    assert sc.steps[2].status == (("home1", "revoked"), ("vip1", "privileged"))
+    assert sc.steps[2].standing == (("home3", 30),)
+    assert sc.steps[2].revoke == ("essential-services",)
+    # added at 8h, i.e. 08:00 (still inside 01:00-09:00); the next night is cut short by the
+    # restore at 28h
+    assert [(n, a / 3600, b / 3600) for n, a, b in sc.scheduled_windows()] == [
+        ("curfew", 8, 9), ("curfew", 25, 28)]
+    assert sc.steps[1].add[2].action == "throttle:256kbit"
 
 
 def test_sovnet_run_refuses_a_bad_scenario_before_starting_anything(tmp_path, capsys):
