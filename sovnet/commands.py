@@ -36,7 +36,7 @@ from sovnet.model.policy import (
     parse_scope,
     parse_target,
 )
-from sovnet.model.schedule import Clock, ScheduleError, in_force, schedule
+from sovnet.model.schedule import Clock, Schedule, ScheduleError, in_force, schedule
 from sovnet.reconcile.explain import ExplainError, explain
 
 
@@ -243,8 +243,10 @@ def _change_text(c) -> str:
         b = c.body or {}
         if c.op == "delete":
             return f"revoke policy #{c.key}"
+        when = Schedule.from_body(b.get("schedule"))
         return (f"add policy #{c.key} {b.get('action')} {Target(**b['target'])} "
-                f"for {Scope(**b['scope'])} priority {b.get('priority')}")
+                f"for {Scope(**b['scope'])} priority {b.get('priority')}"
+                + (f", {when}" if when else ""))
     if c.entity == "inventory":
         return f"inventory {c.key}"
     return f"{c.op} {c.entity} {c.key}" + (f" {c.body}" if c.body and c.entity != "policy" else "")
