@@ -16,6 +16,7 @@ from sovnet.config.report import Reporter, one_of
 from sovnet.config.scenario_file import ExpectIn, ProbeIn, ScenarioFile, ServicesIn, StepIn
 from sovnet.config.shape import validate
 from sovnet.errors import ConfigError
+from sovnet.experiments.plan import select_vantages
 from sovnet.experiments.scenario import (
     BLOCKING_VALUES,
     Expectation,
@@ -33,6 +34,13 @@ from sovnet.model.topology import Topology
 MIN_REAL_INTERVAL = 1.0  # seconds of real time between probe rounds: a round's timeouts are ~5 s
 DEFAULT_BYTES = 1_000_000
 DEFAULT_COUNT = 3
+DEFAULT_RATE = 100
+MAX_RATE = 200  # echo requests per second of one stream
+MAX_WINDOW = 20.0  # real seconds a stream round may send for: the run waits for the last one
+# Echo requests per second of all stream probes together. Each crosses ~6 switches and comes
+# back: 2000/s is ~25k packet-hops/s, half of what the userspace datapath keeps up with on two
+# cores next to everything else (../shared/research/feasibility.md, gotcha 4).
+MAX_STREAM_PPS = 2000
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
@@ -54,6 +62,8 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     control = _control(parsed, topology, r)
     probes = [_probe(p, ("probes", i), parsed.time_scale, topology, r)
               for i, p in enumerate(parsed.probes)]
+    if not r.issues:
+        _stream_budget(probes, topology, parsed.seed, r)
     steps = _timeline(parsed.timeline, parsed.duration, path.parent, topology, r, inputs)
     expectations = [e for i, item in enumerate(parsed.expect)
                     for e in _expectations(item, ("expect", i), parsed.duration, topology, r)]
@@ -130,14 +140,49 @@ def _probe(p: ProbeIn, at: tuple, scale: float, topology: Topology, r: Reporter)
         r.value(at + ("every",), f"{format_duration(p.every)} is {real:.2g} s of real time at "
                                  f"this time scale (expected at least {MIN_REAL_INTERVAL:g} s "
                                  "between rounds, so that a round's timeouts fit)")
-    for key, kind in (("bytes", "throughput"), ("count", "latency")):
+    for key, kind in (("bytes", "throughput"), ("count", "latency"), ("rate", "stream"),
+                      ("window", "stream")):
         if getattr(p, key) is not None and p.kind != kind:
             r.key(at + (key,), f"'{key}' applies to {kind} probes only (this one is {p.kind})")
     if p.bytes is not None and p.bytes > 1 << 30:
         r.value(at + ("bytes",), f"expected at most {1 << 30} bytes, got {p.bytes}")
+    window = p.window if p.window is not None else p.every
+    if p.kind == "stream":
+        _stream_shape(p, window, at, scale, r)
     return Probe(kind=p.kind, every=p.every, scopes=p.from_, per_group=p.per_group,
                  to=_services(p.to, at + ("to",), topology, r), start=p.start,
-                 bytes=p.bytes or DEFAULT_BYTES, count=p.count or DEFAULT_COUNT)
+                 bytes=p.bytes or DEFAULT_BYTES, count=p.count or DEFAULT_COUNT,
+                 rate=p.rate or DEFAULT_RATE, window=window)
+
+
+def _stream_shape(p: ProbeIn, window: float, at: tuple, scale: float, r: Reporter) -> None:
+    """A stream's rate and window: rounds of one stream must not overlap (two streams from one
+    vantage to one target would double its rate), and must fit what the run waits for."""
+    if p.rate is not None and p.rate > MAX_RATE:
+        r.value(at + ("rate",), f"{p.rate} echo requests per second (expected at most "
+                                f"{MAX_RATE})")
+    key = at + ("window",) if p.window is not None else at + ("every",)
+    if window > p.every:
+        r.value(key, f"a window of {format_duration(window)} is longer than the "
+                     f"{format_duration(p.every)} between rounds (expected rounds that do not "
+                     "overlap)")
+    elif not 1.0 <= window / scale <= MAX_WINDOW:
+        r.value(key, f"a window of {format_duration(window)} is {window / scale:.3g} s of real "
+                     f"time at this time scale (expected 1 to {MAX_WINDOW:g} s: a stream sends "
+                     "in real time)")
+
+
+def _stream_budget(probes: list[Probe], topology: Topology, seed: int, r: Reporter) -> None:
+    """All streams together within what the datapath keeps up with."""
+    rates = [(i, p.rate * len(select_vantages(topology, p, seed)) * len(p.to.select(topology)))
+             for i, p in enumerate(probes) if p.kind == "stream"]
+    total = sum(pps for _, pps in rates)
+    if total > MAX_STREAM_PPS:
+        i = rates[-1][0]
+        r.value(("probes", i), f"the stream probes send {total} echo requests per second in all "
+                               f"(rate x vantage points x targets; expected at most "
+                               f"{MAX_STREAM_PPS}, what the userspace datapath keeps up with "
+                               "beside the rest of the run)")
 
 
 def _timeline(items: list[StepIn], duration: float, base: Path, topology: Topology,
@@ -259,7 +304,8 @@ def _expectations(e: ExpectIn, at: tuple, duration: float, topology: Topology,
                                   f"{format_duration(duration)})")
     to = _services(e.to, at + ("to",), topology, r)
     checks = [(m, "", getattr(e, m)) for m in ("accessible", "usable", "throughput_kbps",
-                                                "rtt_ms") if getattr(e, m) is not None]
+                                                "rtt_ms", "delivered", "last_packet_ms",
+                                                "first_packet_ms") if getattr(e, m) is not None]
     for value in e.blocking or {}:
         if value not in BLOCKING_VALUES:
             r.key(at + ("blocking", value), f"unknown blocking value {value!r} (expected one "
@@ -268,6 +314,6 @@ def _expectations(e: ExpectIn, at: tuple, duration: float, topology: Topology,
                if value in BLOCKING_VALUES]
     if not checks and not e.blocking:
         r.entry(at, "no outcome to check (expected one of: accessible, usable, blocking, "
-                    "throughput_kbps, rtt_ms)")
+                    "throughput_kbps, rtt_ms, delivered, last_packet_ms, first_packet_ms)")
     return [Expectation(e.name, e.from_, (start, end), to, metric, op, value, blocking)
             for metric, blocking, (op, value) in checks]

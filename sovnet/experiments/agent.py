@@ -13,6 +13,9 @@ Commands ({"id", "kind", "targets", ...}) and their lines:
   web+control {"control": {...}}: webprobe.measure_control (the test helper's side)
   throughput  {"observation": {"url", "bytes", "seconds", "throughput_kbps", "failure"}}
   latency     {"observation": {"ip", "sent", "received", "rtt_*_ms", "failure"}} from ping
+  stream      {"observation": {"ip", "rate", "window_s", "start_wall", "sent", "received",
+              "replies": [[seq, t_sent, t_received], ...], "icmp_errors", "failure"}}: echo
+              requests at "rate" per second for "window" seconds (streamprobe.icmp_stream)
 Every line has "id", "kind", "service"; a measurement also has "t0_mono", "t0_wall" and
 "runtime". What could not be measured (a missing tool, output not understood, a malformed
 command, a bug) is {"error", "raw"} instead: never a made-up success or failure.
@@ -41,6 +44,7 @@ from sovnet.experiments.probe_net import (
     split_url,
 )
 from sovnet.experiments.probe_parse import ProbeParseError, parse_ping
+from sovnet.experiments.streamprobe import icmp_stream
 from sovnet.experiments.webprobe import HostCache, Timeouts, measure_control, measure_web
 
 MAX_WORKERS = 16
@@ -128,6 +132,13 @@ def measure_latency(target: dict, cmd: dict) -> dict:
     return {"ip": ip, **parse_ping(done.stdout, done.returncode)}
 
 
+def measure_stream(target: dict, rate: float, window: float) -> dict:
+    ip = str(target["ip"])
+    if not is_ip(ip):
+        raise ValueError(f"not an IPv4 address: {ip!r}")
+    return icmp_stream(ip, rate, window)
+
+
 Measure = Callable[[dict], tuple[str, dict]]
 
 
@@ -145,6 +156,12 @@ def _measurer(cmd: dict, env: ProbeEnv) -> Measure | None:
         return lambda t: ("observation", measure_throughput(t, cmd, env))
     if kind == "latency":
         return lambda t: ("observation", measure_latency(t, cmd))
+    if kind == "stream":
+        rate, window = float(cmd["rate"]), float(cmd["window"])
+        if not (0 < rate <= 1000 and 0 < window <= 60):
+            raise ValueError(f"stream rate {rate:g}/s and window {window:g} s out of range "
+                             "(expected at most 1000/s for at most 60 s)")
+        return lambda t: ("observation", measure_stream(t, rate, window))
     return None
 
 

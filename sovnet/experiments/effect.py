@@ -14,7 +14,7 @@ from sovnet.compile.reference import allowed
 from sovnet.model.policy import Policy, SubscriberState, dns_answer
 from sovnet.model.topology import Topology, resolver_ip
 
-UDP, TCP = 17, 6
+UDP, TCP, ICMP = 17, 6, 1
 
 
 def web_reachable(topo: Topology, policies: Iterable[Policy],
@@ -39,6 +39,16 @@ def reachability(topo: Topology, policies: Iterable[Policy],
     policies = list(policies)
     return {(v, s): web_reachable(topo, policies, subscribers, v, s)
             for v in vantages for s in services}
+
+
+def ping_reachability(topo: Topology, policies: Iterable[Policy],
+                      subscribers: Mapping[str, SubscriberState],
+                      pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bool]:
+    """(vantage, service) -> do the vantage's echo requests reach the service? What a stream
+    probe measures: no DNS, no port, just the subscriber's device and the address."""
+    policies = list(policies)
+    return {(v, s): allowed(topo, policies, subscribers, v, topo.host(v).mac,
+                            topo.host(s).ip, ICMP, None) for v, s in pairs}
 
 
 def effect(before: Mapping[tuple[str, str], bool],

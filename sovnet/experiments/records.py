@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sovnet.experiments import ooni
 
 TEST_NAMES = {"web": "web_connectivity", "throughput": "sovnet_throughput",
-              "latency": "sovnet_latency"}
+              "latency": "sovnet_latency", "stream": "sovnet_stream"}
 TEST_VERSION = "0.4.3-sovnet"
 SOFTWARE_VERSION = "0.2.0"
 ASN_BASE = 64512  # private-use ASNs, one per ISP in topology order

@@ -88,6 +88,9 @@ class ProbeRounds:
             command.update(timeouts=TIMEOUTS, page=True)
         elif probe.kind == "throughput":
             command["timeout"] = THROUGHPUT_TIMEOUT
+        elif probe.kind == "stream":  # the window is emulated time; the agent sends in real time
+            window = probe.window or probe.every
+            command.update(rate=probe.rate, window=round(self.sc.real(window), 3))
         else:
             command.update(count=probe.count, timeout=1)
         return command

@@ -17,18 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sovnet.controller.enforcer import FAILED
-from sovnet.model.schedule import Clock, in_force
 from sovnet.errors import SovnetError
 from sovnet.experiments.agents import AgentPool
-from sovnet.experiments.effect import effect, reachability
+from sovnet.experiments.effect import effect, ping_reachability, reachability
 from sovnet.experiments.expect import evaluate
 from sovnet.experiments.plan import Action, all_vantages, schedule
 from sovnet.experiments.progress import RunProgress
 from sovnet.experiments.rounds import THROUGHPUT_TIMEOUT, ProbeRounds
 from sovnet.experiments.rundir import RunError, RunFolder, default_folder  # noqa: F401 (API)
 from sovnet.experiments.scenario import Scenario, format_duration
+from sovnet.experiments.stream_effect import stream_effects
 from sovnet.experiments.timeline import TimelineStore
 from sovnet.flowlog import export as flowlog_export
+from sovnet.model.schedule import Clock, in_force
 
 log = logging.getLogger("sovnet.run")
 
@@ -65,6 +66,12 @@ class _Runner:
         self.web_pairs = sorted({(v.subscriber, s) for i, p in enumerate(scenario.probes)
                                  if p.kind == "web" for v in self.vantages[i]
                                  for s in p.to.select(self.topo)})
+        # (vantage, service) of the stream probes: the pairs whose last (first) packet through
+        # each step is timed (sovnet.experiments.stream_effect).
+        self.stream_pairs = sorted({(v.subscriber, s) for i, p in enumerate(scenario.probes)
+                                    if p.kind == "stream" for v in self.vantages[i]
+                                    for s in p.to.select(self.topo)})
+        self.step_events: list[dict] = []  # the events of steps that committed, kept updated
         self.switch_names = {s.dpid: s.name for s in self.topo.switches}
         self.unenforced: list[dict] = []
         self.revisions: list[tuple[float, int]] = []  # (t_real of commit, revision)
@@ -126,7 +133,13 @@ class _Runner:
             self.folder.event(ev)
         self.folder.event({"type": "run_end", "t_real": self._now(), "wall": time.time(),
                            "t_scenario": self._now() * self.sc.time_scale, "status": status})
-        results = evaluate(self.topo, self.sc.expectations, self._measurements())
+        measurements = self._measurements()
+        effects = stream_effects(self.step_events, measurements, self.t0_wall,
+                                 {s.name: self.topo.host(s.name).switch
+                                  for s in self.topo.subscribers})
+        for x in effects:  # derived from the data, so they can be checked against it
+            self.folder.event({"type": "stream_effect", **x})
+        results = evaluate(self.topo, self.sc.expectations, measurements, effects)
         self.folder.write_json("expectations.json", results)
         try:  # like the report: never at the cost of the run's other data or exit status
             flowlog_export.write_jsonl(self.folder.path / "store.db",
@@ -236,7 +249,7 @@ class _Runner:
             self.phase = step.phase
         self.ui.log(f"T+{format_duration(step.at)} [bold]{step.phase or self.phase}[/]: "
                     f"{step.label}")
-        before = self._reach()
+        before, stream_before = self._reach(), self._stream_reach()
         t_step = self._now()
         ev = {"type": "step", "index": action.index, "phase": step.phase or self.phase,
               "label": step.label, "at_s": step.at, "t_real": round(t_step, 4),
@@ -253,8 +266,10 @@ class _Runner:
         self.counts["changes"] += 1
         ev.update(revision=rev, committed_wall=info.committed_at, t_commit=round(t_commit, 4),
                   effect=[list(x) for x in effect(before, self._reach())],
+                  stream_effect=[list(x) for x in effect(stream_before, self._stream_reach())],
                   deadline=self._now() + ENFORCE_TIMEOUT)
         self.unenforced.append(ev)
+        self.step_events.append(ev)
 
     def _reach(self) -> dict[tuple[str, str], bool]:
         snap = self.lab.store.snapshot()
@@ -263,6 +278,13 @@ class _Runner:
         now = in_force(snap.policies, Clock.from_setting(snap.settings.get("clock")), time.time())
         reach = reachability(self.topo, now, snap.subscribers, subs, svcs)
         return {pair: reach[pair] for pair in self.web_pairs}
+
+    def _stream_reach(self) -> dict[tuple[str, str], bool]:
+        if not self.stream_pairs:
+            return {}
+        snap = self.lab.store.snapshot()
+        now = in_force(snap.policies, Clock.from_setting(snap.settings.get("clock")), time.time())
+        return ping_reachability(self.topo, now, snap.subscribers, self.stream_pairs)
 
     def _check_enforcement(self) -> None:
         for ev in list(self.unenforced):

@@ -18,8 +18,9 @@ from sovnet.model.policy import Scope, Target
 from sovnet.model.schedule import Clock, Schedule
 from sovnet.model.topology import Topology
 
-PROBE_KINDS = ("web", "throughput", "latency")
-METRICS = ("accessible", "usable", "blocking", "throughput_kbps", "rtt_ms")
+PROBE_KINDS = ("web", "throughput", "latency", "stream")
+METRICS = ("accessible", "usable", "blocking", "throughput_kbps", "rtt_ms", "delivered",
+           "last_packet_ms", "first_packet_ms")
 BLOCKING_VALUES = ("false", "dns", "tcp_ip", "http-failure", "http-diff", "null")
 OPS = (">=", "<=", ">", "<", "==")
 
@@ -148,6 +149,8 @@ class Probe:
     start: float = 0.0  # first round, emulated seconds
     bytes: int = 1_000_000  # throughput: bytes per transfer
     count: int = 3  # latency: echo requests per measurement
+    rate: int = 100  # stream: echo requests per second (real time)
+    window: float = 0.0  # stream: emulated seconds each round sends for (0: `every`)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import TypeVar
 import numpy as np
 
 from sovnet.model.topology import SUBSCRIBER_CLASSES
-from sovnet.report.dataset import Run, Sample, Step, Web
+from sovnet.report.dataset import Run, Sample, Step, StreamEffect, Web
 
 MAX_BINS = 80
 BLOCKING_ORDER = ("ok", "dns", "tcp_ip", "http-failure", "http-diff", "undetermined")
@@ -165,6 +165,7 @@ class StepLatency:
     step: Step
     ack_ms: dict[str, float]  # switch -> ms from the store commit to its barrier reply
     first_seen: FirstSeen | None
+    packets: tuple[StreamEffect, ...] = ()  # streams it cut or let in: commit -> last/first reply
 
     @property
     def median_ms(self) -> float:
@@ -203,5 +204,39 @@ def step_latencies(run: Run) -> list[StepLatency]:
     for i, s in enumerate(changes):
         until = changes[i + 1].t_commit if i + 1 < len(changes) else None
         acks = {sw: (t - s.t_commit) * 1000.0 for sw, t in sorted(s.acks.items())}
-        out.append(StepLatency(s, acks, first_seen(s, run.web, until)))
+        packets = tuple(x for x in run.stream_effects if x.step == s.index)
+        out.append(StepLatency(s, acks, first_seen(s, run.web, until), packets))
     return out
+
+
+@dataclass(frozen=True)
+class PacketRow:
+    """One stream around one change: when its replies arrived, in ms from the store commit."""
+
+    subscriber: str
+    service: str
+    effect: StreamEffect | None  # None: the change was not meant to touch this stream
+    offsets_ms: np.ndarray
+
+
+def packets_around(run: Run, lat: StepLatency, before_s: float, after_s: float) -> list[PacketRow]:
+    """The streams running across a change's commit, affected ones first, each with the replies
+    that arrived from `before_s` before the commit to `after_s` after it."""
+    t = lat.step.t_commit
+    if t is None:
+        return []
+    effects = {(x.subscriber, x.service): x for x in lat.packets}
+    rows = []
+    for m in run.streams:
+        if m.probe_error is not None or not m.start <= t <= m.end:
+            continue
+        r = np.asarray(m.replies)
+        near = r[(r >= t - before_s) & (r <= t + after_s)]
+        rows.append(PacketRow(m.subscriber, m.service, effects.get((m.subscriber, m.service)),
+                              (near - t) * 1000.0))
+    return sorted(rows, key=lambda row: (row.effect is None, row.subscriber, row.service))
+
+
+def stream_by_step(run: Run) -> list[StepLatency]:
+    """The changes that cut or let in at least one stream probe's vantage point."""
+    return [lat for lat in step_latencies(run) if lat.packets]

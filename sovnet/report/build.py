@@ -95,6 +95,23 @@ def _latency(run: Run, tl: Timeline) -> Figure:
     return fig
 
 
+PACKET_SPAN = (-250.0, 750.0)  # ms around a commit the packets figure shows, at least
+
+
+def _packets(run: Run, tl: Timeline) -> Figure:
+    lats = analysis.stream_by_step(run)
+    if not lats:
+        raise Skip("No timeline step changed what a stream probe could reach (no stream probe, "
+                   "or no step touched its vantage points).")
+    worst = max((x.delay_ms for lat in lats for x in lat.packets if x.delay_ms is not None),
+                default=0.0)
+    lo, hi = PACKET_SPAN[0], max(PACKET_SPAN[1], worst * 1.6)
+    panels = [(lat, analysis.packets_around(run, lat, -lo / 1000, hi / 1000)) for lat in lats]
+    fig = figures.new_figure(11, 1.4 + sum(0.9 + 0.32 * len(rows) for _, rows in panels))
+    figures.packets(fig, panels, (lo, hi))
+    return fig
+
+
 def _throughput(run: Run, tl: Timeline) -> Figure:
     ok = [s for s in run.throughput if s.probe_error is None and s.value is not None]
     if not ok:
@@ -138,7 +155,17 @@ PLOTS: list[tuple[str, str, Callable[[Run, Timeline], Figure], str]] = [
      "time on a log scale. A probe's time is that of the packet that decided its outcome: the "
      "completed connection to a service the change opened, the first dropped SYN to one it "
      "closed. A switch can enforce a change before its acknowledgement reaches the store, so a "
-     "probe may see it before the last ack; a probe that measures rarely sees it late."),
+     "probe may see it before the last ack; a probe that measures rarely sees it late. "
+     "Diamonds, where the scenario has stream probes: the last packet through of a stream the "
+     "change cut, and the first of one it let in (figure 'the last and first packet through')."),
+    ("packets", "The last and first packet through, per change", _packets,
+     "Stream probes send small ICMP echo requests at a fixed rate (100 per second unless the "
+     "scenario says otherwise) from subscriber hosts to a service, through every change. Each "
+     "tick is a reply, placed at the time it arrived after the change's store commit (real "
+     "time, on the clock of the commit and the switches' acknowledgements). For a subscriber a "
+     "change cut, the last tick is the last packet that got through; for one it let in, the "
+     "first. Blue triangles mark when that subscriber's access switch acknowledged the change. "
+     "Grey rows are streams the change was not meant to touch."),
     ("throughput", "Throughput per subscriber class", _throughput,
      "Median download throughput of the throughput probes of each subscriber class, per probe "
      "round. A failed transfer counts as 0."),

@@ -81,6 +81,41 @@ class Sample:
     probe_error: str | None
 
 
+@dataclass(frozen=True)
+class Stream:
+    """A stream measurement: echo requests at a fixed rate, and when each reply arrived."""
+
+    t_real: float
+    t_scenario: float
+    round: int | None
+    subscriber: str
+    cls: str
+    service: str
+    start: float  # real seconds since T0 of the first request
+    end: float  # ... and of the last
+    rate: float
+    sent: int
+    replies: tuple[float, ...]  # real seconds since T0 at which each reply arrived, sorted
+    probe_error: str | None
+
+
+@dataclass(frozen=True)
+class StreamEffect:
+    """A step's effect on one stream: store commit -> last reply (a cut) or first reply (an
+    admission), from the run's `stream_effect` events (sovnet.experiments.stream_effect)."""
+
+    step: int
+    subscriber: str
+    service: str
+    allowed: bool  # after the step
+    t_commit: float
+    delay_ms: float | None  # None: not measured, `note` says why
+    switch: str | None  # the subscriber's access switch
+    switch_ack_ms: float | None  # its acknowledgement of the step, from the commit
+    replies_after: int
+    note: str
+
+
 @dataclass
 class Run:
     folder: Path
@@ -95,6 +130,8 @@ class Run:
     expectations: list[dict[str, Any]] | None  # None: the run wrote none (e.g. interrupted)
     notes: list[str] = field(default_factory=list)  # things worth telling the reader
     windows: list[Phase] = field(default_factory=list)  # scheduled policies in force (curfews)
+    streams: list[Stream] = field(default_factory=list)
+    stream_effects: list[StreamEffect] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -106,7 +143,8 @@ class Run:
 
     @property
     def probe_errors(self) -> int:
-        return sum(m.probe_error is not None for m in [*self.web, *self.throughput, *self.latency])
+        return sum(m.probe_error is not None
+                   for m in [*self.web, *self.throughput, *self.latency, *self.streams])
 
 
 def _read_json(path: str) -> Any:
@@ -199,9 +237,40 @@ def _step(e: dict[str, Any], where: str) -> Step:
     )
 
 
-def _measurement(m: dict[str, Any], where: str) -> Web | Sample | None:
+def _stream_effect(e: dict[str, Any], where: str) -> StreamEffect:
+    if not isinstance(e.get("allowed"), bool):
+        raise ReportError(f"{where}: 'allowed' must be true or false, got {e.get('allowed')!r}")
+    return StreamEffect(
+        step=int(_num(e, "step", where)), subscriber=_str(e, "subscriber", where),
+        service=_str(e, "service", where), allowed=e["allowed"],
+        t_commit=_num(e, "t_commit", where), delay_ms=_opt_num(e.get("delay_ms")),
+        switch=e.get("switch") if isinstance(e.get("switch"), str) else None,
+        switch_ack_ms=_opt_num(e.get("switch_ack_ms")),
+        replies_after=int(_opt_num(e.get("replies_after")) or 0), note=str(e.get("note") or ""))
+
+
+def _stream(common: dict[str, Any], m: dict[str, Any], keys: dict, t0_wall: float,
+            where: str) -> Stream:
+    service = _str(m, "service", where)
+    if common["probe_error"] is not None:
+        return Stream(**common, service=service, start=common["t_real"], end=common["t_real"],
+                      rate=0.0, sent=0, replies=())
+    at = where + ": test_keys"
+    start = _num(keys, "start_wall", at) - t0_wall
+    rate, sent = _num(keys, "rate", at), int(_num(keys, "sent", at))
+    replies = keys.get("replies") or []
+    if not isinstance(replies, list) or not all(
+            isinstance(r, list) and len(r) == 3 and _opt_num(r[2]) is not None for r in replies):
+        raise ReportError(f"{at}: 'replies' must be a list of [seq, t_sent, t_received]")
+    return Stream(**common, service=service, start=start,
+                  end=start + max(sent - 1, 0) / rate if rate > 0 else start, rate=rate,
+                  sent=sent, replies=tuple(sorted(start + float(r[2]) for r in replies)))
+
+
+def _measurement(m: dict[str, Any], where: str,
+                 t0_wall: float = 0.0) -> Web | Sample | Stream | None:
     name = _str(m, "test_name", where)
-    if name not in ("web_connectivity", "sovnet_throughput", "sovnet_latency"):
+    if name not in ("web_connectivity", "sovnet_throughput", "sovnet_latency", "sovnet_stream"):
         return None  # a newer probe kind: not ours to draw
     keys = m.get("test_keys") or {}
     if not isinstance(keys, dict):
@@ -210,6 +279,8 @@ def _measurement(m: dict[str, Any], where: str) -> Web | Sample | None:
                   round=m.get("round") if isinstance(m.get("round"), int) else None,
                   subscriber=_str(m, "subscriber", where), cls=_str(m, "class", where),
                   probe_error=m.get("probe_error") or None)
+    if name == "sovnet_stream":
+        return _stream(common, m, keys, t0_wall, where)
     if name == "web_connectivity":
         acc, usable = keys.get("accessible"), keys.get("x_sovnet_usable")
         return Web(**common, service=_str(m, "service", where),
@@ -272,18 +343,26 @@ def load_run(folder: str | os.PathLike[str]) -> Run:
     notes: list[str] = []
     torn = notes if manifest["status"] != "complete" else None
     steps = []
+    effects = []
     epath = os.path.join(label, "events.jsonl")
     for n, e in _read_jsonl(epath, torn):
         if e.get("type") == "step":
             steps.append(_step(e, f"{epath}:{n}"))
+        elif e.get("type") == "stream_effect":
+            effects.append(_stream_effect(e, f"{epath}:{n}"))
     web: list[Web] = []
     throughput: list[Sample] = []
     latency: list[Sample] = []
+    streams: list[Stream] = []
+    # Stream replies carry wall-clock times: onto the run's clock through the manifest's T0.
+    t0_wall = _opt_num(manifest.get("t0_wall")) or 0.0
     mmpath = os.path.join(label, "measurements.jsonl")
     for n, m in _read_jsonl(mmpath, torn):
-        got = _measurement(m, f"{mmpath}:{n}")
+        got = _measurement(m, f"{mmpath}:{n}", t0_wall)
         if isinstance(got, Web):
             web.append(got)
+        elif isinstance(got, Stream):
+            streams.append(got)
         elif got is not None:
             (throughput if m["test_name"] == "sovnet_throughput" else latency).append(got)
 
@@ -298,4 +377,4 @@ def load_run(folder: str | os.PathLike[str]) -> Run:
         notes.append("expectations.json is missing: no expectations were evaluated.")
     return Run(root, label, manifest, topology, phases, sorted(steps, key=lambda s: s.t_real),
                sorted(web, key=lambda w: w.t_real), throughput, latency, expectations, notes,
-               windows)
+               windows, sorted(streams, key=lambda s: s.t_real), effects)

@@ -18,7 +18,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import LogLocator, NullFormatter
 
 from sovnet.report import style
-from sovnet.report.analysis import Bins, StepLatency, class_order
+from sovnet.report.analysis import Bins, PacketRow, StepLatency, class_order
 from sovnet.report.style import Timeline
 
 DODGE = 0.008  # lines at equal values are nudged apart this much (1 = 100 %) so all show
@@ -166,6 +166,11 @@ def enforcement_latency(ax: Axes, lats: Sequence[StepLatency]) -> None:
             ax.annotate("no probe saw the effect", (1.0, row), xycoords=("axes fraction", "data"),
                         xytext=(-4, 0), textcoords="offset points", ha="right", va="center",
                         fontsize=8.5, color="#8A3A00")
+        for x in lat.packets:  # the stream probes: the data plane's own answer, to a packet
+            if x.delay_ms is not None and x.delay_ms > 0:
+                ax.scatter([x.delay_ms / 1000.0], [row + 0.3], marker="D", s=30, zorder=6,
+                           color=PACKET_COLOURS[x.allowed], edgecolor="black", lw=0.4)
+                xs.append(x.delay_ms / 1000.0)
         if lat.step.refused:
             ax.annotate("refused by " + ", ".join(sorted(lat.step.refused)), (0, row),
                         xycoords=("axes fraction", "data"), xytext=(4, -12),
@@ -189,8 +194,66 @@ def enforcement_latency(ax: Axes, lats: Sequence[StepLatency]) -> None:
         Line2D([], [], ls="", marker="*", ms=13, color="#D55E00", markeredgecolor="black",
                label="first probe that saw the effect"),
     ]
+    kinds = {x.allowed for lat in lats for x in lat.packets if x.delay_ms is not None}
+    handles += [Line2D([], [], ls="", marker="D", ms=6, color=PACKET_COLOURS[k],
+                       markeredgecolor="black", label=PACKET_LABELS[k]) for k in sorted(kinds)]
     ax.figure.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=9,
                      frameon=False)
+
+
+PACKET_COLOURS = {False: "#CC79A7", True: "#009E73"}  # cut / let in (Okabe-Ito)
+PACKET_LABELS = {False: "last packet through (stream cut)",
+                 True: "first packet through (stream let in)"}
+
+
+def packets(fig: Figure, panels: Sequence[tuple[StepLatency, list[PacketRow]]],
+            span_ms: tuple[float, float]) -> list[Axes]:
+    """One panel per change that cut or let in a stream: each stream's replies as ticks around
+    the store commit, so the moment the data plane obeyed is seen to the packet."""
+    axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
+    lo, hi = span_ms
+    for ax, (lat, rows) in zip(axes, panels, strict=True):
+        for y, row in enumerate(rows):
+            x = row.effect
+            colour = "#777777" if x is None else PACKET_COLOURS[x.allowed]
+            ax.scatter(row.offsets_ms, np.full(row.offsets_ms.size, y), marker="|", s=90,
+                       lw=1.2, color=colour, zorder=3)
+            if x is None:
+                continue
+            if x.switch_ack_ms is not None:
+                ax.scatter([x.switch_ack_ms], [y - 0.38], marker="v", s=36, color="#0072B2",
+                           zorder=4)
+            if x.delay_ms is not None:
+                word = "last" if not x.allowed else "first"
+                ax.annotate(f"{word} reply {x.delay_ms:+.0f} ms", (x.delay_ms, y),
+                            xytext=(6, 7), textcoords="offset points", fontsize=8.5,
+                            color=colour, fontweight="bold")
+            else:
+                ax.annotate(x.note, (1.0, y), xycoords=("axes fraction", "data"),
+                            xytext=(-4, 7), textcoords="offset points", ha="right",
+                            fontsize=8, color="#B00020")
+        ax.axvline(0, color="black", lw=1.2, zorder=2)
+        labels = [f"{r.subscriber} → {r.service}"
+                  + ("" if r.effect is None else " (cut)" if not r.effect.allowed
+                     else " (let in)") for r in rows]
+        ax.set_yticks(range(len(rows)), labels, fontsize=8.5)
+        for tick, r in zip(ax.get_yticklabels(), rows, strict=True):
+            tick.set_color("#555555" if r.effect is None else PACKET_COLOURS[r.effect.allowed])
+        ax.set_ylim(len(rows) - 0.4, -0.8)
+        ax.set_xlim(lo, hi)
+        ax.grid(axis="x", color="#E5E5E5")
+        ax.set_title(_step_label(lat).replace("\n", " "), loc="left", fontsize=10,
+                     fontweight="bold")
+    axes[-1].set_xlabel("ms after the store commit (real time): one tick per echo reply")
+    fig.suptitle("The data plane around each change: every reply of the stream probes", x=0.01,
+                 ha="left", fontsize=13, fontweight="bold")
+    handles = [Line2D([], [], color="black", lw=1.2, label="store commit"),
+               Line2D([], [], ls="", marker="v", color="#0072B2",
+                      label="the subscriber's access switch acknowledged"),
+               Line2D([], [], ls="", marker="|", ms=10, mew=1.5, color="#777777",
+                      label="a reply (streams the change did not touch: grey)")]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=9, frameon=False)
+    return list(axes)
 
 
 def throughput(ax: Axes, series: dict[str, np.ndarray], bins: Bins, tl: Timeline) -> None:
@@ -202,9 +265,20 @@ def throughput(ax: Axes, series: dict[str, np.ndarray], bins: Bins, tl: Timeline
     for cls in sorted(series, key=class_order):
         ax.plot(x, series[cls], color=style.class_colour(cls), lw=2, zorder=10,
                 marker=style.CLASS_MARKERS.get(cls, "o"), ms=5, label=cls)
-    ax.set_ylim(0, (top if math.isfinite(top) and top > 0 else 1.0) * 1.08)
+    values = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in series.values()] or [[]])
+    low = float(values.min()) if values.size else math.nan
+    scale = ""
+    if math.isfinite(top) and math.isfinite(low) and top / low >= 100:
+        # Two decades or more (a 2G-class cap next to broadband): on a linear axis the capped
+        # line would lie on zero. Logarithmic above the lowest decade seen, linear below it so
+        # that failed transfers (0) still show.
+        ax.set_yscale("symlog", linthresh=10 ** math.floor(math.log10(low)), linscale=0.5)
+        ax.set_ylim(0, top * 2.5)
+        scale = ", log scale"
+    else:
+        ax.set_ylim(0, (top if math.isfinite(top) and top > 0 else 1.0) * 1.08)
     ax.yaxis.set_major_formatter(fmt)
-    ax.set_ylabel(f"median throughput ({unit})")
+    ax.set_ylabel(f"median throughput ({unit}{scale})")
     ax.set_xlabel(tl.xlabel)
     ax.set_title("Download throughput per subscriber class", loc="left",
                  pad=style.TITLE_PAD, fontsize=13, fontweight="bold")

@@ -93,6 +93,7 @@ def _header(r: Report) -> str:
          f'change{"" if lat["changes"] == "1" else "s"}'),
         ("commit → first probe saw it", f'<span class="big">{_esc(lat["seen_worst"])}</span>'
          f' worst, median {_esc(lat["seen_median"])}'),
+        *_packet_facts(run),
         ("when (UTC)", f"{_esc(m.get('started_at'))}<br>to {_esc(m.get('finished_at'))}"),
         ("wall time", _esc(text.duration(m.get("wall_seconds")))),
         ("scenario time", _esc(emulated)),
@@ -108,6 +109,32 @@ def _header(r: Report) -> str:
             f'<p class="sub">scenario <code>{_esc(m.get("scenario"))}</code> · '
             f"run folder <code>{_esc(run.folder.name)}</code></p>"
             f"{banner}{desc}{_facts(facts)}{notes}</section>")
+
+
+def _packet_facts(run: Any) -> list[tuple[str, str]]:
+    p = text.packet_figures(run)
+    if p is None:
+        return []
+    return [("commit → last packet through (cut)", f'<span class="big">{_esc(p["cut_worst"])}'
+             f'</span> worst, median {_esc(p["cut_median"])} ({_esc(p["cut_n"])} measured)'),
+            ("commit → first packet through (let in)", f'<span class="big">'
+             f'{_esc(p["in_worst"])}</span> worst, median {_esc(p["in_median"])} '
+             f'({_esc(p["in_n"])} measured)')]
+
+
+def _packet_table(run: Any) -> str:
+    steps = {s.index: s for s in run.steps}
+    rows = "".join(
+        f"<tr><td>{x.step}</td><td>{_esc(steps[x.step].label if x.step in steps else '')}</td>"
+        f"<td>{_esc(x.subscriber)} → {_esc(x.service)}</td>"
+        f"<td>{'cut' if not x.allowed else 'let in'}</td>"
+        f"<td class=num>{_esc(x.switch)}: {_esc(text.packet_text(x.switch_ack_ms, ''))}</td>"
+        f"<td class=num>{_esc(text.packet_text(x.delay_ms, x.note))}</td>"
+        f"<td class=num>{x.replies_after}</td></tr>"
+        for x in run.stream_effects)
+    return ("<table><tr><th>step</th><th>change</th><th>stream</th><th>effect</th>"
+            "<th>access switch acked</th><th>commit → last (cut) / first (let in) reply</th>"
+            f"<th>replies after the commit</th></tr>{rows}</table>")
 
 
 def _expectations(r: Report) -> str:
@@ -153,6 +180,8 @@ def _plot(r: Report, plot: Plot, number: int) -> str:
                  f' <b>Steps:</b> {_esc(tl.step_caption() or "none")}.</p>')
     if plot.key == "latency" and r.latencies:
         body += _latency_table(r.latencies, len(r.run.topology.switches))
+    if plot.key == "packets" and r.run.stream_effects:
+        body += _packet_table(r.run)
     # The PNG carries its own headline (it is also linked alone from summary.md), so the
     # section names the figure quietly instead of repeating it.
     return (f'<section id="{plot.key}"><p class="kicker">Figure {number} · {_esc(plot.title)}'

@@ -85,7 +85,8 @@ def seconds_label(s: float) -> str:
 
 @dataclass(frozen=True)
 class Timeline:
-    """Scenario time as the figures draw it: in hours for runs of 2 h or more, else minutes."""
+    """Scenario time as the figures draw it: in days for runs of 10 days or more (months of a
+    regime read better in days than in thousands of hours), hours from 2 h, else minutes."""
 
     duration_s: float
     phases: tuple[Phase, ...]
@@ -107,17 +108,22 @@ class Timeline:
 
     @property
     def unit_s(self) -> float:
-        return 3600.0 if self.duration_s >= 7200 else 60.0
+        return 86400.0 if self.duration_s >= 10 * 86400 else 3600.0 if self.duration_s >= 7200 \
+            else 60.0
+
+    @property
+    def unit(self) -> str:
+        return {86400.0: "d", 3600.0: "h"}.get(self.unit_s, "min")
 
     @property
     def xlabel(self) -> str:
-        return "scenario time (h)" if self.unit_s == 3600 else "scenario time (min)"
+        return f"scenario time ({self.unit})"
 
     def x(self, t: float) -> float:
         return t / self.unit_s
 
     def at(self, t: float) -> str:
-        return f"{round(self.x(t), 2):g} {'h' if self.unit_s == 3600 else 'min'}"
+        return f"{round(self.x(t), 2):g} {self.unit}"
 
     def step_caption(self) -> str:
         return "; ".join(f"step {i} at {self.at(t)}: {label}" for t, i, label in self.steps)

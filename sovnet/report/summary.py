@@ -44,6 +44,12 @@ def render(r: Report) -> str:
             f"{lat['ack_median']}, worst {lat['ack_worst']}",
             f"- store commit → first probe that saw the effect: median {lat['seen_median']}, "
             f"worst {lat['seen_worst']}"]
+    packets = text.packet_figures(run)
+    if packets is not None:
+        out += [f"- store commit → last packet through, streams cut ({packets['cut_n']}): "
+                f"median {packets['cut_median']}, worst {packets['cut_worst']}; → first packet "
+                f"through, streams let in ({packets['in_n']}): median {packets['in_median']}, "
+                f"worst {packets['in_worst']}"]
     out += [f"- note: {n}" for n in run.notes]
     out += ["", "## Plots", ""]
     for p in r.plots:

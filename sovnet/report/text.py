@@ -49,8 +49,11 @@ def incomplete_warning(run: Run) -> str:
 
 
 def measurement_counts(run: Run) -> dict[str, int]:
-    return {"web_connectivity": len(run.web), "sovnet_throughput": len(run.throughput),
-            "sovnet_latency": len(run.latency)}
+    counts = {"web_connectivity": len(run.web), "sovnet_throughput": len(run.throughput),
+              "sovnet_latency": len(run.latency)}
+    if run.streams:  # only where a scenario streams: the others' reports stay as they were
+        counts["sovnet_stream"] = len(run.streams)
+    return counts
 
 
 def vantage_summary(run: Run) -> str:
@@ -74,6 +77,25 @@ def latency_figures(lats: list[StepLatency]) -> dict[str, str]:
     }
 
 
+def packet_figures(run: Run) -> dict[str, str] | None:
+    """Commit -> last packet through (cuts) and -> first packet through (admissions), median
+    and worst over the stream probes' vantage points; None when no step touched a stream."""
+    if not run.stream_effects:
+        return None
+    out = {}
+    for key, allowed in (("cut", False), ("in", True)):
+        xs = [x for x in run.stream_effects if x.allowed is allowed]
+        got = [x.delay_ms for x in xs if x.delay_ms is not None]
+        out[f"{key}_n"] = f"{len(got)} of {len(xs)}"
+        out[f"{key}_median"] = ms(statistics.median(got)) if got else "–"
+        out[f"{key}_worst"] = ms(max(got)) if got else "–"
+    return out
+
+
+def packet_text(delay_ms: float | None, note: str) -> str:
+    return note if delay_ms is None else f"{delay_ms:+.1f} ms"
+
+
 def first_seen_text(lat: StepLatency) -> str:
     fs = lat.first_seen
     if fs is None:
@@ -86,7 +108,7 @@ def during(x: dict[str, Any], tl: Timeline) -> str:
     d = x.get("during")
     if not (isinstance(d, list) and len(d) == 2):
         return "whole run"
-    unit = "h" if tl.unit_s == 3600 else "min"
+    unit = tl.unit
     return f"{tl.x(d[0]):.3g}–{tl.x(d[1]):.3g} {unit}"
 
 

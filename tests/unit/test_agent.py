@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import http.client
 import json
+import os
 import queue
 import socket
 import subprocess
@@ -274,6 +275,25 @@ def test_throughput(agent):
         "http://bank.sov/bytes?n=2000000", 2000000, None)
     assert obs["seconds"] > 0 and obs["throughput_kbps"] == pytest.approx(
         2000000 * 8 / 1000 / obs["seconds"], rel=1e-3)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a stream sends from a raw ICMP socket: root only")
+def test_stream_on_loopback(agent):
+    [line] = agent.ask({"id": "st-1", "kind": "stream", "rate": 100, "window": 0.5, "targets": [
+        {"service": "lo", "ip": "127.0.0.1"}]})
+    obs = line["observation"]
+    assert (obs["ip"], obs["sent"], obs["received"], obs["failure"]) == ("127.0.0.1", 50, 50, None)
+    seqs = [r[0] for r in obs["replies"]]
+    assert seqs == list(range(50))
+    # on schedule: request i leaves i/rate after the start, its reply right after it
+    assert all(abs(r[1] - r[0] / 100) < 0.05 and 0 <= r[2] - r[1] < 0.05
+               for r in obs["replies"])
+
+
+def test_a_stream_with_bad_parameters_is_an_error_line(agent):
+    [line] = agent.ask({"id": "st-2", "kind": "stream", "rate": 5000, "window": 1, "targets": [
+        {"service": "lo", "ip": "127.0.0.1"}]})
+    assert "out of range" in line["error"] and "Traceback" in line["raw"]
 
 
 def test_unknown_kind_and_malformed_lines_are_error_lines(agent):

@@ -135,3 +135,28 @@ def test_the_warm_up_round_is_sent_waited_for_and_not_recorded():
     assert rounds.warm_up(timeout=5) == 4 * 6
     rounds.result("alice", {"id": "warmup-0", "service": "gov"})  # a late one
     assert folder.records == [] and folder.events == [] and counts["probe_errors"] == 0
+
+
+def test_a_stream_round_sends_its_window_in_real_seconds_and_its_line_becomes_a_record():
+    import dataclasses
+
+    from sovnet.experiments.plan import Action
+    from sovnet.experiments.scenario import Probe, ServiceFilter
+    from sovnet.model.policy import parse_scope
+
+    sc, agents, folder, counts, _, _ = setup()
+    probe = Probe("stream", 3600, (parse_scope("subscriber:alice"),), 1, ServiceFilter(("gov",)),
+                  rate=50)  # window 0: the whole interval, 2 s real at 30m per 1s
+    sc = dataclasses.replace(sc, probes=(probe,))
+    rounds = ProbeRounds(sc, all_vantages(sc), agents, folder, counts, now=lambda: 1.0,
+                         revision_at=lambda t: 7)
+    rounds.send(Action(1800, "probe", 0, probe=probe))
+    [(host, cmd)] = agents.sent
+    assert (host, cmd["kind"], cmd["rate"], cmd["window"]) == ("alice", "stream", 50, 2.0)
+    assert cmd["targets"] == [{"service": "gov", "ip": sc.topology.host("gov").ip}]
+    keys = {"ip": cmd["targets"][0]["ip"], "rate": 50, "window_s": 2.0, "start_wall": 5.0,
+            "sent": 100, "received": 100, "replies": [], "icmp_errors": 0, "failure": None}
+    rounds.result("alice", {"id": cmd["id"], "kind": "stream", "service": "gov",
+                            "t0_mono": 1.0, "t0_wall": 5.0, "runtime": 2.3, "observation": keys})
+    [rec] = folder.records
+    assert (rec["test_name"], rec["test_keys"], rec["probe_error"]) == ("sovnet_stream", keys, None)

@@ -203,3 +203,53 @@ def test_scheduled_windows_follow_the_scenario_clock_and_end_with_the_policy():
     assert [(n, a / 3600, b / 3600) for n, a, b in sc.scheduled_windows()] == [
         ("curfew", 7, 15), ("curfew", 31, 39), ("curfew", 55, 63)]
     assert sc.origin == 18 * 3600
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "experiments").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_every_shipped_scenario_validates_and_runs_in_minutes(path):
+    sc = load_scenario(path)
+    assert sc.expectations
+    assert sc.real(sc.duration) <= 300
+
+
+def _state_after(sc, at: float):
+    """Policies and subscribers as the timeline leaves them at `at` (adds and statuses only)."""
+    import dataclasses
+
+    subs = initial_subscribers(sc.topology)
+    adds = []
+    for step in sc.steps:
+        if step.at > at:
+            break
+        adds += step.add
+        for name, status in step.status:
+            subs[name] = dataclasses.replace(subs[name], status=status)
+    policies = [Policy(i, a.action, a.scope, a.target, a.priority) for i, a in enumerate(adds, 1)]
+    return adds, policies, subs
+
+
+def test_kashmir_whitelist_is_usable_for_5_of_its_12_sites_by_construction():
+    sc = load_scenario(ROOT / "experiments" / "kashmir-2020.yaml")
+    topo = sc.topology
+    adds, policies, subs = _state_after(sc, 200 * 86400)  # 2G + whitelist
+    listed = [a.target.value for a in adds if a.name == "whitelist" and a.target.kind == "service"]
+    services = [s.name for s in topo.services]
+    for who in ("chpost1", "chpre1", "dlmac1"):  # verified: the list, nothing else
+        reach = reachability(topo, policies, subs, [who], services)
+        assert sorted(s for s in services if reach[who, s]) == sorted(listed)
+        usable = [s for s in listed if all(reach[who, d] for d in topo.service(s).depends_on)]
+        assert (len(listed), len(usable)) == (12, 5)  # 42 %, as the real list's 126 of 301
+    for who in ("chpre2", "zopre1", "chnew", "dlhome1"):  # unverified or unregistered
+        assert not any(reachability(topo, policies, subs, [who], services).values())
+
+
+def test_permission_to_connect_steps_fall_inside_a_stream_window_with_room_after():
+    from sovnet.experiments.stream_effect import MIN_AFTER
+
+    sc = load_scenario(ROOT / "experiments" / "permission-to-connect.yaml")
+    [stream] = [p for p in sc.probes if p.kind == "stream"]
+    rounds = [a.at for a in schedule(sc) if a.kind == "probe" and a.probe is stream]
+    for step in sc.steps[1:]:
+        assert any(sc.real(step.at - r) >= 0.5 and sc.real(r + stream.window - step.at)
+                   >= MIN_AFTER + 0.5 for r in rounds), step.label
