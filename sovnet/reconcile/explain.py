@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sovnet.compile.dns import tampering
+from sovnet.compile.flowlog import logging_policy
 from sovnet.model.flows import FlowRule, cookie_kind, cookie_policy
 from sovnet.model.policy import PROTOCOLS, Policy, SubscriberState, dns_answer
 from sovnet.model.topology import Topology
@@ -31,6 +32,7 @@ class Explanation:
     policy: Policy | None
     dns: Policy | None = None  # a dns_tamper policy that makes src's resolver lie about dst
     policies: Mapping[int, Policy] = field(default_factory=dict)  # by id, to name meters' owners
+    logged: Policy | None = None  # the log policy that records this traffic, if any
 
     def render(self) -> str:
         t = self.trace
@@ -59,6 +61,9 @@ class Explanation:
             p = self.policies.get(cookie_policy(f.cookie))
             lines.append(f"  throttled by policy {p.describe() if p else cookie_policy(f.cookie)}"
                          " (a meter per subscriber and direction)")
+        if self.logged is not None:
+            lines.append(f"  logged by policy {self.logged.describe()}: the flow-log collector "
+                         "keeps a record of it")
         return "\n".join(lines)
 
 
@@ -109,7 +114,10 @@ def explain(topo: Topology, tables: Mapping[int, Iterable[FlowRule]],
     lie = (tampering(topo, by_id.values(), src, svc.name, subscribers)
            if h.kind == "subscriber" and svc is not None and svc.kind == "service"
            and dst != ip else None)
-    return Explanation(src, ip, name, pkt, t, deciding, policy, lie, by_id)
+    logged = (logging_policy(topo, by_id.values(), subscribers or {}, src, ip,
+                             PROTOCOLS[proto], port if proto in ("tcp", "udp") else None)
+              if h.kind == "subscriber" else None)
+    return Explanation(src, ip, name, pkt, t, deciding, policy, lie, by_id, logged)
 
 
 def _deciding_flow(t: Trace) -> FlowRule | None:

@@ -63,3 +63,11 @@ def test_explain_follows_a_blockpage_steer_to_the_isp_resolver():
     assert f"tcp/80: steered to {resolver} (the ISP's resolver and blockpage server" in e.render()
     https = explain(topo, tables, pol, "alice", "social.example", port=443)
     assert https.trace.delivered_to is None and https.policy == block
+
+
+def test_explain_names_the_log_policy_that_records_the_traffic():
+    log = handmade.policy(7, "log", "service:bank", scope="subscriber:alice")
+    topo, tables, pol = setup(log)
+    assert ("logged by policy #7 log service:bank for subscriber:alice (priority 100)"
+            in explain(topo, tables, pol, "alice", "bank").render())
+    assert "logged" not in explain(topo, tables, pol, "alice", "social.example").render()
