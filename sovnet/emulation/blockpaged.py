@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import html
-import os
-import signal
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from sovnet.emulation.httpd import serve
 
 STATUS = 403
 MAX_DISCARD = 1 << 20  # request body bytes read (and dropped) before answering
@@ -94,16 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--address", default="0.0.0.0")
     ap.add_argument("--ready", help="file written once the socket listens")
     a = ap.parse_args(argv)
-    ThreadingHTTPServer.daemon_threads = True
-    server = ThreadingHTTPServer((a.address, a.port), make_handler(a.isp))
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    if a.ready:
-        with open(a.ready, "w") as f:
-            f.write(f"{os.getpid()}\n")
-    sys.stderr.write(f"blockpaged {a.isp} listening on {a.address}:{a.port}\n")
-    sys.stderr.flush()
-    server.serve_forever()
-    return 0
+    return serve(make_handler(a.isp), a.address, a.port, a.ready, f"blockpaged {a.isp}")
 
 
 if __name__ == "__main__":

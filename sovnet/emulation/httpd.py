@@ -120,13 +120,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ready", help="file written once the socket listens")
     a = ap.parse_args(argv)
     handler = make_handler(a.service, _split(a.domains), _split(a.depends))
+    return serve(handler, a.address, a.port, a.ready, f"httpd {a.service}")
+
+
+def serve(handler, address: str, port: int, ready: str | None, name: str) -> int:
+    """Listen, write the ready file the network polls for, serve until SIGTERM."""
     ThreadingHTTPServer.daemon_threads = True
-    server = ThreadingHTTPServer((a.address, a.port), handler)
+    server = ThreadingHTTPServer((address, port), handler)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    if a.ready:
-        with open(a.ready, "w") as f:
+    if ready:
+        with open(ready, "w") as f:
             f.write(f"{os.getpid()}\n")
-    sys.stderr.write(f"httpd {a.service} listening on {a.address}:{a.port}\n")
+    sys.stderr.write(f"{name} listening on {address}:{port}\n")
     sys.stderr.flush()
     server.serve_forever()
     return 0
