@@ -36,7 +36,7 @@ from sovnet.model.policy import (
     parse_scope,
     parse_target,
 )
-from sovnet.model.schedule import Clock, Schedule, ScheduleError, in_force, schedule
+from sovnet.model.schedule import Schedule, ScheduleError, in_force, schedule
 from sovnet.reconcile.explain import ExplainError, explain
 
 
@@ -218,8 +218,7 @@ def _dispatch(store, a) -> tuple[str, int | None]:
         if snap.topology is None:
             raise CommandError("this store holds no inventory yet (expected a store that "
                                "`sovnet cli` or a Lab has loaded a topology into)")
-        now = in_force(snap.policies, Clock.from_setting(snap.settings.get("clock")),
-                       time.time())  # what a schedule puts in force at this moment
+        now = in_force(snap.policies, snap.clock, time.time())  # what schedules hold now
         tables = compile_flows(snap.topology, now, snap.subscribers)
         e = explain(snap.topology, tables, now, a.src, a.dst, a.proto, a.port,
                     snap.subscribers)

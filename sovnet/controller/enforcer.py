@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from sovnet.compile import compile_network
 from sovnet.errors import CompileError
 from sovnet.model.flows import FlowKey, FlowRule, Meter, cookie_kind
-from sovnet.model.schedule import Clock, in_force, next_change
+from sovnet.model.schedule import in_force, next_change
 from sovnet.reconcile.diff import FlowPlan, diff, diff_meters
 
 log = logging.getLogger("sovnet.controller")
@@ -91,7 +91,7 @@ class Enforcer:
         with self.compiling:
             snap = self.store.snapshot()
             now = self.clock()
-            clock = Clock.from_setting(snap.settings.get("clock"))
+            clock = snap.clock
             active = in_force(snap.policies, clock, now)
             self.next_change = next_change(snap.policies, clock, now)
             ids = frozenset(p.id for p in active)

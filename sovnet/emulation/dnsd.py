@@ -72,7 +72,7 @@ class StoreView:
         snap = self.store.snapshot()
         # one assignment: readers see one revision's values together
         self.current = (snap.topology, snap.policies, snap.subscribers,
-                        Clock.from_setting(snap.settings.get("clock")))
+                        snap.clock)
 
 
 class PolicyResolver(ZoneResolver):

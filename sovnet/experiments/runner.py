@@ -29,7 +29,7 @@ from sovnet.experiments.scenario import Scenario, format_duration
 from sovnet.experiments.stream_effect import stream_effects
 from sovnet.experiments.timeline import TimelineStore
 from sovnet.flowlog import export as flowlog_export
-from sovnet.model.schedule import Clock, in_force
+from sovnet.model.schedule import in_force
 
 log = logging.getLogger("sovnet.run")
 
@@ -249,7 +249,7 @@ class _Runner:
             self.phase = step.phase
         self.ui.log(f"T+{format_duration(step.at)} [bold]{step.phase or self.phase}[/]: "
                     f"{step.label}")
-        before, stream_before = self._reach(), self._stream_reach()
+        before, stream_before = self._reach()
         t_step = self._now()
         ev = {"type": "step", "index": action.index, "phase": step.phase or self.phase,
               "label": step.label, "at_s": step.at, "t_real": round(t_step, 4),
@@ -264,27 +264,25 @@ class _Runner:
         t_commit = info.committed_at - self.t0_wall
         self.revisions.append((t_commit, rev))
         self.counts["changes"] += 1
+        after, stream_after = self._reach()
         ev.update(revision=rev, committed_wall=info.committed_at, t_commit=round(t_commit, 4),
-                  effect=[list(x) for x in effect(before, self._reach())],
-                  stream_effect=[list(x) for x in effect(stream_before, self._stream_reach())],
+                  effect=[list(x) for x in effect(before, after)],
+                  stream_effect=[list(x) for x in effect(stream_before, stream_after)],
                   deadline=self._now() + ENFORCE_TIMEOUT)
         self.unenforced.append(ev)
         self.step_events.append(ev)
 
-    def _reach(self) -> dict[tuple[str, str], bool]:
+    def _reach(self) -> tuple[dict[tuple[str, str], bool], dict[tuple[str, str], bool]]:
+        """What the store says the web pairs and the stream pairs can reach now, read from
+        one snapshot."""
         snap = self.lab.store.snapshot()
+        now = in_force(snap.policies, snap.clock, time.time())
         subs = sorted({v for v, _ in self.web_pairs})
         svcs = sorted({s for _, s in self.web_pairs})
-        now = in_force(snap.policies, Clock.from_setting(snap.settings.get("clock")), time.time())
         reach = reachability(self.topo, now, snap.subscribers, subs, svcs)
-        return {pair: reach[pair] for pair in self.web_pairs}
-
-    def _stream_reach(self) -> dict[tuple[str, str], bool]:
-        if not self.stream_pairs:
-            return {}
-        snap = self.lab.store.snapshot()
-        now = in_force(snap.policies, Clock.from_setting(snap.settings.get("clock")), time.time())
-        return ping_reachability(self.topo, now, snap.subscribers, self.stream_pairs)
+        streams = (ping_reachability(self.topo, now, snap.subscribers, self.stream_pairs)
+                   if self.stream_pairs else {})
+        return {pair: reach[pair] for pair in self.web_pairs}, streams
 
     def _check_enforcement(self) -> None:
         for ev in list(self.unenforced):

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sovnet.compile.flowlog import ExportedFlow, FlowRecord, exporters, to_records
-from sovnet.model.schedule import Clock, in_force
+from sovnet.model.schedule import in_force
 from sovnet.model.topology import Switch, Topology
 
 KEEP = 120.0  # seconds of superseded revisions kept: far longer than an export's lag
@@ -70,7 +70,7 @@ def records(timeline: PolicyTimeline, switch: Switch, flows: Iterable[ExportedFl
         for snap in timeline.during(flow.first_seen, flow.last_seen):
             if snap.topology is None:
                 continue
-            clock = Clock.from_setting(snap.settings.get("clock"))
+            clock = snap.clock
             scheduled = {p.id: p for t in (flow.first_seen, flow.last_seen)
                          for p in in_force(snap.policies, clock, t)}
             for r in to_records(snap.topology, scheduled.values(), snap.subscribers, switch,

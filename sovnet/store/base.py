@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sovnet.model.policy import Policy, Scope, SubscriberState, Target
-from sovnet.model.schedule import Schedule
+from sovnet.model.schedule import Clock, Schedule
 from sovnet.model.topology import Topology
 
 ENTITIES = ("inventory", "policy", "subscriber", "device", "setting")
@@ -70,6 +70,11 @@ class Snapshot:
     policies: tuple[Policy, ...]  # sorted by id
     subscribers: dict[str, SubscriberState] = field(hash=False)
     settings: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
+
+    @property
+    def clock(self) -> Clock:
+        """The scenario clock schedules run on (the wall clock when none is set)."""
+        return Clock.from_setting(self.settings.get("clock"))
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,8 @@ from dataclasses import dataclass, field
 
 from sovnet.controller.enforcer import Enforcer
 from sovnet.reconcile.diff import apply
+from sovnet.store.base import Snapshot
 from tests.unit import handmade
-
-
-@dataclass
-class Snap:
-    revision: int
-    topology: object
-    policies: tuple
-    subscribers: dict
-    settings: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -27,8 +19,8 @@ class FakeStore:
         self.topo = handmade.topology()
 
     def snapshot(self):
-        return Snap(self.revision, self.topo, self.policies, handmade.subscribers(self.topo),
-                    self.settings)
+        return Snapshot(self.revision, None, self.topo, self.policies,
+                        handmade.subscribers(self.topo), self.settings)
 
     def record_ack(self, revision, dpid, acked_at, flows_changed, note=""):
         self.acks.append((revision, dpid, flows_changed, note))
