@@ -30,6 +30,7 @@ from sovnet.compile.paths import next_hops, trunk_ports
 from sovnet.compile.targets import (
     ETH_ARP,
     ETH_IPV4,
+    check_scope,
     in_scope,
     scope_matches,
     subscriber_index,
@@ -125,8 +126,8 @@ def compile_network(
               if p.action in FLOW_ACTIONS]
     throttles = [(p, target_matches(topo, p.target, p.id)) for p in ordered
                  if action_kind(p.action) == "throttle"]
-    for p in (*access, *throttles):
-        scope_matches(topo, p[0].scope, p[0].id, [], subscribers)  # validates the names
+    for p, _ in (*access, *throttles):
+        check_scope(topo, p.scope, p.id)
     flows_out: FlowTables = {}
     meters_out: MeterTables = {}
     for sw in sorted(topo.switches, key=lambda s: s.dpid):
