@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import getpass
 import os
+import re
 import shlex
 import time
 
@@ -60,13 +61,21 @@ STATUS_OPS = {"register": "registered", "verify": "verified", "privilege": "priv
               "revoke": "revoked"}
 
 
+DURATION_FORM = "seconds, or a number with s, m, h or d, such as 3600, 30m, 12h or 90d"
+
+
 def _duration(text: str) -> float:
+    """An argparse type: '3600' -> 3600.0, '90d', '1h30m' (sovnet's duration syntax)."""
     from sovnet.experiments.scenario import parse_duration
 
+    compact = str(text).strip().lower()
     try:
-        return parse_duration(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+        if re.fullmatch(r"\d+(\.\d+)?", compact):  # a bare number is seconds on a command line
+            return float(compact)
+        return parse_duration(compact)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"bad duration {text!r} (expected {DURATION_FORM})") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,13 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
                                         "many bytes (kept where a log policy covers them)")
     fl.add_argument("--subscriber")
     fl.add_argument("--service", help="a service or resolver name")
-    fl.add_argument("--since", type=flowlog_text.duration, metavar="SECONDS_AGO",
+    fl.add_argument("--since", type=_duration, metavar="SECONDS_AGO",
                     help="flows active in the last SECONDS_AGO (or 30m, 12h, 90d)")
     fl.add_argument("--limit", type=flowlog_text.positive,
                     help=f"the newest N (default: {flowlog_text.TABLE_LIMIT}; all with --json)")
     fl.add_argument("--json", action="store_true", help="one JSON object a line")
     rt = sub.add_parser("retention", help="show or set how long flow records are kept")
-    rt.add_argument("seconds", nargs="?", type=flowlog_text.duration,
+    rt.add_argument("seconds", nargs="?", type=_duration,
                     help="SECONDS (or 30m, 12h, 90d); older records are deleted at once")
     rt.add_argument("--why", default="")
     return p

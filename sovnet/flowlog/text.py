@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import re
 import time
 from dataclasses import asdict
 
@@ -20,21 +19,10 @@ from sovnet.store.flowrecords import DEFAULT_RETENTION
 
 TABLE_LIMIT = 50  # records a table shows unless --limit says otherwise
 PROTOCOLS = {1: "icmp", 6: "tcp", 17: "udp"}
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd]?)$")
-DURATION_FORM = "seconds, or a number with s, m, h or d, such as 3600, 30m, 12h or 90d"
 
 
 class FlowlogError(SovnetError):
     exit_code = 2
-
-
-def duration(text: str) -> float:
-    """'3600' -> 3600.0, '90d' -> 7776000.0; an argparse type (its error names the form)."""
-    m = _DURATION.match(str(text).strip().lower())
-    if not m:
-        raise argparse.ArgumentTypeError(f"bad duration {text!r} (expected {DURATION_FORM})")
-    return float(m[1]) * _UNITS[m[2]]
 
 
 def positive(text: str) -> int:
