@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sovnet.compile.reference import targets
-from sovnet.compile.targets import in_scope
-from sovnet.model.policy import Policy, SubscriberState, action_kind, dns_answer
+from sovnet.compile.reference import overlay
+from sovnet.model.policy import Policy, SubscriberState, dns_answer
 from sovnet.model.topology import Topology
 
 TCP, HTTP = 6, 80
@@ -33,12 +32,8 @@ def tampering(topo: Topology, policies: Iterable[Policy], subscriber: str,
               ) -> Policy | None:
     """The dns_tamper policy that decides what `subscriber` is told about `service`, if any
     (`subscribers`: the store's subscriber states, for tier and standing scopes)."""
-    ip = topo.host(service).ip
-    state = (subscribers or {}).get(subscriber)
-    deciding = [p for p in policies if action_kind(p.action) == "dns_tamper"
-                and in_scope(topo, p.scope, subscriber, state)
-                and targets(topo, p, ip, TCP, HTTP)]
-    return max(deciding, key=lambda p: (p.priority, p.id)) if deciding else None
+    return overlay(topo, policies, "dns_tamper", subscribers or {}, subscriber,
+                   topo.host(service).ip, TCP, HTTP)
 
 
 def resolver_answer(topo: Topology, policies: Iterable[Policy], client_ip: str,

@@ -20,10 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sovnet.compile.reference import targets
-from sovnet.compile.targets import in_scope
+from sovnet.compile.reference import overlay
 from sovnet.errors import CompileError
-from sovnet.model.policy import Policy, SubscriberState, action_kind
+from sovnet.model.policy import Policy, SubscriberState
 from sovnet.model.topology import Switch, Topology
 
 DIRECTIONS = ("up", "down")  # sent by the subscriber / received by it
@@ -79,11 +78,7 @@ def logging_policy(topo: Topology, policies: Iterable[Policy],
                    subscribers: Mapping[str, SubscriberState], subscriber: str, dst_ip: str,
                    proto: int, dst_port: int | None) -> Policy | None:
     """The log policy that names traffic from `subscriber` to dst_ip (proto/dst_port), if any."""
-    state = subscribers.get(subscriber)
-    covering = [p for p in policies if action_kind(p.action) == "log"
-                and in_scope(topo, p.scope, subscriber, state)
-                and targets(topo, p, dst_ip, proto, dst_port)]
-    return max(covering, key=lambda p: (p.priority, p.id)) if covering else None
+    return overlay(topo, policies, "log", subscribers, subscriber, dst_ip, proto, dst_port)
 
 
 def exporters(topo: Topology) -> dict[str, int]:
