@@ -50,7 +50,7 @@ def test_bad_target_syntax(store):
 def test_load_policy_set_is_one_revision_with_each_policys_reason(store):
     rev = store.revision()
     text, new = commands.run(store, ["policy", "load",
-                                     str(ROOT / "controller" / "essential-services.yaml")])
+                                     str(ROOT / "controller" / "policies" / "essential-services.yaml")])
     assert new == rev + 1
     assert text.startswith("loaded ")
     reasons = {p.reason for p in store.policies()}

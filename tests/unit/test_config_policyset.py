@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_essential_services_matches_national():
     topology = load_topology(ROOT / "topologies" / "national.yaml")
-    specs = load_policy_set(ROOT / "controller" / "essential-services.yaml", topology)
+    specs = load_policy_set(ROOT / "controller" / "policies" / "essential-services.yaml", topology)
     assert [(s.action, s.scope, s.target, s.priority) for s in specs] == [
         ("allow", Scope("all"), Target("category", "BANK"), 500),
         ("allow", Scope("all"), Target("category", "HEALTH"), 500),
