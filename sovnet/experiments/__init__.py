@@ -5,15 +5,16 @@
     result.folder, result.exit_code, result.expectations
 
 Modules: scenario (the values), plan (vantage points, schedule), timeline (steps -> store),
-runner (the run), agents + agent (probes in hosts), webprobe/probe_net/probe_parse (what a
-probe does), ooni (classification), records (measurement lines), effect and expect (what should
-and did happen), rundir (the run folder), progress (the display).
+runner (the run), agent_pool (starts and talks to the probe agents, which live in
+sovnet.probes and run inside the hosts), rounds (probe rounds), ooni (classification), records
+(measurement lines), effect and expect (what should and did happen), rundir (the run folder),
+progress (the display).
 """
 
 from __future__ import annotations
 
 # Lazy, so that `sovnet.config.scenario` (imported by load_scenario) can import
-# `sovnet.experiments.scenario` without a cycle, and the agent starts without the runner.
+# `sovnet.experiments.scenario` without a cycle.
 _EXPORTS = {
     "load_scenario": ("sovnet.config.scenario", "load_scenario"),
     "run_scenario": ("sovnet.experiments.runner", "run_scenario"),

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sovnet.experiments.agents import AgentPool
+from sovnet.experiments.agent_pool import AgentPool
 from sovnet.experiments.plan import Action, Vantage
 from sovnet.experiments.records import ASN_BASE, Context, record
 from sovnet.experiments.rundir import RunFolder

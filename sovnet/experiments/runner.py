@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sovnet.controller.enforcer import FAILED
 from sovnet.errors import SovnetError
-from sovnet.experiments.agents import AgentPool
+from sovnet.experiments.agent_pool import AgentPool
 from sovnet.experiments.effect import effect, ping_reachability, reachability
 from sovnet.experiments.expect import evaluate
 from sovnet.experiments.plan import Action, all_vantages, schedule

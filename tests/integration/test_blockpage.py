@@ -100,7 +100,7 @@ def test_blockpage_answers_http_in_scope_and_drops_the_rest(lab, policies):
 
 def agent(host, command: dict) -> dict:
     """One command to a probe agent in `host`, as the experiment runner sends it; its line."""
-    proc = host.popen([sys.executable, "-m", "sovnet.experiments.agent", "--name", host.name],
+    proc = host.popen([sys.executable, "-m", "sovnet.probes.agent", "--name", host.name],
                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                       text=True)
     out, err = proc.communicate(json.dumps(command) + "\n", timeout=30)

@@ -383,7 +383,8 @@ def test_a_web_only_port_regime_passes_dns_and_http_and_nothing_else(lab, clean_
         return out.strip()
 
     assert tcp22() == "7"
-    commands.run(lab.store, ["policy", "load", str(ROOT / "controller" / "policies" / "web-only.yaml")])
+    web_only = ROOT / "controller" / "policies" / "web-only.yaml"
+    commands.run(lab.store, ["policy", "load", str(web_only)])
     lab.wait_enforced(lab.store.revision())
     assert dig(alice, resolver_ip(topo, "alice"), name) == addr  # udp/53 passes
     assert http_status(alice, addr, name, timeout_s=2) == "200"  # tcp/80 passes

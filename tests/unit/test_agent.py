@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from sovnet.experiments import ooni
-from sovnet.experiments.agent import default_resolver
-from sovnet.experiments.probe_net import DNSNoAnswer, DNSRcodeError, EOFFailure, failure_string
+from sovnet.probes.agent import default_resolver
+from sovnet.probes.net import DNSNoAnswer, DNSRcodeError, EOFFailure, failure_string
 
 ROOT = Path(__file__).resolve().parents[2]
 BANK, CDN, SHOP, DEAD_CDN, NO_SERVER, STALL = (f"127.0.0.{i}" for i in range(2, 8))
@@ -133,7 +133,7 @@ class Agent:
         self.stderr = open(lab.tmp / "agent.log", "a")
         resolver = resolver or f"127.0.0.1:{lab.dns_port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sovnet.experiments.agent", "--name", "test", "--resolver",
+            [sys.executable, "-m", "sovnet.probes.agent", "--name", "test", "--resolver",
              resolver, "--http-port", str(lab.port)],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
             text=True)

@@ -19,9 +19,9 @@ from sovnet.config import load_topology
 from sovnet.emulation import blockpaged, httpd, servers, steer
 from sovnet.experiments import ooni
 from sovnet.experiments.effect import web_reachable
-from sovnet.experiments.probe_parse import parse_page
 from sovnet.lab import free_port
 from sovnet.model.policy import Policy, initial_subscribers, parse_scope, parse_target
+from sovnet.probes.parse import parse_page
 from tests.unit.test_emulation_pure import small
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,7 +142,7 @@ def test_resolver_hosts_redirect_the_ports_of_their_servers(tmp_path):
 
 
 def response_record(status: int, headers: dict, body: bytes) -> dict:
-    """What webprobe records of a response."""
+    """What the web probe records of a response."""
     return {"code": status, "headers": headers, "body_length": len(body),
             "title": parse_page(body)[0], "body_is_truncated": False}
 

@@ -49,8 +49,8 @@ def test_bad_target_syntax(store):
 
 def test_load_policy_set_is_one_revision_with_each_policys_reason(store):
     rev = store.revision()
-    text, new = commands.run(store, ["policy", "load",
-                                     str(ROOT / "controller" / "policies" / "essential-services.yaml")])
+    policy_set = ROOT / "controller" / "policies" / "essential-services.yaml"
+    text, new = commands.run(store, ["policy", "load", str(policy_set)])
     assert new == rev + 1
     assert text.startswith("loaded ")
     reasons = {p.reason for p in store.policies()}

@@ -1,4 +1,4 @@
-"""probe_parse against real output of Debian 12's iputils-ping (ping from iputils 20221126),
+"""sovnet.probes.parse against real output of Debian 12's iputils-ping (ping from iputils 20221126),
 captured with stdout and stderr together as the agent reads them, on the development machine and
 in network namespaces built to produce each case."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from sovnet.experiments.probe_parse import ProbeParseError, parse_page, parse_ping
+from sovnet.probes.parse import ProbeParseError, parse_page, parse_ping
 
 # ping -n -c 3 -i 0.2 -W 1 127.0.0.1 (exit status 0)
 OK = """\

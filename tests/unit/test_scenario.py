@@ -66,7 +66,8 @@ def test_default_experiment_loads_with_its_inputs():
 
 def test_a_broken_policy_set_is_reported_in_its_own_file_and_where_it_is_loaded(tmp_path):
     (tmp_path / "set.yaml").write_text("name: s\npolicies:\n  - {action: deny, target: 'x:y'}\n")
-    text = SHORT.read_text().replace("../../../controller/policies/essential-services.yaml", "set.yaml")
+    text = SHORT.read_text().replace("../../../controller/policies/essential-services.yaml",
+                                     "set.yaml")
     text = text.replace("../../../topologies", str(ROOT / "topologies"))
     (tmp_path / "sc.yaml").write_text(text)
     with pytest.raises(ConfigError) as e:

@@ -15,7 +15,6 @@ from sovnet.experiments.effect import ping_reachability, reachability
 from sovnet.experiments.expect import evaluate
 from sovnet.experiments.scenario import Expectation, ServiceFilter
 from sovnet.experiments.stream_effect import measure, stream_effects
-from sovnet.experiments.streamprobe import build_echo, checksum, parse_icmp
 from sovnet.model.policy import (
     Policy,
     SubscriberState,
@@ -23,6 +22,7 @@ from sovnet.model.policy import (
     parse_scope,
     parse_target,
 )
+from sovnet.probes.stream import build_echo, checksum, parse_icmp
 
 ROOT = Path(__file__).resolve().parents[1].parent
 MINIMAL = ROOT / "topologies" / "minimal.yaml"

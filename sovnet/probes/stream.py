@@ -24,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sovnet.experiments.probe_net import failure_string
+from sovnet.probes.net import failure_string
 
 ECHO_REPLY, DEST_UNREACH, ECHO_REQUEST, TIME_EXCEEDED = 0, 3, 8, 11
 PAYLOAD = b"sovnet-stream..."  # 16 bytes: packets stay small (feasibility.md: packet rates)
@@ -32,7 +32,7 @@ MAX_SEQ = 0xFFFF
 LINGER = 0.3  # seconds after the last request to wait for its reply; RTTs here are < 10 ms
 # Destination-unreachable codes that name the network, as iputils words them ("Destination Net
 # ..."); the others (host, port, protocol, "Packet filtered") count as host_unreachable, the
-# same mapping as probe_parse.parse_ping.
+# same mapping as parse.parse_ping.
 _NET_CODES = {0, 6, 9, 11}
 
 

@@ -1,4 +1,4 @@
-"""Probe agents: one `python -m sovnet.experiments.agent` per vantage host, driven by pipes.
+"""Probe agents: one `python -m sovnet.probes.agent` per vantage host, driven by pipes.
 
 The runner writes a command line to an agent's stdin and gets one result line per target back;
 a reader thread per agent puts them on one queue. An agent that dies or writes something that is
@@ -52,7 +52,7 @@ class AgentPool:
             log = self.logdir / f"agent-{host}.log"
             with open(log, "ab") as err:
                 popen = self.network.host(host).popen(
-                    [self.python, "-m", "sovnet.experiments.agent", "--name", host],
+                    [self.python, "-m", "sovnet.probes.agent", "--name", host],
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env,
                 )
             self.network.track_process(popen.pid, f"probe agent in {host}")

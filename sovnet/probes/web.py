@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from sovnet.experiments.probe_net import (
+from sovnet.probes.net import (
     NETWORK_ERRORS,
     Clock,
     ProbeEnv,
@@ -28,7 +28,7 @@ from sovnet.experiments.probe_net import (
     split_url,
     tcp_connect,
 )
-from sovnet.experiments.probe_parse import parse_page
+from sovnet.probes.parse import parse_page
 
 PAGE_WORKERS = 8
 

@@ -1,6 +1,6 @@
 """The measurement agent of a vantage point: a long-lived process inside an emulated host.
 
-    python -m sovnet.experiments.agent --name VANTAGE [--resolver IP[:PORT]] [--http-port P]
+    python -m sovnet.probes.agent --name VANTAGE [--resolver IP[:PORT]] [--http-port P]
 
 Reads JSON commands from stdin, one per line, and writes one JSON line per target to stdout,
 flushed at once because the runner reads a pipe. Each command runs on its own thread, since a
@@ -9,13 +9,13 @@ concurrently, so that a blocked target costs one timeout, not one per target. Ex
 end of stdin once the commands in flight are done.
 
 Commands ({"id", "kind", "targets", ...}) and their lines:
-  web         {"observation": {...}}: webprobe.measure_web (OONI Web Connectivity + page load)
-  web+control {"control": {...}}: webprobe.measure_control (the test helper's side)
+  web         {"observation": {...}}: web.measure_web (OONI Web Connectivity + page load)
+  web+control {"control": {...}}: web.measure_control (the test helper's side)
   throughput  {"observation": {"url", "bytes", "seconds", "throughput_kbps", "failure"}}
   latency     {"observation": {"ip", "sent", "received", "rtt_*_ms", "failure"}} from ping
   stream      {"observation": {"ip", "rate", "window_s", "start_wall", "sent", "received",
               "replies": [[seq, t_sent, t_received], ...], "icmp_errors", "failure"}}: echo
-              requests at "rate" per second for "window" seconds (streamprobe.icmp_stream)
+              requests at "rate" per second for "window" seconds (stream.icmp_stream)
 Every line has "id", "kind", "service"; a measurement also has "t0_mono", "t0_wall" and
 "runtime". What could not be measured (a missing tool, output not understood, a malformed
 command, a bug) is {"error", "raw"} instead: never a made-up success or failure.
@@ -33,7 +33,7 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from sovnet.experiments.probe_net import (
+from sovnet.probes.net import (
     Clock,
     ProbeEnv,
     connect_first,
@@ -43,9 +43,9 @@ from sovnet.experiments.probe_net import (
     resolve,
     split_url,
 )
-from sovnet.experiments.probe_parse import ProbeParseError, parse_ping
-from sovnet.experiments.streamprobe import icmp_stream
-from sovnet.experiments.webprobe import HostCache, Timeouts, measure_control, measure_web
+from sovnet.probes.parse import ProbeParseError, parse_ping
+from sovnet.probes.stream import icmp_stream
+from sovnet.probes.web import HostCache, Timeouts, measure_control, measure_web
 
 MAX_WORKERS = 16
 PING_INTERVAL = 0.2
@@ -224,7 +224,7 @@ def run_command(text: str, env: ProbeEnv, out: Output) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sovnet.experiments.agent")
+    ap = argparse.ArgumentParser(prog="python -m sovnet.probes.agent")
     ap.add_argument("--name", required=True, help="the vantage point, for the log")
     ap.add_argument("--resolver", help="IP[:PORT]; default: first nameserver of resolv.conf")
     ap.add_argument("--http-port", type=int, default=80, help="port of port-less URLs")
