@@ -28,6 +28,7 @@ import time
 from sovnet.compile import compile_flows
 from sovnet.errors import CompileError, SovnetError
 from sovnet.flowlog import text as flowlog_text
+from sovnet.flowtable.explain import ExplainError, explain
 from sovnet.model.policy import (
     ACTION_FORMS,
     PolicySyntaxError,
@@ -38,7 +39,6 @@ from sovnet.model.policy import (
     parse_target,
 )
 from sovnet.model.schedule import Schedule, ScheduleError, in_force, schedule
-from sovnet.reconcile.explain import ExplainError, explain
 
 
 class CommandError(SovnetError):

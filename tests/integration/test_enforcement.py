@@ -14,12 +14,12 @@ import pytest
 from sovnet import commands
 from sovnet.compile import compile_flows
 from sovnet.config import load_topology
+from sovnet.flowtable.ofctl_text import parse_dump
 from sovnet.lab import Lab, LabError
 from sovnet.model.flows import TABLE_FORWARD, make_cookie
 from sovnet.model.policy import parse_scope, parse_target
 from sovnet.model.topology import resolver_ip
 from sovnet.reconcile.diff import diff
-from sovnet.reconcile.ofctl_text import parse_dump
 from tests.integration.probing import dig, eventually, http_status, pings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -223,7 +223,7 @@ def ovs_trace(switch: str, packet: dict, in_port: int) -> tuple[list, int | None
 def test_explain_agrees_with_ovs_own_trace_hop_by_hop(lab, clean_policies):
     """The simulator behind `explain` against ovs-appctl ofproto/trace, on every hop of every
     subscriber -> service path, under a cutoff with a whitelist and a port filter."""
-    from sovnet.reconcile.simulate import trace
+    from sovnet.flowtable.simulate import trace
 
     add(lab, "deny", "international")
     add(lab, "allow", f"service:{services(lab, 'foreign')[0]}", priority=500)

@@ -4,8 +4,8 @@ import pytest
 
 from sovnet.compile import compile_flows
 from sovnet.errors import CompileError
+from sovnet.flowtable.simulate import trace
 from sovnet.model.flows import TABLE_ADMISSION, TABLE_POLICY, cookie_kind, cookie_policy, is_ours
-from sovnet.reconcile.simulate import trace
 from tests.unit import handmade
 
 

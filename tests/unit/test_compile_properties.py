@@ -6,9 +6,9 @@ from hypothesis import strategies as st
 
 from sovnet.compile import compile_flows
 from sovnet.compile.reference import allowed
+from sovnet.flowtable.simulate import trace
 from sovnet.model.policy import Policy, Scope, SubscriberState, Target
 from sovnet.reconcile.diff import apply, diff
-from sovnet.reconcile.simulate import trace
 from tests.unit import handmade
 
 TOPO = handmade.topology()

@@ -95,7 +95,7 @@ def test_store_and_policy_sets_take_dns_tamper(tmp_path):
 
 
 def test_explain_says_the_resolver_lies():
-    from sovnet.reconcile.explain import explain
+    from sovnet.flowtable.explain import explain
 
     lie = [pol(7, "dns_tamper:nxdomain", "service:social", scope="isp:fixnet")]
     tables = compile_flows(TOPO, lie, SUBS)

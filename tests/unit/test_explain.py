@@ -1,7 +1,7 @@
 import pytest
 
 from sovnet.compile import compile_flows
-from sovnet.reconcile.explain import ExplainError, explain
+from sovnet.flowtable.explain import ExplainError, explain
 from tests.unit import handmade
 
 

@@ -1,8 +1,8 @@
 import pytest
 
 from sovnet.compile import compile_flows
+from sovnet.flowtable.ofctl_text import DumpParseError, parse_dump, parse_line
 from sovnet.model.flows import make_cookie, rule
-from sovnet.reconcile.ofctl_text import DumpParseError, parse_dump, parse_line
 from tests.unit import handmade
 
 # Lines as OVS 3.1 prints them for sovnet's flows (copied from a real dump).

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 from sovnet.compile.dns import tampering
 from sovnet.compile.flowlog import logging_policy
+from sovnet.flowtable.simulate import Trace, table_name, trace
 from sovnet.model.flows import FlowRule, cookie_kind, cookie_policy
 from sovnet.model.policy import PROTOCOLS, Policy, SubscriberState, dns_answer
 from sovnet.model.topology import Topology
-from sovnet.reconcile.simulate import Trace, table_name, trace
 
 
 class ExplainError(ValueError):
