@@ -8,7 +8,7 @@ from sovnet.config.scenario import load_scenario
 from sovnet.experiments.plan import all_vantages, schedule
 from sovnet.experiments.rounds import ProbeRounds
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHORT = ROOT / "tests" / "integration" / "scenarios" / "minimal-cutoff.yaml"
 
 

@@ -24,7 +24,7 @@ from sovnet.model.policy import (
 )
 from sovnet.store import open_store
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TOPO = load_topology(ROOT / "topologies" / "minimal.yaml")
 SUBS = initial_subscribers(TOPO)
 

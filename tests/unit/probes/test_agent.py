@@ -21,7 +21,7 @@ from sovnet.experiments import ooni
 from sovnet.probes.agent import default_resolver
 from sovnet.probes.net import DNSNoAnswer, DNSRcodeError, EOFFailure, failure_string
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BANK, CDN, SHOP, DEAD_CDN, NO_SERVER, STALL = (f"127.0.0.{i}" for i in range(2, 8))
 ZONE = {"bank.sov": BANK, "cdn.example": CDN, "shop.sov": SHOP, "deadcdn.example": DEAD_CDN,
         "refused.sov": NO_SERVER, "stall.sov": STALL}

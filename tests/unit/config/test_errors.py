@@ -1,6 +1,6 @@
 """Every problem of a bad file, at once, with exact positions and wording.
 
-Each file in config_cases/ ends with `# expect: LINE:COL: WHERE: MESSAGE` lines: the exact
+Each file in cases/ ends with `# expect: LINE:COL: WHERE: MESSAGE` lines: the exact
 issues the loader must report for it, in order, without the leading `FILE:`.
 """
 
@@ -13,8 +13,8 @@ import pytest
 from sovnet.config import load_policy_set, load_topology, topology_from_text
 from sovnet.errors import ConfigError, ConfigIssue
 
-CASES = Path(__file__).parent / "config_cases"
-ROOT = Path(__file__).resolve().parents[2]
+CASES = Path(__file__).parent / "cases"
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def expected(path: Path) -> list[str]:

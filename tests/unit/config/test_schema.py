@@ -8,7 +8,7 @@ from pathlib import Path
 from sovnet.config import topology_json_schema
 from sovnet.config.schema import schema_text
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 COMMITTED = ROOT / "topologies" / "topology.schema.json"
 
 

@@ -24,7 +24,7 @@ from sovnet.model.policy import (
 )
 from sovnet.probes.stream import build_echo, checksum, parse_icmp
 
-ROOT = Path(__file__).resolve().parents[1].parent
+ROOT = Path(__file__).resolve().parents[3]
 MINIMAL = ROOT / "topologies" / "minimal.yaml"
 T0 = 1_764_064_800.0
 

@@ -21,7 +21,7 @@ from sovnet.experiments.scenario import (
 )
 from sovnet.model.policy import Policy, initial_subscribers, parse_scope, parse_target
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEFAULT = ROOT / "experiments" / "national-cutoff.yaml"
 SHORT = ROOT / "tests" / "integration" / "scenarios" / "minimal-cutoff.yaml"
 
@@ -190,7 +190,7 @@ def test_the_documented_scenario_example_is_valid(tmp_path):
 def test_sovnet_run_refuses_a_bad_scenario_before_starting_anything(tmp_path, capsys):
     from sovnet.cli import main
 
-    bad = ROOT / "tests" / "unit" / "config_cases" / "scenario_names.yaml"
+    bad = ROOT / "tests" / "unit" / "config" / "cases" / "scenario_names.yaml"
     assert main(["run", str(bad), "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert f"{bad}:8:35: probes[0].from: unknown ISP 'nowhere'" in err

@@ -7,7 +7,7 @@ from pathlib import Path
 from sovnet.config import PolicySpec, load_policy_set, load_topology
 from sovnet.model.policy import Scope, Target
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_essential_services_matches_national():

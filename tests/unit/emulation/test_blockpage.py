@@ -22,9 +22,9 @@ from sovnet.experiments.effect import web_reachable
 from sovnet.lab import free_port
 from sovnet.model.policy import Policy, initial_subscribers, parse_scope, parse_target
 from sovnet.probes.parse import parse_page
-from tests.unit.test_emulation_pure import small
+from tests.unit.emulation.test_emulation import small
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TOPO = load_topology(ROOT / "topologies" / "minimal.yaml")
 SUBS = initial_subscribers(TOPO)
 

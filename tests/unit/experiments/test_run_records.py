@@ -13,7 +13,7 @@ from sovnet.experiments.rundir import RunFolder, default_folder
 from sovnet.experiments.timeline import TimelineStore
 from sovnet.store import open_store
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHORT = ROOT / "tests" / "integration" / "scenarios" / "minimal-cutoff.yaml"
 
 CTX = Context(scenario="s", round=3, subscriber="alice", cls="fixed_home", isp="fixnet",

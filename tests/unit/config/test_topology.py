@@ -10,7 +10,7 @@ import pytest
 from sovnet.config import load_topology, topology_from_text
 from sovnet.model.topology import Host, Link, Topology
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MINIMAL = ROOT / "topologies" / "minimal.yaml"
 NATIONAL = ROOT / "topologies" / "national.yaml"
 
