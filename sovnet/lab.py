@@ -18,12 +18,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from sovnet.controller.enforcer import FAILED
 from sovnet.errors import SovnetError
 from sovnet.model.topology import Topology
+from sovnet.poll import wait_for
 from sovnet.store import open_store
 
 log = logging.getLogger("sovnet.lab")
@@ -37,18 +37,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.005):
-    """Poll `predicate` until it returns something truthy; raise LabError naming `what`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = predicate()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise LabError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 class Lab:
@@ -122,7 +110,8 @@ class Lab:
             with socket.socket() as s:
                 return s.connect_ex(("127.0.0.1", self.port)) == 0
 
-        wait_for(listening, 30, f"the controller to listen on port {self.port}")
+        wait_for(listening, 30, f"the controller to listen on port {self.port}", 0.005,
+                 error=LabError)
 
     def stop(self) -> None:
         try:
@@ -192,7 +181,8 @@ class Lab:
             return got if want <= got.keys() else None
 
         try:
-            return wait_for(acked, timeout, f"every switch to acknowledge revision {revision}")
+            return wait_for(acked, timeout, f"every switch to acknowledge revision {revision}",
+                            0.005, error=LabError)
         except LabError as e:
             refused = sorted({f"dpid {a.dpid:#x}: {a.note}" for a in self.store.acks(revision)
                               if a.note.startswith(FAILED)})

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sovnet.errors import EmulationError
+from sovnet.poll import attempts
 
 RUN_DIR_ENV = "SOVNET_RUN_DIR"
 DEFAULT_RUN_DIR = Path("/run/sovnet")
@@ -172,11 +173,9 @@ def kill_processes(procs: list[dict], timeout: float = 3.0, alive=pid_alive) -> 
                         os.kill(p["pid"], sig)
                     except ProcessLookupError:
                         pass
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        for _ in attempts(timeout, 0.05):
             if not any(alive(p["pid"], p.get("start_time")) for p in targets):
                 return targets
-            time.sleep(0.05)
     return targets
 
 

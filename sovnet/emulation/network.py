@@ -17,7 +17,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from functools import partial
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from sovnet.emulation.topo import (
 )
 from sovnet.errors import EmulationError
 from sovnet.model.topology import Topology
+from sovnet.poll import attempts
 
 
 class Network:
@@ -255,18 +255,15 @@ class Network:
         """Poll until every bridge is connected to the controller; EmulationError on timeout."""
         if self.net is None:
             raise EmulationError("network not started")
-        deadline = time.monotonic() + timeout
-        while True:
+        for _ in attempts(timeout, 0.1):
             state = ovs.connected_bridges(self.bridges())
             missing = sorted(b for b, up in state.items() if not up)
             if not missing:
                 return
-            if time.monotonic() > deadline:
-                raise EmulationError(
-                    f"switches not connected to the controller at tcp:{self.controller_ip}:"
-                    f"{self.controller_port} after {timeout:g}s: {', '.join(missing)}"
-                )
-            time.sleep(0.1)
+        raise EmulationError(
+            f"switches not connected to the controller at tcp:{self.controller_ip}:"
+            f"{self.controller_port} after {timeout:g}s: {', '.join(missing)}"
+        )
 
     # --- stop --------------------------------------------------------------------------
     def stop(self) -> None:

@@ -11,10 +11,10 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 from sovnet.errors import EmulationError
+from sovnet.poll import attempts
 
 DATAPATHS = ("kernel", "user")
 DATAPATH_ENV = "SOVNET_DATAPATH"
@@ -97,11 +97,9 @@ def ensure_ovs_running(timeout: float = 20.0) -> None:
             tried.append(f"{' '.join(argv)} -> {e}")
             continue
         # A start command that failed gets a short grace; one that succeeded the full timeout.
-        deadline = time.monotonic() + (timeout if r.returncode == 0 else 2.0)
-        while time.monotonic() < deadline:
+        for _ in attempts(timeout if r.returncode == 0 else 2.0, 0.2):
             if ovs_running():
                 return
-            time.sleep(0.2)
     raise EmulationError(
         "could not start Open vSwitch (tried: "
         + ("; ".join(tried) or "nothing to try")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sovnet.errors import EmulationError
 from sovnet.model.topology import Topology, resolver_ip  # noqa: F401 (re-exported)
+from sovnet.poll import attempts
 
 
 def zone(topology: Topology) -> dict[str, str]:
@@ -164,9 +165,8 @@ def start_servers(
 
 
 def await_servers(servers: list[Server], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
     waiting = list(servers)
-    while waiting:
+    for _ in attempts(timeout, 0.05):
         for s in list(waiting):
             if s.popen.poll() is not None:
                 raise EmulationError(
@@ -177,10 +177,8 @@ def await_servers(servers: list[Server], timeout: float = 30.0) -> None:
                 waiting.remove(s)
         if not waiting:
             return
-        if time.monotonic() > deadline:
-            names = ", ".join(f"{s.spec.host} ({s.spec.kind})" for s in waiting)
-            raise EmulationError(f"servers not listening after {timeout:g}s: {names}")
-        time.sleep(0.05)
+    names = ", ".join(f"{s.spec.host} ({s.spec.kind})" for s in waiting)
+    raise EmulationError(f"servers not listening after {timeout:g}s: {names}")
 
 
 def stop_servers(servers: list[Server], timeout: float = 5.0) -> None:

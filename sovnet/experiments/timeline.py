@@ -26,10 +26,8 @@ class TimelineStore:
         store = self.store
         with store.transaction(author=self.author, reason=step.label or "timeline step") as tx:
             if step.restore:
-                for p in store.policies():
-                    tx.revoke_policy(p.id)
+                reset_to_inventory(store, tx, self.topology)
                 self.named.clear()
-                self._reset_subscribers(tx)
             for name in step.revoke:
                 for pid in self.named.pop(name, []):
                     tx.revoke_policy(pid)
@@ -48,15 +46,20 @@ class TimelineStore:
                 tx.revoke_device(mac)
         return tx.revision
 
-    def _reset_subscribers(self, tx) -> None:
-        current = self.store.subscribers()
-        for name, want in initial_subscribers(self.topology).items():
-            cur = current[name]
-            if cur.status != want.status:
-                tx.set_subscriber_status(name, want.status)
-            if cur.standing != want.standing:
-                tx.set_standing(name, want.standing)
-            for mac in sorted(cur.devices - want.devices):
-                tx.revoke_device(mac)
-            for mac in sorted(want.devices - cur.devices):
-                tx.register_device(name, mac)
+
+def reset_to_inventory(store, tx, topology: Topology) -> None:
+    """Within `tx`, put `store` back where `topology` started: no policies, every subscriber
+    with its initial status, standing and devices (a scenario's `restore`; the tests' reset)."""
+    for p in store.policies():
+        tx.revoke_policy(p.id)
+    current = store.subscribers()
+    for name, want in initial_subscribers(topology).items():
+        cur = current[name]
+        if cur.status != want.status:
+            tx.set_subscriber_status(name, want.status)
+        if cur.standing != want.standing:
+            tx.set_standing(name, want.standing)
+        for mac in sorted(cur.devices - want.devices):
+            tx.revoke_device(mac)
+        for mac in sorted(want.devices - cur.devices):
+            tx.register_device(name, mac)

@@ -17,11 +17,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from sovnet.errors import SovnetError
+from sovnet.poll import attempts
 
 START_TIMEOUT = 30.0
 
@@ -55,16 +55,16 @@ class CollectorProcess:
             self.popen = subprocess.Popen(cmd, start_new_session=True,
                                           stdout=subprocess.DEVNULL, stderr=err)
         on_spawn(self.popen.pid)
-        deadline = time.monotonic() + timeout
-        while not self.ready.exists():
+        for _ in attempts(timeout, 0.01):
+            if self.ready.exists():
+                break
             if self.popen.poll() is not None:
                 raise CollectorError(
                     f"the flow-log collector exited with status {self.popen.returncode} before "
                     f"listening: {err_file.read_text(errors='replace')[-2000:].strip()}")
-            if time.monotonic() > deadline:
-                raise CollectorError(f"the flow-log collector did not listen within "
-                                     f"{timeout:g} s; see {self.log_file}")
-            time.sleep(0.01)
+        else:
+            raise CollectorError(f"the flow-log collector did not listen within "
+                                 f"{timeout:g} s; see {self.log_file}")
         self.port = int(json.loads(self.ready.read_text())["port"])
         return self.port
 

@@ -1,9 +1,7 @@
 """Data-plane checks from inside Mininet hosts, run in parallel so a blocked target costs one
-timeout, not one per target. Polling helpers wait for an expected state instead of sleeping."""
+timeout, not one per target. Tests wait for an expected state with sovnet.poll, never a sleep."""
 
 from __future__ import annotations
-
-import time
 
 
 def pings(host, ips, timeout_s: int = 1) -> dict[str, bool]:
@@ -32,14 +30,3 @@ def http_status(host, ip: str, domain: str, timeout_s: float = 2) -> str:
 def dig(host, resolver_ip: str, name: str) -> str:
     return host.cmd(f"dig +time=1 +tries=1 +short @{resolver_ip} {name} A").strip()
 
-
-def eventually(check, timeout: float = 10.0, interval: float = 0.05):
-    """Poll `check()` (which asserts) until it passes; re-raise its last failure at the timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(interval)

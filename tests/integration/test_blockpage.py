@@ -11,44 +11,31 @@ from pathlib import Path
 
 import pytest
 
-from sovnet.config import load_topology
 from sovnet.experiments import ooni
-from sovnet.lab import Lab
 from sovnet.model.policy import parse_scope, parse_target
 from sovnet.model.topology import resolver_ip
-from tests.integration.probing import eventually, pings
+from sovnet.poll import eventually
+from tests.integration.probing import pings
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPOLOGY = ROOT / "topologies" / "minimal.yaml"
 IN, OUT = "alice", "dave"  # fixnet's and mobinet's
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    topo = load_topology(str(TOPOLOGY))
-    assert topo.subscriber(IN).isp == "fixnet" and topo.subscriber(OUT).isp == "mobinet"
-    with Lab(topo, workdir=tmp_path_factory.mktemp("lab"), reconcile_interval=2.0) as lab:
-        yield lab
-
-
 @pytest.fixture
-def policies(lab):
+def policies(lab, clean):
     """add(action, target, scope): in force once every switch acknowledged it; all revoked
-    after the test."""
-    added = []
+    after the test (by `clean`)."""
+    assert lab.topology.subscriber(IN).isp == "fixnet"
+    assert lab.topology.subscriber(OUT).isp == "mobinet"
 
     def add(action, target, scope="isp:fixnet", priority=100):
         p = lab.store.add_policy(action, parse_scope(scope), parse_target(target), priority,
                                  author="test", reason=f"{action} {target}")
         lab.wait_enforced(lab.store.revision())
-        added.append(p)
         return p
 
-    yield add
-    with lab.store.transaction("test", "reset") as tx:
-        for p in added:
-            tx.revoke_policy(p.id)
-    lab.wait_enforced(lab.store.revision())
+    return add
 
 
 def log_lines(lab, resolver: str, server: str, *needles: str) -> list[str]:

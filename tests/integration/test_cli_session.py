@@ -58,8 +58,8 @@ def test_interactive_session_enforces_and_explains_then_tears_down(tmp_path):
 
 
 def test_sigterm_while_the_cli_is_open_tears_everything_down(tmp_path):
+    from sovnet.poll import eventually
     from sovnet.store import open_store
-    from tests.integration.probing import eventually
 
     topo = load_topology(str(TOPOLOGY))
     proc = subprocess.Popen([sys.executable, "-m", "sovnet", "cli", str(TOPOLOGY),

@@ -35,7 +35,7 @@ from sovnet.model.topology import (
     Switch,
     Topology,
 )
-from tests.integration.probing import eventually
+from sovnet.poll import eventually
 
 
 def small(p: str, delay: str | None = None) -> Topology:

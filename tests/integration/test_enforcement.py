@@ -13,34 +13,17 @@ import pytest
 
 from sovnet import commands
 from sovnet.compile import compile_flows
-from sovnet.config import load_topology
 from sovnet.flowtable.ofctl_text import parse_dump
-from sovnet.lab import Lab, LabError
+from sovnet.lab import LabError
 from sovnet.model.flows import TABLE_FORWARD, make_cookie
 from sovnet.model.policy import parse_scope, parse_target
 from sovnet.model.topology import resolver_ip
+from sovnet.poll import eventually
 from sovnet.reconcile.diff import diff
-from tests.integration.probing import dig, eventually, http_status, pings
+from tests.integration.probing import dig, http_status, pings
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPOLOGY = ROOT / "topologies" / "minimal.yaml"
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    topo = load_topology(str(TOPOLOGY))
-    with Lab(topo, workdir=tmp_path_factory.mktemp("lab"), reconcile_interval=2.0) as lab:
-        yield lab
-
-
-@pytest.fixture
-def clean_policies(lab):
-    """Each test starts and ends with no policy in force and every subscriber as loaded."""
-    yield
-    with lab.store.transaction("test", "reset") as tx:
-        for p in lab.store.policies():
-            tx.revoke_policy(p.id)
-    lab.wait_enforced(lab.store.revision())
 
 
 def ofctl(*args) -> str:
@@ -86,7 +69,7 @@ def revoke(lab, *policies):
     lab.wait_enforced(lab.store.revision())
 
 
-def test_empty_policy_set_reaches_everything(lab, clean_policies):
+def test_empty_policy_set_reaches_everything(lab, clean):
     targets = services(lab) + [r.name for r in lab.topology.resolvers]
     for src in subscribers(lab):
         expect_reach(lab, src, targets)
@@ -103,7 +86,7 @@ def test_empty_policy_set_reaches_everything(lab, clean_policies):
         assert out.strip() == "200", name
 
 
-def test_deny_one_service_then_revoke_restores_it(lab, clean_policies):
+def test_deny_one_service_then_revoke_restores_it(lab, clean):
     victim = services(lab, "foreign")[0]
     others = [s for s in services(lab) if s != victim]
     p = add(lab, "deny", f"service:{victim}")
@@ -117,7 +100,7 @@ def test_deny_one_service_then_revoke_restores_it(lab, clean_policies):
         expect_reach(lab, src, services(lab))
 
 
-def test_international_cutoff_with_a_whitelisted_foreign_service(lab, clean_policies):
+def test_international_cutoff_with_a_whitelisted_foreign_service(lab, clean):
     foreign = services(lab, "foreign")
     kept, cut = foreign[0], foreign[1:]
     add(lab, "deny", "international", priority=100)
@@ -126,7 +109,7 @@ def test_international_cutoff_with_a_whitelisted_foreign_service(lab, clean_poli
         expect_reach(lab, src, services(lab, "domestic") + [kept], cut)
 
 
-def test_unregistered_device_gets_nothing_until_registered(lab, clean_policies):
+def test_unregistered_device_gets_nothing_until_registered(lab, clean):
     outsiders = subscribers(lab, registered=False)
     assert outsiders, "minimal.yaml must have an unregistered subscriber"
     name = outsiders[0]
@@ -140,7 +123,7 @@ def test_unregistered_device_gets_nothing_until_registered(lab, clean_policies):
     expect_reach(lab, name, [], services(lab)[:2])
 
 
-def test_revoked_subscriber_loses_service(lab, clean_policies):
+def test_revoked_subscriber_loses_service(lab, clean):
     name = subscribers(lab)[0]
     lab.store.set_subscriber_status(name, "revoked", author="test", reason="revoke")
     lab.wait_enforced(lab.store.revision())
@@ -150,7 +133,7 @@ def test_revoked_subscriber_loses_service(lab, clean_policies):
     expect_reach(lab, name, services(lab))
 
 
-def test_flows_read_back_from_ovs_diff_to_an_empty_plan(lab, clean_policies):
+def test_flows_read_back_from_ovs_diff_to_an_empty_plan(lab, clean):
     add(lab, "deny", "international", scope=f"isp:{lab.topology.isps[0].name}")
     add(lab, "deny", "port:udp/443", priority=300)
     snap = lab.store.snapshot()
@@ -162,7 +145,7 @@ def test_flows_read_back_from_ovs_diff_to_an_empty_plan(lab, clean_policies):
         assert not plan, f"{sw.name}: {plan.summary()}"
 
 
-def test_a_store_change_from_another_process_is_enforced(lab, clean_policies):
+def test_a_store_change_from_another_process_is_enforced(lab, clean):
     victim = services(lab, "domestic")[0]
     out = subprocess.run(
         [sys.executable, "-m", "sovnet", "store", str(lab.store_path), "policy", "add", "deny",
@@ -173,7 +156,7 @@ def test_a_store_change_from_another_process_is_enforced(lab, clean_policies):
     expect_reach(lab, subscribers(lab)[0], [], [victim])
 
 
-def test_blocked_traffic_stays_blocked_while_the_controller_is_down(lab, clean_policies):
+def test_blocked_traffic_stays_blocked_while_the_controller_is_down(lab, clean):
     victim = services(lab, "foreign")[0]
     add(lab, "deny", f"service:{victim}")
     lab.controller.kill()
@@ -220,7 +203,7 @@ def ovs_trace(switch: str, packet: dict, in_port: int) -> tuple[list, int | None
     return hits, port
 
 
-def test_explain_agrees_with_ovs_own_trace_hop_by_hop(lab, clean_policies):
+def test_explain_agrees_with_ovs_own_trace_hop_by_hop(lab, clean):
     """The simulator behind `explain` against ovs-appctl ofproto/trace, on every hop of every
     subscriber -> service path, under a cutoff with a whitelist and a port filter."""
     from sovnet.flowtable.simulate import trace
@@ -249,7 +232,7 @@ def test_explain_agrees_with_ovs_own_trace_hop_by_hop(lab, clean_policies):
     assert checked > 50
 
 
-def test_audit_restores_a_lost_flow_and_leaves_foreign_flows_alone(lab, clean_policies):
+def test_audit_restores_a_lost_flow_and_leaves_foreign_flows_alone(lab, clean):
     victim = services(lab, "foreign")[0]
     p = add(lab, "deny", f"service:{victim}")
     sw = lab.topology.host(subscribers(lab)[0]).switch
@@ -271,7 +254,7 @@ def test_audit_restores_a_lost_flow_and_leaves_foreign_flows_alone(lab, clean_po
 
 
 def test_a_tampered_flow_with_our_cookie_is_replaced_and_enforcement_goes_on(lab,
-                                                                           clean_policies):
+                                                                           clean):
     sw = lab.topology.host(subscribers(lab)[0]).switch
     bank = lab.topology.host(services(lab, "domestic")[0]).ip
     forward = make_cookie("forward")
@@ -288,7 +271,7 @@ def test_a_tampered_flow_with_our_cookie_is_replaced_and_enforcement_goes_on(lab
     expect_reach(lab, subscribers(lab)[0], services(lab, "domestic"), [victim])
 
 
-def test_a_switch_that_refuses_a_change_is_reported_and_retried(lab, clean_policies):
+def test_a_switch_that_refuses_a_change_is_reported_and_retried(lab, clean):
     sw = lab.topology.host(subscribers(lab)[0]).switch
     in_table_1 = sum(1 for ln in ofctl("dump-flows", sw, "table=1").splitlines()
                      if "cookie=" in ln)
@@ -310,7 +293,7 @@ def test_a_switch_that_refuses_a_change_is_reported_and_retried(lab, clean_polic
     expect_reach(lab, subscribers(lab)[0], services(lab, "domestic"), services(lab, "foreign"))
 
 
-def test_dns_tamper_makes_the_isp_resolver_lie_to_its_subscribers_only(lab, clean_policies):
+def test_dns_tamper_makes_the_isp_resolver_lie_to_its_subscribers_only(lab, clean):
     topo = lab.topology
     name = topo.service("social").domains[0]
     truth = topo.host("social").ip
@@ -344,7 +327,7 @@ def test_dns_tamper_makes_the_isp_resolver_lie_to_its_subscribers_only(lab, clea
     eventually(truthful, timeout=5)
 
 
-def test_reject_tells_the_sender_no_where_deny_stays_silent(lab, clean_policies):
+def test_reject_tells_the_sender_no_where_deny_stays_silent(lab, clean):
     topo = lab.topology
     svc = topo.service("social")
     addr, name = topo.host("social").ip, svc.domains[0]
@@ -372,7 +355,7 @@ def test_reject_tells_the_sender_no_where_deny_stays_silent(lab, clean_policies)
     assert text.splitlines()[0].endswith(": dropped"), text
 
 
-def test_a_web_only_port_regime_passes_dns_and_http_and_nothing_else(lab, clean_policies):
+def test_a_web_only_port_regime_passes_dns_and_http_and_nothing_else(lab, clean):
     topo = lab.topology
     addr = topo.host("gov").ip
     name = topo.service("gov").domains[0]

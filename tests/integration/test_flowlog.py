@@ -8,31 +8,11 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 from sovnet import commands
-from sovnet.config import load_topology
-from sovnet.lab import Lab
-from tests.integration.probing import eventually
+from sovnet.poll import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPORT_TIMEOUT = 15.0  # s; exports take ~1.5 s (active timeout 1 s), this is only the ceiling
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    topo = load_topology(str(ROOT / "topologies" / "minimal.yaml"))
-    with Lab(topo, workdir=tmp_path_factory.mktemp("lab"), reconcile_interval=2.0) as lab:
-        yield lab
-
-
-@pytest.fixture
-def clean(lab):
-    yield
-    with lab.store.transaction("test", "reset") as tx:
-        for p in lab.store.policies():
-            tx.revoke_policy(p.id)
-    lab.wait_enforced(lab.store.revision())
 
 
 def fetch(lab, host: str, url: str) -> int:

@@ -17,7 +17,7 @@ import pytest
 
 from sovnet.emulation import ovs
 from sovnet.emulation.cleanup import run_dir
-from tests.integration.probing import eventually
+from sovnet.poll import eventually
 
 HERE = Path(__file__).parent
 SCENARIOS = HERE / "scenarios"

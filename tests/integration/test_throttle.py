@@ -8,19 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from sovnet.config import load_topology
-from sovnet.lab import Lab
 from sovnet.model.policy import parse_scope, parse_target
 
 ROOT = Path(__file__).resolve().parents[2]
+TOPOLOGY = ROOT / "tests" / "integration" / "topologies" / "shaping.yaml"
 SECONDS = 6  # transfer time at the cap: long against the meter's half-second bucket
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    topo = load_topology(str(ROOT / "tests" / "integration" / "topologies" / "shaping.yaml"))
-    with Lab(topo, workdir=tmp_path_factory.mktemp("lab"), reconcile_interval=2.0) as lab:
-        yield lab
 
 
 def download_kbps(lab, src: str, service: str, n: int) -> float:

@@ -7,36 +7,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
-from sovnet.config import load_topology
-from sovnet.lab import Lab, wait_for
 from sovnet.model.policy import parse_scope, parse_target
 from sovnet.model.schedule import schedule
-from tests.integration.probing import eventually, pings
+from sovnet.poll import eventually, wait_for
+from tests.integration.probing import pings
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    topo = load_topology(str(ROOT / "tests" / "integration" / "topologies" / "shaping.yaml"))
-    with Lab(topo, workdir=tmp_path_factory.mktemp("lab"), reconcile_interval=2.0) as lab:
-        yield lab
-
-
-@pytest.fixture
-def clean(lab):
-    yield
-    with lab.store.transaction("test", "reset") as tx:
-        for p in lab.store.policies():
-            tx.revoke_policy(p.id)
-        for name, st in lab.store.subscribers().items():
-            if st.status != "registered":
-                tx.set_subscriber_status(name, "registered")
-            if st.standing != 100:
-                tx.set_standing(name, 100)
-    lab.wait_enforced(lab.store.revision())
+TOPOLOGY = ROOT / "tests" / "integration" / "topologies" / "shaping.yaml"
 
 
 def reach(lab, src: str, service: str) -> bool:

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from sovnet.experiments import ooni
 from sovnet.experiments.effect import web_reachable
 from sovnet.lab import free_port
 from sovnet.model.policy import Policy, initial_subscribers, parse_scope, parse_target
+from sovnet.poll import wait_for
 from sovnet.probes.parse import parse_page
 from tests.unit.emulation.test_emulation import small
 
@@ -91,11 +91,11 @@ def test_blockpaged_process_listens_and_stops(tmp_path):
                              "mobinet", "--address", "127.0.0.1", "--port", str(port),
                              "--ready", str(ready)], stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 10
-        while not ready.exists():
+        def listening():
             assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline, "blockpaged wrote no ready file in 10 s"
-            time.sleep(0.02)
+            return ready.exists()
+
+        wait_for(listening, 10, "blockpaged to write its ready file", 0.02, error=AssertionError)
         status, _, body = request(port, "/", "portal.gov.sov")
         assert status == 403 and b"blocked by mobinet" in body
     finally:

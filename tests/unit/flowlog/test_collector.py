@@ -11,8 +11,8 @@ from dataclasses import replace
 import pytest
 
 from sovnet.flowlog.process import CollectorError, CollectorProcess
+from sovnet.poll import eventually
 from sovnet.store import open_store
-from tests.integration.probing import eventually
 from tests.unit import handmade
 from tests.unit.netflow_packets import packet, record
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from sovnet.experiments import ooni
+from sovnet.poll import wait_for
 from sovnet.probes.agent import default_resolver
 from sovnet.probes.net import DNSNoAnswer, DNSRcodeError, EOFFailure, failure_string
 
@@ -75,15 +76,6 @@ def _free_port(address: str, udp_too: bool = False) -> int:
                 return port
 
 
-def _poll(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (got := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-    return got
-
-
 class Lab:
     def __init__(self, tmp: Path):
         self.tmp = tmp
@@ -97,7 +89,8 @@ class Lab:
             p = subprocess.Popen([sys.executable, *args, "--ready", str(ready)], cwd=ROOT,
                                  stdout=log, stderr=log)
         self.procs.append(p)
-        _poll(lambda: ready.exists() or p.poll() is not None, 10, f"{name} to listen")
+        wait_for(lambda: ready.exists() or p.poll() is not None, 10, f"{name} to listen",
+                 error=AssertionError)
         assert p.poll() is None, (self.tmp / f"{name}.log").read_text()
         return p
 
