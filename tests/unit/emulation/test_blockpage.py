@@ -35,7 +35,8 @@ SUBS = initial_subscribers(TOPO)
 @pytest.fixture
 def blockpage():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), blockpaged.make_handler("fixnet"))
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll: 0.5 s by default, per test
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     t.start()
     yield srv.server_address[1]
     srv.shutdown()

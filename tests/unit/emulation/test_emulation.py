@@ -189,7 +189,8 @@ def test_write_zone(tmp_path):
 def httpd():
     handler = make_handler("shop", ["shop.example", "www.shop.example"], ["cdn.example"])
     srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll: 0.5 s by default, per test
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     t.start()
     yield srv.server_address[1]
     srv.shutdown()
