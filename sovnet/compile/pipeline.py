@@ -121,7 +121,7 @@ def compile_network(
     ordered = sorted(policies, key=lambda p: p.id)
     # Each policy's packet matches, worked out once (and so validated, even where no switch
     # needs it) rather than again on every switch. dns_tamper and log are enforced off the
-    # switches (sovnet.compile.dns, sovnet.flowlog).
+    # switches (sovnet.compile.dns_tamper, sovnet.flowlog).
     access = [(p, target_matches(topo, p.target, p.id)) for p in ordered
               if p.action in FLOW_ACTIONS]
     throttles = [(p, target_matches(topo, p.target, p.id)) for p in ordered

@@ -4,7 +4,7 @@ Serves UDP and TCP. Answers A queries for the names in the zone file ({"name": "
 NOERROR with no answer for other query types of a known name, and NXDOMAIN for unknown names.
 With `--store DB` it is an ISP resolver that obeys the policy store: where a dns_tamper policy
 in force covers the asking subscriber and the name's service, it answers NXDOMAIN or the
-policy's address instead (sovnet.compile.dns decides; a store change applies within ~20 ms).
+policy's address instead (sovnet.compile.dns_tamper decides; a store change applies within ~20 ms).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class PolicyResolver(ZoneResolver):
         self.log = log or (lambda msg: None)
 
     def resolve(self, request, handler):
-        from sovnet.compile.dns import resolver_answer
+        from sovnet.compile.dns_tamper import resolver_answer
 
         topology, policies, subscribers, clock = self.view.current
         policies = in_force(policies, clock, time.time())  # a scheduled lie has its hours

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sovnet.compile.dns import tampering
+from sovnet.compile.dns_tamper import tampering
 from sovnet.compile.reference import allowed
 from sovnet.model.policy import Policy, SubscriberState, dns_answer
 from sovnet.model.topology import Topology, resolver_ip

@@ -9,7 +9,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sovnet.compile.dns import tampering
+from sovnet.compile.dns_tamper import tampering
 from sovnet.compile.flowlog import logging_policy
 from sovnet.flowtable.simulate import Trace, table_name, trace
 from sovnet.model.flows import FlowRule, cookie_kind, cookie_policy

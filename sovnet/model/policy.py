@@ -25,7 +25,7 @@ ACTION_FORMS = ("allow, deny, reject, blockpage, steer_dns, dns_tamper:nxdomain,
 FLOW_ACTIONS = ("allow", "deny", "reject", "blockpage", "steer_dns")
 BLOCKING_ACTIONS = ("deny", "reject", "blockpage")
 # Orthogonal to access: each applies on top of whatever the access decision lets through, the
-# highest-priority one of its kind deciding. dns_tamper: the ISP resolvers lie (compile.dns);
+# highest-priority one of its kind deciding. dns_tamper: the ISP resolvers lie (compile.dns_tamper);
 # throttle: a per-subscriber meter on the shaping table; log: the flow-log collector keeps
 # records of the traffic (sovnet.flowlog).
 OVERLAY_ACTIONS = ("dns_tamper", "throttle", "log")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sovnet.compile import compile_flows
-from sovnet.compile.dns import resolver_answer, service_of
+from sovnet.compile.dns_tamper import resolver_answer, service_of
 from sovnet.compile.reference import allowed
 from sovnet.config import load_policy_set, load_topology
 from sovnet.errors import StoreError
