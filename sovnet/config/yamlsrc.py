@@ -2,11 +2,14 @@
 
 Built on PyYAML's composer (node marks) and its *safe* constructors for scalars. Duplicate
 keys, which PyYAML silently lets win, are reported as issues instead. Merge keys (`<<: *x`)
-work as in PyYAML: keys written in the mapping itself override merged ones.
+work as the merge-key spec says: keys written in the mapping itself override merged ones, and
+of `<<: [*a, *b]` the earlier mapping wins (PyYAML 6.0.4 lets the later one win unless the key
+is one character long, and builds every merged list whole, recursively).
 
 Any text is read in bounded time and memory: nesting deeper than MAX_DEPTH is refused (PyYAML
-composes recursively), and so is a file whose aliases repeat more than MAX_ALIAS_VALUES values
-(PyYAML shares an aliased node, so an alias bomb is small until it is walked into data).
+composes recursively), and so is a file whose aliases and merge keys repeat more than
+MAX_ALIAS_VALUES values (PyYAML shares an aliased node, so an alias bomb is small until it is
+walked into data).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ _STR_TAG = "tag:yaml.org,2002:str"
 
 MAX_DEPTH = 64  # nested lists and mappings; sovnet's files need fewer than 10
 MAX_ALIAS_VALUES = 100_000  # values repeated by aliases and merge keys in one file
+_TOO_MANY_REPEATS = (f"aliases and merge keys repeat more than {MAX_ALIAS_VALUES} values "
+                     f"(expected at most {MAX_ALIAS_VALUES} in one file)")
 
 
 @dataclass(frozen=True)
@@ -185,8 +190,7 @@ class _Walker:
                 outermost = True
                 self.alias = (path, Pos(mark.line + 1, mark.column + 1) if mark else _pos(node))
             if self.repeated > MAX_ALIAS_VALUES:
-                self.refuse(node, path, f"aliases repeat more than {MAX_ALIAS_VALUES} values "
-                            f"(expected at most {MAX_ALIAS_VALUES} in one file)")
+                self.refuse(node, path, _TOO_MANY_REPEATS)
         else:
             self.seen.add(id(node))
         try:
@@ -301,8 +305,7 @@ class _Walker:
                         merged.append((key_node, value_node))
             self.repeated += len(merged)
             if self.repeated > MAX_ALIAS_VALUES:
-                self.refuse(root, path, f"aliases repeat more than {MAX_ALIAS_VALUES} values "
-                                        f"(expected at most {MAX_ALIAS_VALUES} in one file)")
+                self.refuse(root, path, _TOO_MANY_REPEATS)
             self.flat[id(node)] = merged + [(k, v) for k, v in node.value if k.tag != _MERGE_TAG]
         return self.flat[id(root)]
 

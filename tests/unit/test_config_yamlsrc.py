@@ -105,7 +105,7 @@ def test_nesting_through_aliases_is_refused_at_the_outermost_alias():
 def test_an_alias_bomb_of_thirty_levels_is_refused_at_the_alias_that_crosses_the_budget():
     # 2**31 values if walked; PyYAML composes it in microseconds because aliases share nodes.
     assert _refused(_doubling(30)) == (
-        "f.yaml:15:18: a14[1]: aliases repeat more than 100000 values "
+        "f.yaml:15:18: a14[1]: aliases and merge keys repeat more than 100000 values "
         "(expected at most 100000 in one file)")
 
 
@@ -126,7 +126,7 @@ def test_a_chain_of_merges_is_refused_without_building_it():
         lines.append(f"  ? &m{i} {{k{i}: 1{merge}}}\n  : v")
     lines.append("x: {<<: *m4999}")
     assert _refused("\n".join(lines) + "\n") == (
-        "f.yaml:10002:4: x: aliases repeat more than 100000 values "
+        "f.yaml:10002:4: x: aliases and merge keys repeat more than 100000 values "
         "(expected at most 100000 in one file)")
 
 
