@@ -14,6 +14,7 @@ walked into data).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -227,6 +228,14 @@ class _Walker:
             value = self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or str(exc)
+            self.issue(node, path, f"cannot read this value: {problem}")
+            return None
+        except ValueError as exc:  # PyYAML's int() and date() on a plain scalar that looks so
+            if node.tag.endswith(":int"):
+                problem = (f"a number of {len(node.value)} characters (expected at most "
+                           f"{sys.get_int_max_str_digits()} digits)")
+            else:
+                problem = f"{exc} (expected a real date and time, or quotes around the text)"
             self.issue(node, path, f"cannot read this value: {problem}")
             return None
         if record and not isinstance(value, str) and node.style is None:

@@ -162,3 +162,14 @@ def test_control_characters_are_refused_where_they_are(text, where):
     char = next(c for c in text if c in "\x00\x07\x1b")
     assert _refused(text) == (f"f.yaml:{where}: invalid YAML: unacceptable character "
                               f"U+{ord(char):04X} (expected printable text, tabs and line breaks)")
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("9" * 5000, "a number of 5000 characters (expected at most 4300 digits)"),
+    ("2024-02-30", "day is out of range for month (expected a real date and time, or quotes "
+                   "around the text)"),
+])
+def test_plain_scalars_python_cannot_make_are_issues_not_tracebacks(value, problem):
+    doc = parse_yaml(f"a: {value}\nb: 1\n", "f.yaml")
+    assert doc.data == {"a": None, "b": 1}
+    assert [str(i) for i in doc.issues] == [f"f.yaml:1:4: a: cannot read this value: {problem}"]
