@@ -225,4 +225,7 @@ def _merge(parsed: Parsed, key: str, name: str, entry: Any,
     missing = [req for req in _REQUIRED[key] if req not in fields]
     for req in missing:
         reporter.missing(path + (req,), f"missing required key '{req}'")
-    return None if missing else (fields, origin)
+    empty = [req for req in _REQUIRED[key] if req in fields and fields[req] is None]
+    for req in empty:  # `switch:` with nothing after it, where a group may also give one
+        reporter.value(origin[req], f"expected a value, got {got(None, reporter.raw(origin[req]))}")
+    return None if missing or empty else (fields, origin)

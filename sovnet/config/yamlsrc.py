@@ -34,6 +34,7 @@ _STR_TAG = "tag:yaml.org,2002:str"
 
 MAX_DEPTH = 64  # nested lists and mappings; sovnet's files need fewer than 10
 MAX_ALIAS_VALUES = 100_000  # values repeated by aliases and merge keys in one file
+_MAX_INT_BITS = int(sys.get_int_max_str_digits() * 3.32)  # what str() can still show
 _TOO_MANY_REPEATS = (f"aliases and merge keys repeat more than {MAX_ALIAS_VALUES} values "
                      f"(expected at most {MAX_ALIAS_VALUES} in one file)")
 
@@ -230,13 +231,13 @@ class _Walker:
             problem = getattr(exc, "problem", None) or str(exc)
             self.issue(node, path, f"cannot read this value: {problem}")
             return None
-        except ValueError as exc:  # PyYAML's int() and date() on a plain scalar that looks so
-            if node.tag.endswith(":int"):
-                problem = (f"a number of {len(node.value)} characters (expected at most "
-                           f"{sys.get_int_max_str_digits()} digits)")
-            else:
-                problem = f"{exc} (expected a real date and time, or quotes around the text)"
-            self.issue(node, path, f"cannot read this value: {problem}")
+        except Exception as exc:  # noqa: BLE001 - PyYAML's constructors trust the text: a long
+            # integer, 2024-02-30, or an explicit `!!bool maybe` fail in int(), date() or a dict
+            self.issue(node, path, f"cannot read this value: {_unreadable(node, exc)}")
+            return None
+        if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:  # 0xfff...: no
+            # limit on the way in, but str() refuses it in every message that would show it
+            self.issue(node, path, f"cannot read this value: {_too_long(node)}")
             return None
         if record and not isinstance(value, str) and node.style is None:
             self.doc.raw[path] = node.value
@@ -317,6 +318,20 @@ class _Walker:
                 self.refuse(root, path, _TOO_MANY_REPEATS)
             self.flat[id(node)] = merged + [(k, v) for k, v in node.value if k.tag != _MERGE_TAG]
         return self.flat[id(root)]
+
+
+def _unreadable(node: ScalarNode, exc: Exception) -> str:
+    kind = node.tag.rsplit(":", 1)[-1]
+    if kind == "int" and len(node.value) > sys.get_int_max_str_digits():
+        return _too_long(node)
+    if kind == "timestamp" and isinstance(exc, ValueError):
+        return f"{exc} (expected a real date and time, or quotes around the text)"
+    return f"{node.value!r} is not a {kind} (expected one, or no !!{kind} tag)"
+
+
+def _too_long(node: ScalarNode) -> str:
+    return (f"a number of {len(node.value)} characters (expected at most "
+            f"{sys.get_int_max_str_digits()} digits)")
 
 
 class _BadMerge(Exception):

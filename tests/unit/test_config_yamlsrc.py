@@ -166,8 +166,12 @@ def test_control_characters_are_refused_where_they_are(text, where):
 
 @pytest.mark.parametrize("value, problem", [
     ("9" * 5000, "a number of 5000 characters (expected at most 4300 digits)"),
+    ("0x" + "f" * 5000, "a number of 5002 characters (expected at most 4300 digits)"),
     ("2024-02-30", "day is out of range for month (expected a real date and time, or quotes "
                    "around the text)"),
+    ("!!timestamp soon", "'soon' is not a timestamp (expected one, or no !!timestamp tag)"),
+    ("!!bool maybe", "'maybe' is not a bool (expected one, or no !!bool tag)"),
+    ("!!int x1", "'x1' is not a int (expected one, or no !!int tag)"),
 ])
 def test_plain_scalars_python_cannot_make_are_issues_not_tracebacks(value, problem):
     doc = parse_yaml(f"a: {value}\nb: 1\n", "f.yaml")
