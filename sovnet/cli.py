@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import signal
 import sys
 import time
@@ -87,6 +88,36 @@ def _terminate(*_):
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a reader that went away shows here, not in the exit's last flush
+        return code
+    except BrokenPipeError:
+        # `sovnet ... | head`: the reader has what it wanted. As Python's "Note on SIGPIPE"
+        # advises, point the closed streams at /dev/null so that no later flush fails, and end
+        # as a process killed by SIGPIPE would be seen (128 + 13), quietly. A broken pipe to
+        # anything else is a real error.
+        closed = [s for s in (sys.stdout, sys.stderr) if _reader_gone(s)]
+        if not closed:
+            raise
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for stream in closed:
+            os.dup2(devnull, stream.fileno())
+        return 128 + signal.SIGPIPE
+
+
+def _reader_gone(stream) -> bool:
+    """Whether `stream` writes to a pipe or socket whose reading end is closed."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a test, or closed
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     # SIGTERM (and SIGHUP: the terminal closed) unwind like Ctrl-C, so every `finally` tears
     # down what it started.
@@ -133,22 +164,31 @@ def _report(args) -> int:
 
 
 def _validate(args) -> int:
+    """Checks every file given and reports every problem of each, not only the first file's."""
     from sovnet.config import load_policy_set, load_topology
+    from sovnet.config.load import read_text
     from sovnet.config.scenario import load_scenario
 
     issues = []
+    failed = False
     topo = None
     if args.topology:
-        topo = load_topology(args.topology)
+        try:
+            topo = load_topology(args.topology)
+        except ConfigError as e:
+            issues.extend(e.issues)
     for path in args.files:
         try:
-            if _is_policy_set(path):
+            text = read_text(path)
+            if _is_policy_set(text):
                 if topo is None:
-                    print(f"{path}: a policy set; give --topology to check it against one",
-                          file=sys.stderr)
-                    return 2
+                    if not args.topology:
+                        print(f"{path}: a policy set; give --topology to check it against one",
+                              file=sys.stderr)
+                    failed = True  # with a broken --topology, its own issues say why
+                    continue
                 load_policy_set(path, topo)
-            elif _is_scenario(path):
+            elif _is_scenario(text):
                 load_scenario(path)
             else:
                 load_topology(path)
@@ -157,22 +197,14 @@ def _validate(args) -> int:
             issues.extend(e.issues)
     if issues:
         raise ConfigError(issues)
-    return 0
+    return 2 if failed else 0
 
 
-def _is_policy_set(path: str) -> bool:
-    try:
-        text = Path(path).read_text()
-    except OSError:
-        return False
+def _is_policy_set(text: str) -> bool:
     return any(line.startswith("policies:") for line in text.splitlines())
 
 
-def _is_scenario(path: str) -> bool:
-    try:
-        text = Path(path).read_text()
-    except OSError:
-        return False
+def _is_scenario(text: str) -> bool:
     return any(line.startswith(("probes:", "timeline:", "time_scale:"))
                for line in text.splitlines())
 

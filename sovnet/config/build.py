@@ -19,7 +19,7 @@ from typing import Any
 from sovnet.config.checks import MAX_NAME
 from sovnet.config.report import Reporter
 from sovnet.config.resolve import HostSpec, Parsed
-from sovnet.config.topology_file import split_endpoint
+from sovnet.config.topology_file import MAX_PORT, split_endpoint
 from sovnet.config.yamlsrc import Path, render_path
 from sovnet.model.topology import Host, Isp, Link, Resolver, Service, Subscriber, Switch, Topology
 
@@ -82,14 +82,22 @@ def _ports(p: Parsed, r: Reporter) -> dict[Any, int]:
         else:
             taken[name][port] = at
         out[key] = port
+    lowest = dict.fromkeys(taken, 1)  # no free port below it: ports are only ever taken
+    full: set[str] = set()
     for name, port, at, key in uses:
-        if port is not None or name not in taken:
+        if port is not None or name not in taken or name in full:
             continue
-        port = 1
+        port = lowest[name]
         while port in taken[name]:
             port += 1
+        if port > MAX_PORT:
+            full.add(name)
+            r.value(at, f"no free port left on switch {name} (expected at most {MAX_PORT} "
+                        "links and hosts on one switch)")
+            continue
         taken[name][port] = at
         out[key] = port
+        lowest[name] = port + 1
     for name, used in taken.items():
         if used and len(name) <= MAX_NAME and len(f"{name}-eth{max(used)}") > IFNAMSIZ:
             ifname = f"{name}-eth{max(used)}"
@@ -153,6 +161,8 @@ def _ips(p: Parsed, r: Reporter) -> dict[int, str]:
         if n in out or pool is None:
             continue
         what, net = pool
+        if net in exhausted:
+            continue
         cur = cursor.get(net, int(net.network_address) + 2)
         last = int(net.broadcast_address) - 1
         while cur <= last and str(ipaddress.IPv4Address(cur)) in owner:

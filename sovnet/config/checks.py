@@ -74,7 +74,7 @@ def _references(p: Parsed, r: Reporter) -> None:
     for name, sw in p.sections["switches"].entries.items():
         if sw.isp is not None and isps.ok and sw.isp not in isps.names():
             r.value(("switches", name, "isp"), f"unknown ISP {got(sw.isp)} ({known_isps})")
-    for h in p.hosts:
+    for h in p.hosts + p.unexpanded:
         isp = h.get("isp")
         if isp is not None and isps.ok and isp not in isps.names():
             r.value(h.at("isp"), f"unknown ISP {got(isp)} ({known_isps})")
@@ -127,7 +127,7 @@ def _links(p: Parsed, r: Reporter) -> None:
 
 def _attachments(p: Parsed, r: Reporter) -> None:
     switches = p.sections["switches"].entries
-    for h in p.hosts:
+    for h in p.hosts + p.unexpanded:
         name, _ = split_endpoint(h.get("switch"))
         sw = switches.get(name)
         if sw is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 
 from sovnet.config.build import build
@@ -13,21 +14,38 @@ from sovnet.errors import ConfigError, ConfigIssue
 from sovnet.model.topology import Topology
 
 
-def read_doc(path: str | os.PathLike[str]) -> Doc:
-    """Read and parse a YAML file; ConfigError if it cannot be read or is not valid YAML."""
+def read_text(path: str | os.PathLike[str]) -> str:
+    """A config file's text, as open() in text mode reads it (universal newlines), without a
+    leading byte-order mark. ConfigError if it cannot be read or is not UTF-8: at the line and
+    column of the first byte that is not."""
     file = str(path)
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         raise ConfigError(
             [ConfigIssue(file, 1, 1, "", f"cannot read the file: {exc.strerror}")]
         ) from None
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(
-            [ConfigIssue(file, 1, 1, "", f"cannot read the file: not UTF-8 text ({exc.reason})")]
-        ) from None
-    return parse_yaml(text, file)
+        head = _newlines(data[:exc.start].decode("utf-8"))
+        line, col = head.count("\n") + 1, len(head) - head.rfind("\n")
+        raise ConfigError([ConfigIssue(
+            file, line, col, "", f"cannot read the file: byte 0x{data[exc.start]:02x} is not "
+                                 "UTF-8 (expected UTF-8 text)")]) from None
+    return _newlines(text)
+
+
+def _newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_doc(path: str | os.PathLike[str]) -> Doc:
+    """Read and parse a YAML file; ConfigError if it cannot be read or is not valid YAML."""
+    return parse_yaml(read_text(path), str(path))
 
 
 def load_topology(path: str | os.PathLike[str]) -> Topology:

@@ -7,6 +7,7 @@ the others. Names of broken entries are kept: a reference to a broken switch is 
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ _REQUIRED = {
 # A host whose value for one of these keys was unusable is left out of the checks.
 _CRITICAL = {"class", "isp", "switch", "category", "locus", "domains", "group", "count"}
 _KIND = {"subscribers": "subscriber", "services": "service", "resolvers": "resolver"}
+MAX_SUBSCRIBERS = 10_000  # after count: a bound for any file, far more than one machine runs
 
 
 @dataclass
@@ -74,6 +76,9 @@ class Parsed:
     links_complete: bool
     hosts: list[HostSpec]
     hosts_complete: dict[str, bool]  # per section: every entry resolved
+    # entries whose count was refused, once each under their own name: checked for what
+    # holds for all their hosts alike (references, attachment), never allocated
+    unexpanded: list[HostSpec] = field(default_factory=list)
 
 
 def parse(data: Any, reporter: Reporter) -> Parsed:
@@ -148,11 +153,36 @@ def _resolve_hosts(parsed: Parsed, key: str, reporter: Reporter) -> None:
                     f"an explicit {what} cannot be shared by count: {count} subscribers "
                     f"(expected no {what} here, or count: 1)",
                 )
+            parsed.unexpanded.append(HostSpec(_KIND[key], name, path, fields, origin))
+            complete = False
+            continue
+        if not _count_fits(parsed, path, fields, origin, count, reporter):
+            parsed.unexpanded.append(HostSpec(_KIND[key], name, path, fields, origin))
             complete = False
             continue
         for i in range(1, count + 1):
             parsed.hosts.append(HostSpec(_KIND[key], f"{name}{i}", path, dict(fields), origin))
     parsed.hosts_complete[key] = complete
+
+
+def _count_fits(parsed: Parsed, path: Path, fields: dict[str, Any], origin: dict[str, Path],
+                count: int, reporter: Reporter) -> bool:
+    """Whether `count` hosts can exist, judged before making them: a count can be any
+    integer, and the name, port and address checks that would refuse it walk every host."""
+    isp = parsed.sections["isps"].entries.get(fields.get("isp"))
+    if isp is not None and "ip" not in fields:
+        net = ipaddress.IPv4Network(isp.prefix)
+        room = max(net.num_addresses - 3, 0)  # .0, .1 (a gateway's) and broadcast stay free
+        if count > room:  # as build._ips says it, where it would say it
+            reporter.entry(path, f"no free address left in {net}, the prefix of ISP "
+                                 f"{fields['isp']!r} (expected a larger prefix or fewer hosts)")
+            return False
+    total = len(parsed.hosts) + count
+    if total > MAX_SUBSCRIBERS:
+        reporter.value(origin["count"], f"count: {count} makes {total} subscribers (expected at "
+                                        f"most {MAX_SUBSCRIBERS} in one topology)")
+        return False
+    return True
 
 
 def _merge(parsed: Parsed, key: str, name: str, entry: Any,
@@ -195,4 +225,7 @@ def _merge(parsed: Parsed, key: str, name: str, entry: Any,
     missing = [req for req in _REQUIRED[key] if req not in fields]
     for req in missing:
         reporter.missing(path + (req,), f"missing required key '{req}'")
-    return None if missing else (fields, origin)
+    empty = [req for req in _REQUIRED[key] if req in fields and fields[req] is None]
+    for req in empty:  # `switch:` with nothing after it, where a group may also give one
+        reporter.value(origin[req], f"expected a value, got {got(None, reporter.raw(origin[req]))}")
+    return None if missing or empty else (fields, origin)

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def expected(path: Path) -> list[str]:
-    lines = [ln[len("# expect: "):] for ln in path.read_text().splitlines()
+    lines = [ln[len("# expect: "):] for ln in path.read_text(errors="replace").splitlines()
              if ln.startswith("# expect: ")]
     assert lines, f"{path.name} has no '# expect:' lines"
     return [f"{path}:{ln}" for ln in lines]
@@ -71,3 +71,27 @@ def test_file_name_is_the_path_as_given(tmp_path, monkeypatch):
     ]
     assert issues_of(lambda: load_topology(tmp_path / "bad.yaml"))[0].startswith(
         f"{tmp_path / 'bad.yaml'}:3:23: ")
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda p: p.mkdir(), "Is a directory"),
+    (lambda p: None, "No such file or directory"),
+])
+def test_a_path_that_is_no_file_is_one_issue(tmp_path, make, reason):
+    path = tmp_path / "t.yaml"
+    make(path)
+    assert issues_of(lambda: load_topology(path)) == [
+        f"{path}:1:1: cannot read the file: {reason}"]
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\r"])
+def test_old_line_endings_give_the_positions_an_editor_shows(tmp_path, ending):
+    text = "name: x\nisps: {}\nswitches: {s1: {role: cor}}\n# caf\xe9\n"
+    path = tmp_path / "t.yaml"
+    path.write_bytes(text.replace("\n", ending).encode("latin-1"))
+    assert issues_of(lambda: load_topology(path)) == [
+        f"{path}:4:6: cannot read the file: byte 0xe9 is not UTF-8 (expected UTF-8 text)"]
+    path.write_bytes(text.replace("\n", ending).encode("utf-8"))
+    assert issues_of(lambda: load_topology(path)) == [
+        f"{path}:3:23: switches.s1.role: unknown role 'cor' "
+        "(expected one of: access, aggregation, core, border, ixp, internet)"]
