@@ -12,7 +12,7 @@ import pytest
 from sovnet.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-CASES = ROOT / "tests" / "unit" / "config_cases"
+CASES = ROOT / "tests" / "unit" / "config" / "cases"
 MINIMAL = ROOT / "topologies" / "minimal.yaml"
 
 
