@@ -22,13 +22,9 @@ from os_ken.controller.handler import (
 )
 from os_ken.ofproto import ofproto_v1_3
 
+from sovnet.controller import ofmsg
 from sovnet.controller.enforcer import Enforcer
-from sovnet.controller.ofcodec import (
-    decode_meters,
-    decode_stats,
-    meter_messages,
-    plan_messages,
-)
+from sovnet.controller.ofcodec import decode_meters, decode_stats
 from sovnet.controller.refusal import refusal
 from sovnet.model.flows import KIND_SHIFT, KINDS, OWNER_MASK, OWNER_SHIFT, OWNER_TAG
 from sovnet.store import StoreWatcher, open_store
@@ -277,8 +273,8 @@ class SovnetController(app_manager.OSKenApp):
 
     def _push(self, dp, plan, current, rev: int) -> None:
         ofp, parser = dp.ofproto, dp.ofproto_parser
-        mods = plan_messages(dp, plan, current)
-        meters_before, meters_after = meter_messages(dp, plan)
+        mods = ofmsg.bind(dp, ofmsg.flow_mods(plan, current))
+        meters_before, meters_after = (ofmsg.bind(dp, m) for m in ofmsg.meter_mods(plan))
         msgs = list(meters_before)
         if mods and self.settings.use_bundles:
             # One atomic bundle per switch: a packet sees the old tables or the new, never a mix.

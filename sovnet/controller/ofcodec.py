@@ -1,4 +1,4 @@
-"""FlowRule <-> os-ken OpenFlow 1.3 messages. The only module that knows os-ken's parser classes.
+"""FlowRule <-> os-ken OpenFlow 1.3 matches and instructions (whole messages: ofmsg.py).
 
 Decoding brings a switch's flow-stats entry into the canonical form of sovnet.model.flows, so a
 flow compiled and the same flow read back from OVS compare equal (tested on real OVS).
@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sovnet.model.flows import FlowRule, Meter, canonical_instructions, rule
-from sovnet.reconcile.diff import FlowPlan
+from sovnet.model.flows import FlowRule, canonical_instructions, rule
 
 FULL64 = (1 << 64) - 1
 
@@ -39,56 +38,6 @@ def to_instructions(ofp, parser, instructions) -> list:
         at = 1 if out and type(out[0]).__name__ == "OFPInstructionMeter" else 0
         out.insert(at, parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, actions))
     return out
-
-
-def flow_mod(datapath, f: FlowRule, command: str):
-    """command: add | modify | delete (all strict on priority and match)."""
-    ofp, parser = datapath.ofproto, datapath.ofproto_parser
-    cmd = {"add": ofp.OFPFC_ADD, "modify": ofp.OFPFC_MODIFY_STRICT,
-           "delete": ofp.OFPFC_DELETE_STRICT}[command]
-    return parser.OFPFlowMod(
-        datapath=datapath,
-        cookie=f.cookie,
-        cookie_mask=0,
-        table_id=f.key.table,
-        command=cmd,
-        priority=f.key.priority,
-        buffer_id=ofp.OFP_NO_BUFFER,
-        out_port=ofp.OFPP_ANY,
-        out_group=ofp.OFPG_ANY,
-        match=to_match(parser, f.key.match),
-        instructions=[] if command == "delete" else to_instructions(ofp, parser, f.instructions),
-    )
-
-
-def plan_messages(datapath, plan: FlowPlan, current: dict) -> list:
-    """Flow-mods for a plan, deletes last (make before break). A rule whose cookie changes is
-    re-added: OpenFlow 1.3's modify keeps the old cookie, and the cookie names the policy."""
-    msgs = [flow_mod(datapath, f, "add") for f in plan.add]
-    for f in plan.modify:
-        old = current.get(f.key)
-        same_cookie = old is not None and old.cookie == f.cookie
-        msgs.append(flow_mod(datapath, f, "modify" if same_cookie else "add"))
-    msgs.extend(flow_mod(datapath, f, "delete") for f in plan.delete)
-    return msgs
-
-
-def meter_mod(datapath, meter: Meter | int, command: str):
-    """command: add | modify | delete (a delete takes the meter id)."""
-    ofp, parser = datapath.ofproto, datapath.ofproto_parser
-    cmd = {"add": ofp.OFPMC_ADD, "modify": ofp.OFPMC_MODIFY, "delete": ofp.OFPMC_DELETE}[command]
-    if command == "delete":
-        return parser.OFPMeterMod(datapath, command=cmd, flags=0, meter_id=meter, bands=[])
-    band = parser.OFPMeterBandDrop(rate=meter.rate_kbps, burst_size=meter.burst_kbit)
-    return parser.OFPMeterMod(datapath, command=cmd, flags=ofp.OFPMF_KBPS | ofp.OFPMF_BURST,
-                              meter_id=meter.meter_id, bands=[band])
-
-
-def meter_messages(datapath, plan: FlowPlan) -> tuple[list, list]:
-    """(before the flows' bundle, after it)."""
-    before = [meter_mod(datapath, m, "add") for m in plan.meters_add]
-    before += [meter_mod(datapath, m, "modify") for m in plan.meters_modify]
-    return before, [meter_mod(datapath, i, "delete") for i in plan.meters_delete]
 
 
 def decode_meters(stats) -> dict[int, tuple[int, int]]:
