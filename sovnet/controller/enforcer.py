@@ -19,16 +19,27 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from sovnet.compile import compile_network
 from sovnet.errors import CompileError
 from sovnet.model.flows import FlowKey, FlowRule, Meter, cookie_kind
 from sovnet.model.schedule import in_force, next_change
 from sovnet.reconcile.diff import FlowPlan, diff, diff_meters
+from sovnet.store.base import Snapshot
 
 log = logging.getLogger("sovnet.controller")
 
 FAILED = "failed: "  # prefix of the note on an acknowledgement whose changes were refused
+
+
+class EnforcementPort(Protocol):
+    """All the Enforcer needs of a store (until sovnet.store.base defines it)."""
+
+    def snapshot(self, revision: int | None = None) -> Snapshot: ...
+
+    def record_ack(self, revision: int, dpid: int, acked_at: float, flows_changed: int,
+                   note: str = "") -> None: ...
 
 
 @dataclass
@@ -68,7 +79,7 @@ def changed_kinds(old: tuple[FlowRule, ...], new: tuple[FlowRule, ...],
 
 
 class Enforcer:
-    def __init__(self, store, clock: Callable[[], float] = time.time):
+    def __init__(self, store: EnforcementPort, clock: Callable[[], float] = time.time):
         self.store = store
         self.clock = clock
         self.lock = threading.RLock()

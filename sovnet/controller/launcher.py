@@ -8,6 +8,7 @@ the listening server thread os-ken spawned cannot be stopped any other way.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import signal
@@ -19,17 +20,16 @@ APP = "sovnet.controller.app"
 
 def run(store_path: str, host: str = "127.0.0.1", port: int = 6653,
         reconcile_interval: float = 30.0, log_file: str | None = None,
-        verbose: bool = False) -> int:
+        verbose: bool = False, use_bundles: bool = True) -> int:
     os.environ.setdefault("OSKEN_HUB_TYPE", "native")
     _setup_logging(log_file, verbose)
     from os_ken import cfg
     from os_ken.base.app_manager import AppManager
     from os_ken.controller import controller  # noqa: F401  (registers the ofp-* options)
 
-    from sovnet.controller import app
+    from sovnet.controller import app  # noqa: F401  (registers the [sovnet] options)
 
-    app.SETTINGS = app.Settings(store_path=store_path, reconcile_interval=reconcile_interval)
-    cfg.CONF(args=["--ofp-listen-host", host, "--ofp-tcp-listen-port", str(port)],
+    cfg.CONF(args=conf_args(store_path, host, port, reconcile_interval, use_bundles),
              project="os_ken")
     stop = threading.Event()
 
@@ -52,6 +52,37 @@ def run(store_path: str, host: str = "127.0.0.1", port: int = 6653,
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def conf_args(store_path: str, host: str, port: int, reconcile_interval: float,
+              use_bundles: bool = True) -> list[str]:
+    """The os-ken command line that starts the app with these settings."""
+    return ["--ofp-listen-host", host, "--ofp-tcp-listen-port", str(port),
+            "--sovnet-store", store_path,
+            "--sovnet-reconcile-interval", repr(float(reconcile_interval)),
+            "--sovnet-bundles" if use_bundles else "--sovnet-nobundles"]
+
+
+def parser(prog: str | None = None) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=prog, description="Run sovnet's OpenFlow 1.3 controller (os-ken) in this process: "
+        "it enforces the policy store's current revision on every switch that connects.")
+    p.add_argument("--store", required=True, help="the policy store (SQLite file)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=6653, help="OpenFlow TCP port (6653)")
+    p.add_argument("--reconcile-interval", type=float, default=30.0, metavar="SECONDS",
+                   help="full audit of every switch this often; 0 turns audits off (30)")
+    p.add_argument("--no-bundles", action="store_true",
+                   help="send flow-mods bare instead of in one atomic bundle per switch")
+    p.add_argument("--log-file", help="log here instead of to stderr")
+    p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG")
+    return p
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    args = parser(prog).parse_args(argv)
+    return run(args.store, args.host, args.port, args.reconcile_interval, args.log_file,
+               args.verbose, use_bundles=not args.no_bundles)
 
 
 def _setup_logging(log_file: str | None, verbose: bool) -> None:
