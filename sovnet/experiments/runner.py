@@ -30,6 +30,7 @@ from sovnet.experiments.stream_effect import stream_effects
 from sovnet.experiments.timeline import TimelineStore
 from sovnet.flowlog import export as flowlog_export
 from sovnet.model.schedule import in_force
+from sovnet.results import StepEvent
 
 log = logging.getLogger("sovnet.run")
 
@@ -133,12 +134,13 @@ class _Runner:
             self.folder.event(ev)
         self.folder.event({"type": "run_end", "t_real": self._now(), "wall": time.time(),
                            "t_scenario": self._now() * self.sc.time_scale, "status": status})
-        measurements = self._measurements()
-        effects = stream_effects(self.step_events, measurements, self.t0_wall,
+        measurements = list(self.folder.measurements)  # what was written, kept in memory
+        steps = [StepEvent.parse(ev, f"step {ev['index']}") for ev in self.step_events]
+        effects = stream_effects(steps, measurements, self.t0_wall,
                                  {s.name: self.topo.host(s.name).switch
                                   for s in self.topo.subscribers})
         for x in effects:  # derived from the data, so they can be checked against it
-            self.folder.event({"type": "stream_effect", **x})
+            self.folder.event(x.to_json())
         results = evaluate(self.topo, self.sc.expectations, measurements, effects)
         self.folder.write_json("expectations.json", results)
         try:  # like the report: never at the cost of the run's other data or exit status
@@ -175,14 +177,6 @@ class _Runner:
             trace = self.folder.path / "logs" / "report-error.txt"
             trace.write_text(traceback.format_exc())
             self.ui.log(f"[red]the report could not be built (a bug)[/]; see {trace}")
-
-    def _measurements(self) -> list[dict]:
-        import json
-
-        path = self.folder.path / "measurements.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
     # -- clock ------------------------------------------------------------------------------
     def _now(self) -> float:
