@@ -18,7 +18,14 @@ from collections.abc import Iterable
 from sovnet.compile.targets import in_scope
 from sovnet.experiments.scenario import Expectation, ServiceFilter
 from sovnet.model.topology import Topology
-from sovnet.results import Measurement, StreamEffect, StreamKeys, WebKeys, median_value
+from sovnet.results import (
+    ExpectationResult,
+    Measurement,
+    StreamEffect,
+    StreamKeys,
+    WebKeys,
+    median_value,
+)
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
         "==": operator.eq}
@@ -87,8 +94,9 @@ def _worst_delay(xs: list[StreamEffect]) -> tuple[float | None, str]:
 
 
 def evaluate(topology: Topology, expectations: Iterable[Expectation],
-             measurements: list[Measurement], effects: Iterable[StreamEffect] = ()) -> list[dict]:
-    """One result per expectation, in the shape of expectations.json. `effects` are the stream
+             measurements: list[Measurement],
+             effects: Iterable[StreamEffect] = ()) -> list[ExpectationResult]:
+    """One result per expectation (an expectations.json item). `effects` are the stream
     effects of the run's steps (stream_effect.stream_effects), for last/first_packet_ms."""
     effects = list(effects)
     out = []
@@ -105,8 +113,9 @@ def evaluate(topology: Topology, expectations: Iterable[Expectation],
             note = note or ("no measurement matched" if not ms
                             else "no measurement had a value" if value is None else "")
         ok = value is not None and _OPS[e.op](value, e.threshold)
-        out.append({"name": e.name, "from": e.scope_label(), "during": list(e.during),
-                    "to": str(e.to) if e.to != ServiceFilter() else "any service",
-                    "metric": e.metric_label(), "op": e.op, "threshold": e.threshold,
-                    "observed": value, "n": n, "pass": ok, "note": note})
+        out.append(ExpectationResult(
+            name=e.name, scope=e.scope_label(), during=(e.during[0], e.during[1]),
+            to=str(e.to) if e.to != ServiceFilter() else "any service",
+            metric=e.metric_label(), op=e.op, threshold=e.threshold, observed=value, n=n,
+            passed=ok, note=note))
     return out

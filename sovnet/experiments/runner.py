@@ -30,7 +30,7 @@ from sovnet.experiments.stream_effect import stream_effects
 from sovnet.experiments.timeline import TimelineStore
 from sovnet.flowlog import export as flowlog_export
 from sovnet.model.schedule import in_force
-from sovnet.results import StepEvent
+from sovnet.results import ExpectationResult, StepEvent
 
 log = logging.getLogger("sovnet.run")
 
@@ -44,7 +44,7 @@ class RunResult:
     folder: Path
     status: str  # complete | incomplete
     exit_code: int
-    expectations: list[dict]
+    expectations: list[ExpectationResult]
     counts: dict
 
 
@@ -142,7 +142,7 @@ class _Runner:
         for x in effects:  # derived from the data, so they can be checked against it
             self.folder.event(x.to_json())
         results = evaluate(self.topo, self.sc.expectations, measurements, effects)
-        self.folder.write_json("expectations.json", results)
+        self.folder.write_json("expectations.json", [r.to_json() for r in results])
         try:  # like the report: never at the cost of the run's other data or exit status
             flowlog_export.write_jsonl(self.folder.path / "store.db",
                                        self.folder.path / "flows.jsonl", self.t0_wall or None,
@@ -150,11 +150,11 @@ class _Runner:
         except (SovnetError, OSError) as e:
             self.ui.log(f"[red]flows.jsonl could not be written[/]: {e}")
         if status == "complete":
-            code = 0 if all(r["pass"] for r in results) else 1
+            code = 0 if all(r.passed for r in results) else 1
         self.folder.finish(status, code, reason, counts=self.counts, t0_wall=self.t0_wall)
         if self.report:
             self._report()
-        passed = sum(r["pass"] for r in results)
+        passed = sum(r.passed for r in results)
         self.ui.log(f"{status}: {passed}/{len(results)} expectations hold; "
                     f"{self.counts['measurements']} measurements, "
                     f"{self.counts['probe_errors']} probe errors -> {self.folder.path}"

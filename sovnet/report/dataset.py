@@ -14,6 +14,7 @@ from typing import Any
 from sovnet.errors import SovnetError
 from sovnet.model.topology import Topology
 from sovnet.results import (
+    ExpectationResult,
     Measurement,
     RecordError,
     StepEvent,
@@ -108,7 +109,7 @@ class Run:
     web: list[Web]
     throughput: list[Sample]
     latency: list[Sample]
-    expectations: list[dict[str, Any]] | None  # None: the run wrote none (e.g. interrupted)
+    expectations: list[ExpectationResult] | None  # None: the run wrote none (interrupted)
     notes: list[str] = field(default_factory=list)  # things worth telling the reader
     windows: list[Phase] = field(default_factory=list)  # scheduled policies in force (curfews)
     streams: list[Stream] = field(default_factory=list)
@@ -220,10 +221,11 @@ def _load(folder: str | os.PathLike[str]) -> Run:
     xpath = os.path.join(label, "expectations.json")
     expectations = None
     if os.path.exists(xpath):
-        expectations = read_json(xpath)
-        if not isinstance(expectations, list) or not all(
-                isinstance(x, dict) and isinstance(x.get("name"), str) for x in expectations):
+        items = read_json(xpath)
+        if not isinstance(items, list) or not all(
+                isinstance(x, dict) and isinstance(x.get("name"), str) for x in items):
             raise ReportError(f"{xpath}: expected a list of objects, each with a 'name'")
+        expectations = [ExpectationResult.parse(x) for x in items]
     elif torn is None:
         notes.append("expectations.json is missing: no expectations were evaluated.")
     return Run(root, label, manifest, topology, phases, sorted(steps, key=lambda s: s.t_real),

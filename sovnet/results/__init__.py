@@ -3,6 +3,7 @@
     Measurement.parse(obj, where)   a measurements.jsonl object -> Measurement (or None: a probe
                                     kind this version does not know); .raw is what is on disk
     StepEvent / StreamEffect        the events.jsonl entries readers use
+    ExpectationResult               an expectations.json item
     read_json / read_jsonl          a folder's files, every problem a RecordError naming file:line
     read_measurements(path, torn)   measurements.jsonl as Measurements
     median_value(values)            the one median of throughput and round-trip figures
@@ -14,6 +15,7 @@ on-disk description; field names there are OONI's and stay so.
 """
 
 from sovnet.results.events import StepEvent, StreamEffect
+from sovnet.results.expectations import ExpectationResult
 from sovnet.results.files import RecordError, dump_line, read_json, read_jsonl
 from sovnet.results.measurement import (
     KINDS,
@@ -27,6 +29,6 @@ from sovnet.results.measurement import (
     read_measurements,
 )
 
-__all__ = ["KINDS", "TEST_NAMES", "LatencyKeys", "Measurement", "RecordError", "StepEvent",
-           "StreamEffect", "StreamKeys", "ThroughputKeys", "WebKeys", "dump_line", "median_value",
-           "read_json", "read_jsonl", "read_measurements"]
+__all__ = ["KINDS", "TEST_NAMES", "ExpectationResult", "LatencyKeys", "Measurement",
+           "RecordError", "StepEvent", "StreamEffect", "StreamKeys", "ThroughputKeys", "WebKeys",
+           "dump_line", "median_value", "read_json", "read_jsonl", "read_measurements"]

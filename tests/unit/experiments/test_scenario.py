@@ -8,8 +8,8 @@ import pytest
 
 from sovnet.config.scenario import load_scenario
 from sovnet.errors import ConfigError
+from sovnet.experiments import expect
 from sovnet.experiments.effect import effect, reachability
-from sovnet.experiments.expect import evaluate
 from sovnet.experiments.plan import all_vantages, schedule, select_vantages
 from sovnet.experiments.scenario import (
     Expectation,
@@ -21,6 +21,12 @@ from sovnet.experiments.scenario import (
 )
 from sovnet.model.policy import Policy, initial_subscribers, parse_scope, parse_target
 from sovnet.results import Measurement
+
+
+def evaluate(*args) -> list[dict]:
+    """The results as written to expectations.json."""
+    return [r.to_json() for r in expect.evaluate(*args)]
+
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT = ROOT / "experiments" / "national-cutoff.yaml"

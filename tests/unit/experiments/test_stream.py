@@ -12,8 +12,8 @@ import pytest
 
 from sovnet.config.scenario import load_scenario
 from sovnet.errors import ConfigError
+from sovnet.experiments import expect
 from sovnet.experiments.effect import ping_reachability, reachability
-from sovnet.experiments.expect import evaluate
 from sovnet.experiments.scenario import Expectation, ServiceFilter
 from sovnet.experiments.stream_effect import measure, stream_effects
 from sovnet.model.policy import (
@@ -25,6 +25,12 @@ from sovnet.model.policy import (
 )
 from sovnet.probes.stream import build_echo, checksum, parse_icmp
 from sovnet.results import Measurement, StepEvent, StreamEffect, StreamKeys
+
+
+def evaluate(*args) -> list[dict]:
+    """The results as written to expectations.json."""
+    return [r.to_json() for r in expect.evaluate(*args)]
+
 
 ROOT = Path(__file__).resolve().parents[3]
 MINIMAL = ROOT / "topologies" / "minimal.yaml"

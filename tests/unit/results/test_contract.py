@@ -9,13 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from sovnet.experiments.expect import evaluate
+from sovnet.experiments import expect
 from sovnet.experiments.scenario import Expectation, ServiceFilter
 from sovnet.model.policy import parse_scope
 from sovnet.report import analysis, build_report, figures, load_run
 from sovnet.report.style import Timeline
 from sovnet.results import read_measurements
 from tests.unit.report.fakerun import CUT, DURATION, RESTORE, make_run
+
+
+def evaluate(*args) -> list[dict]:
+    """The results as written to expectations.json."""
+    return [r.to_json() for r in expect.evaluate(*args)]
+
 
 MOBILE = parse_scope("class:mobile_prepaid")
 
@@ -47,16 +53,16 @@ def test_a_pass_line_and_the_figure_agree_on_median_and_n(folder: Path) -> None:
     bins = analysis.Bins((0.0, CUT, RESTORE, DURATION), (CUT / 2, (CUT + RESTORE) / 2,
                                                          (RESTORE + DURATION) / 2))
     fig = analysis.throughput(run, bins)["mobile_prepaid"]
-    assert x["pass"] is True and x["observed"] == fig.median[1] and x["n"] == fig.n[1]
+    assert x.passed and x.observed == fig.median[1] and x.n == fig.n[1]
     assert fig.failed[1] == len(failed)
-    assert x["note"] == f"{len(failed)} failed transfers not counted"
-    assert x["n"] + len(failed) == sum(s.cls == "mobile_prepaid" and CUT <= s.t_scenario < RESTORE
+    assert x.note == f"{len(failed)} failed transfers not counted"
+    assert x.n + len(failed) == sum(s.cls == "mobile_prepaid" and CUT <= s.t_scenario < RESTORE
                                        for s in run.throughput)
     # the line the reader sees says the same
     summary = build_report(folder)["summary"].read_text()
     line = next(ln for ln in summary.splitlines() if "mobile throughput in the cutoff" in ln)
-    assert "PASS" in line and f"{x['observed']:,.0f} kbit/s" in line
-    assert line.endswith(f"| {x['n']} |")
+    assert "PASS" in line and f"{x.observed:,.0f} kbit/s" in line
+    assert line.endswith(f"| {x.n} |")
 
 
 def test_every_plotted_median_is_the_median_an_expectation_would_see(folder: Path) -> None:
