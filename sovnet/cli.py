@@ -147,10 +147,10 @@ def _run(args) -> int:
     result = run_scenario(scenario, Path(args.out) if args.out else None,
                           progress=not args.quiet)
     for r in result.expectations:
-        mark = "PASS" if r["pass"] else "FAIL"
-        seen = "n/a" if r["observed"] is None else f"{r['observed']:.3g}"
-        print(f"{mark}  {r['name']}: {r['metric']} {seen} (expected {r['op']} "
-              f"{r['threshold']:g}, n={r['n']})")
+        mark = "PASS" if r.passed else "FAIL"
+        seen = "n/a" if r.observed is None else f"{r.observed:.3g}"
+        print(f"{mark}  {r.name}: {r.metric} {seen} (expected {r.op} {r.threshold:g}, "
+              f"n={r.n})")
     print(f"{result.status}: {result.folder / 'report.html'}")
     return result.exit_code
 

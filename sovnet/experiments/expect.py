@@ -13,96 +13,109 @@ measurement selected is a failure: an expectation that nothing tested has not he
 from __future__ import annotations
 
 import operator
-import statistics
 from collections.abc import Iterable
 
 from sovnet.compile.targets import in_scope
 from sovnet.experiments.scenario import Expectation, ServiceFilter
 from sovnet.model.topology import Topology
+from sovnet.results import (
+    ExpectationResult,
+    Measurement,
+    StreamEffect,
+    StreamKeys,
+    WebKeys,
+    median_value,
+)
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
         "==": operator.eq}
-_TEST = {"accessible": "web_connectivity", "usable": "web_connectivity",
-         "blocking": "web_connectivity", "throughput_kbps": "sovnet_throughput",
-         "rtt_ms": "sovnet_latency", "delivered": "sovnet_stream"}
+_KIND = {"accessible": "web", "usable": "web", "blocking": "web",
+         "throughput_kbps": "throughput", "rtt_ms": "latency", "delivered": "stream"}
 _PACKET = {"last_packet_ms": False, "first_packet_ms": True}  # metric -> allowed after the step
 
 
-def selected(topology: Topology, measurements: Iterable[dict], e: Expectation,
-             services: set[str]) -> list[dict]:
+def selected(topology: Topology, measurements: Iterable[Measurement], e: Expectation,
+             services: set[str]) -> list[Measurement]:
     """The measurements an expectation is about: those that ran entirely inside its window (a
     blocked connection retried after a policy was lifted would otherwise count against it)."""
     start, end = e.during
     return [m for m in measurements
-            if m.get("test_name") == _TEST[e.metric] and not m.get("probe_error")
-            and m.get("service") in services
-            and any(in_scope(topology, s, m["subscriber"]) for s in e.scopes)
-            and start <= m.get("t_scenario", -1)
-            and m.get("t_scenario_end", m.get("t_scenario", end + 1)) <= end]
+            if m.kind == _KIND[e.metric] and m.ok and m.service in services
+            and any(in_scope(topology, s, m.subscriber) for s in e.scopes)
+            and start <= m.t_scenario and m.t_end <= end]
 
 
-def _blocking_text(value) -> str:
-    return "null" if value is None else "false" if value is False else str(value)
-
-
-def observe(e: Expectation, ms: list[dict]) -> float | None:
+def observe(e: Expectation, ms: list[Measurement]) -> tuple[float | None, int, str]:
+    """(figure, n, note): n is how many measurements the figure is over. For the medians
+    (throughput, round-trip time) that is the samples only (sovnet.results.median_value): a
+    failed transfer, or a latency probe with no reply, has no figure to take a median of; the
+    note says how many there were."""
+    if e.metric in ("throughput_kbps", "rtt_ms"):
+        value, n = median_value(m.value for m in ms)
+        left = len(ms) - n
+        what = "failed transfer" if e.metric == "throughput_kbps" else "probe without a reply"
+        plural = "" if left == 1 else "s"
+        return value, n, (f"{left} {what}{plural} not counted" if left and n
+                          else f"{left} {what}{plural}, no sample" if left else "")
     if not ms:
-        return None
-    keys = [m.get("test_keys") or {} for m in ms]
-    if e.metric == "accessible":
-        return sum(k.get("accessible") is True for k in keys) / len(keys)
-    if e.metric == "usable":
-        return sum(k.get("x_sovnet_usable") is True for k in keys) / len(keys)
-    if e.metric == "blocking":
-        return sum(_blocking_text(k.get("blocking")) == e.blocking for k in keys) / len(keys)
+        return None, 0, ""
     if e.metric == "delivered":
-        sent = sum(k.get("sent") or 0 for k in keys)
-        return sum(k.get("received") or 0 for k in keys) / sent if sent else None
-    field = "throughput_kbps" if e.metric == "throughput_kbps" else "rtt_avg_ms"
-    values = [k[field] for k in keys if isinstance(k.get(field), (int, float))]
-    return statistics.median(values) if values else None
+        streams = [m.keys for m in ms if isinstance(m.keys, StreamKeys)]
+        sent = sum(k.sent for k in streams)
+        return (sum(k.received for k in streams) / sent if sent else None), len(ms), ""
+    web = [m.keys for m in ms if isinstance(m.keys, WebKeys)]
+    if e.metric == "accessible":
+        hits = sum(k.accessible is True for k in web)
+    elif e.metric == "usable":
+        hits = sum(k.usable is True for k in web)
+    else:
+        hits = sum(k.blocking_text == e.blocking for k in web)
+    return hits / len(ms), len(ms), ""
 
 
-def packet_effects(topology: Topology, effects: Iterable[dict], e: Expectation,
-                   services: set[str]) -> list[dict]:
+def packet_effects(topology: Topology, effects: Iterable[StreamEffect], e: Expectation,
+                   services: set[str]) -> list[StreamEffect]:
     """The stream effects a last/first_packet_ms expectation is about: cuts (or admissions) of
     steps inside its window, for vantage points in its scopes and services it names."""
     start, end = e.during
     return [x for x in effects
-            if x["allowed"] is _PACKET[e.metric] and x["service"] in services
-            and any(in_scope(topology, s, x["subscriber"]) for s in e.scopes)
-            and start <= (x.get("at_s") if x.get("at_s") is not None else -1) <= end]
+            if x.allowed is _PACKET[e.metric] and x.service in services
+            and any(in_scope(topology, s, x.subscriber) for s in e.scopes)
+            and start <= (x.at_s if x.at_s is not None else -1) <= end]
 
 
-def _worst_delay(xs: list[dict]) -> tuple[float | None, str]:
-    unmeasured = [x for x in xs if x.get("delay_ms") is None]
+def _worst_delay(xs: list[StreamEffect]) -> tuple[float | None, str]:
+    unmeasured = [x for x in xs if x.delay_ms is None]
     if unmeasured:
         return None, (f"{len(unmeasured)} of {len(xs)} not measured: "
-                      f"{unmeasured[0]['subscriber']} -> {unmeasured[0]['service']}: "
-                      f"{unmeasured[0].get('note') or 'no figure'}")
-    return max(x["delay_ms"] for x in xs), ""
+                      f"{unmeasured[0].subscriber} -> {unmeasured[0].service}: "
+                      f"{unmeasured[0].note or 'no figure'}")
+    return max(x.delay_ms for x in xs if x.delay_ms is not None), ""
 
 
 def evaluate(topology: Topology, expectations: Iterable[Expectation],
-             measurements: list[dict], effects: Iterable[dict] = ()) -> list[dict]:
-    """One result per expectation, in the shape of expectations.json. `effects` are the stream
+             measurements: list[Measurement],
+             effects: Iterable[StreamEffect] = ()) -> list[ExpectationResult]:
+    """One result per expectation (an expectations.json item). `effects` are the stream
     effects of the run's steps (stream_effect.stream_effects), for last/first_packet_ms."""
     effects = list(effects)
     out = []
     for e in expectations:
         services = set(e.to.select(topology))
         if e.metric in _PACKET:
-            ms = packet_effects(topology, effects, e, services)
-            value, note = _worst_delay(ms) if ms else (
+            xs = packet_effects(topology, effects, e, services)
+            n = len(xs)
+            value, note = _worst_delay(xs) if xs else (
                 None, "no step in the window changed what a stream probe in scope could reach")
         else:
             ms = selected(topology, measurements, e, services)
-            value, note = observe(e, ms), ""
+            value, n, note = observe(e, ms)
+            note = note or ("no measurement matched" if not ms
+                            else "no measurement had a value" if value is None else "")
         ok = value is not None and _OPS[e.op](value, e.threshold)
-        note = note or ("no measurement matched" if not ms
-                        else "no measurement had a value" if value is None else "")
-        out.append({"name": e.name, "from": e.scope_label(), "during": list(e.during),
-                    "to": str(e.to) if e.to != ServiceFilter() else "any service",
-                    "metric": e.metric_label(), "op": e.op, "threshold": e.threshold,
-                    "observed": value, "n": len(ms), "pass": ok, "note": note})
+        out.append(ExpectationResult(
+            name=e.name, scope=e.scope_label(), during=(e.during[0], e.during[1]),
+            to=str(e.to) if e.to != ServiceFilter() else "any service",
+            metric=e.metric_label(), op=e.op, threshold=e.threshold, observed=value, n=n,
+            passed=ok, note=note))
     return out

@@ -1,18 +1,20 @@
-"""Measurement records: an agent's result line + who, what and when -> one JSON object. Pure.
+"""Measurement records: an agent's result line + who, what and when -> one Measurement. Pure.
 
 The envelope carries OONI's field names (df-000), so OONI tooling can read the lines, plus
-sovnet's own keys at top level (see results/README.md).
+sovnet's own keys at top level (see results/README.md). The record is parsed into the typed
+model the readers use (sovnet.results) as it is made, so what the runner keeps in memory and
+checks its expectations against is what a reader of the folder gets.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 
 from sovnet.experiments import ooni
+from sovnet.results import TEST_NAMES, Measurement, RecordError
 
-TEST_NAMES = {"web": "web_connectivity", "throughput": "sovnet_throughput",
-              "latency": "sovnet_latency", "stream": "sovnet_stream"}
 TEST_VERSION = "0.4.3-sovnet"
 SOFTWARE_VERSION = "0.2.0"
 ASN_BASE = 64512  # private-use ASNs, one per ISP in topology order
@@ -47,9 +49,24 @@ def ooni_time(wall: float) -> str:
 
 
 def record(ctx: Context, kind: str, line: dict, control: dict | None = None,
-           wall: float | None = None) -> dict:
-    """One measurements.jsonl object. A line carrying "error" becomes a probe error with its
-    raw output and empty test keys; it is never turned into a success or a failure."""
+           wall: float | None = None) -> Measurement:
+    """One measurements.jsonl object, as the model. A line carrying "error" becomes a probe
+    error with its raw output and empty test keys; it is never turned into a success or a
+    failure. Nor is a line whose observation the model cannot read: that is a probe error too,
+    with the line as its raw output."""
+    obj = _record(ctx, kind, line, control, wall)
+    try:
+        m = Measurement.parse(obj, f"{ctx.subscriber} -> {ctx.service}")
+    except RecordError as e:
+        bad = {"error": f"unreadable result ({e})", "raw": json.dumps(line)[:4000],
+               "t0_wall": line.get("t0_wall"), "runtime": line.get("runtime")}
+        m = Measurement.parse(_record(ctx, kind, bad, None, wall), "probe error")
+    assert m is not None  # every kind the runner writes is one the model knows
+    return m
+
+
+def _record(ctx: Context, kind: str, line: dict, control: dict | None,
+            wall: float | None) -> dict:
     error = line.get("error")
     if error:
         keys: dict = {}
@@ -57,7 +74,9 @@ def record(ctx: Context, kind: str, line: dict, control: dict | None = None,
         keys = ooni.classify(line.get("observation") or {}, control)
     else:
         keys = dict(line.get("observation") or {})
-    start = line.get("t0_wall", wall if wall is not None else time.time())
+    start = line.get("t0_wall")
+    if start is None:
+        start = wall if wall is not None else time.time()
     return {
         "test_name": TEST_NAMES[kind],
         "test_version": TEST_VERSION,

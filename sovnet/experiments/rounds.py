@@ -145,7 +145,7 @@ class ProbeRounds:
         rec = record(ctx, pend.kind, line, control)
         self.folder.measurement(rec)
         self.counts["measurements"] += 1
-        if rec["probe_error"]:
+        if rec.probe_error:
             self.counts["probe_errors"] += 1
 
     def lost(self, host: str, why: str, raw: str = "") -> None:

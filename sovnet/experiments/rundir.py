@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sovnet.errors import SovnetError
 from sovnet.experiments.scenario import Scenario
+from sovnet.results import Measurement, dump_line
 
 FORMAT = "sovnet-run/1"
 
@@ -85,6 +86,9 @@ class RunFolder:
         self._events = None
         self._measurements = None
         self._started = time.time()
+        # What was written to measurements.jsonl, as the model: the runner checks its
+        # expectations against this rather than re-reading the file it has just written.
+        self.measurements: list[Measurement] = []
 
     def create(self, scenario: Scenario, extra: dict) -> None:
         if self.path.exists() and any(self.path.iterdir()):
@@ -127,12 +131,14 @@ class RunFolder:
     def event(self, event: dict) -> None:
         self._append(self._events, event)
 
-    def measurement(self, record: dict) -> None:
-        self._append(self._measurements, record)
+    def measurement(self, m: Measurement) -> None:
+        self._append(self._measurements, m.to_json())
+        with self._lock:
+            self.measurements.append(m)
 
     def _append(self, fh, obj: dict) -> None:
         with self._lock:
-            fh.write(json.dumps(obj, separators=(",", ":")) + "\n")
+            fh.write(dump_line(obj))
             fh.flush()
 
     def write_json(self, name: str, obj) -> None:

@@ -30,6 +30,7 @@ from sovnet.experiments.stream_effect import stream_effects
 from sovnet.experiments.timeline import TimelineStore
 from sovnet.flowlog import export as flowlog_export
 from sovnet.model.schedule import in_force
+from sovnet.results import ExpectationResult, StepEvent
 
 log = logging.getLogger("sovnet.run")
 
@@ -43,7 +44,7 @@ class RunResult:
     folder: Path
     status: str  # complete | incomplete
     exit_code: int
-    expectations: list[dict]
+    expectations: list[ExpectationResult]
     counts: dict
 
 
@@ -133,14 +134,15 @@ class _Runner:
             self.folder.event(ev)
         self.folder.event({"type": "run_end", "t_real": self._now(), "wall": time.time(),
                            "t_scenario": self._now() * self.sc.time_scale, "status": status})
-        measurements = self._measurements()
-        effects = stream_effects(self.step_events, measurements, self.t0_wall,
+        measurements = list(self.folder.measurements)  # what was written, kept in memory
+        steps = [StepEvent.parse(ev, f"step {ev['index']}") for ev in self.step_events]
+        effects = stream_effects(steps, measurements, self.t0_wall,
                                  {s.name: self.topo.host(s.name).switch
                                   for s in self.topo.subscribers})
         for x in effects:  # derived from the data, so they can be checked against it
-            self.folder.event({"type": "stream_effect", **x})
+            self.folder.event(x.to_json())
         results = evaluate(self.topo, self.sc.expectations, measurements, effects)
-        self.folder.write_json("expectations.json", results)
+        self.folder.write_json("expectations.json", [r.to_json() for r in results])
         try:  # like the report: never at the cost of the run's other data or exit status
             flowlog_export.write_jsonl(self.folder.path / "store.db",
                                        self.folder.path / "flows.jsonl", self.t0_wall or None,
@@ -148,11 +150,11 @@ class _Runner:
         except (SovnetError, OSError) as e:
             self.ui.log(f"[red]flows.jsonl could not be written[/]: {e}")
         if status == "complete":
-            code = 0 if all(r["pass"] for r in results) else 1
+            code = 0 if all(r.passed for r in results) else 1
         self.folder.finish(status, code, reason, counts=self.counts, t0_wall=self.t0_wall)
         if self.report:
             self._report()
-        passed = sum(r["pass"] for r in results)
+        passed = sum(r.passed for r in results)
         self.ui.log(f"{status}: {passed}/{len(results)} expectations hold; "
                     f"{self.counts['measurements']} measurements, "
                     f"{self.counts['probe_errors']} probe errors -> {self.folder.path}"
@@ -175,14 +177,6 @@ class _Runner:
             trace = self.folder.path / "logs" / "report-error.txt"
             trace.write_text(traceback.format_exc())
             self.ui.log(f"[red]the report could not be built (a bug)[/]; see {trace}")
-
-    def _measurements(self) -> list[dict]:
-        import json
-
-        path = self.folder.path / "measurements.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
     # -- clock ------------------------------------------------------------------------------
     def _now(self) -> float:

@@ -18,7 +18,8 @@ from typing import TypeVar
 import numpy as np
 
 from sovnet.model.topology import SUBSCRIBER_CLASSES
-from sovnet.report.dataset import Run, Sample, Step, StreamEffect, Web
+from sovnet.report.dataset import Run, Sample, Web
+from sovnet.results import StepEvent, StreamEffect, median_value
 
 MAX_BINS = 80
 BLOCKING_ORDER = ("ok", "dns", "tcp_ip", "http-failure", "http-diff", "undetermined")
@@ -77,8 +78,9 @@ def share(values: Iterable[bool | None]) -> float:
 
 
 def median(values: Iterable[float | None]) -> float:
-    known = [v for v in values if v is not None]
-    return statistics.median(known) if known else math.nan
+    """The median the expectations take too (sovnet.results.median_value), NaN for none."""
+    value, _ = median_value(values)
+    return math.nan if value is None else value
 
 
 def grid(items: Iterable[T], bins: Bins, key: Callable[[T], K],
@@ -136,10 +138,31 @@ def blocking_mix(run: Run, bins: Bins) -> dict[str, np.ndarray]:
     return {b: np.nan_to_num(counts[b]) / totals for b in values}
 
 
-def throughput(run: Run, bins: Bins) -> dict[str, np.ndarray]:
-    """class -> median throughput (kbit/s) per bin."""
-    ok = [s for s in run.throughput if s.probe_error is None]
-    return grid(ok, bins, lambda s: s.cls, lambda ss: median(s.value for s in ss))
+@dataclass(frozen=True)
+class ThroughputSeries:
+    """One subscriber class's throughput per bin: the median (kbit/s, NaN where there is no
+    sample) and its n, over samples only, and beside them the transfers that failed. The same
+    rule as the `throughput_kbps` expectations (sovnet.results): a failure is not a sample."""
+
+    median: np.ndarray
+    n: np.ndarray
+    failed: np.ndarray
+
+
+def throughput_items(run: Run) -> list[Sample]:
+    """The throughput probes that ran: samples and failed transfers."""
+    return [s for s in run.throughput
+            if s.probe_error is None and (s.value is not None or s.failed)]
+
+
+def throughput(run: Run, bins: Bins) -> dict[str, ThroughputSeries]:
+    """class -> its throughput per bin (ThroughputSeries)."""
+    items = throughput_items(run)
+    med = grid(items, bins, lambda s: s.cls, lambda ss: median(s.value for s in ss))
+    n = grid(items, bins, lambda s: s.cls, lambda ss: median_value(s.value for s in ss)[1])
+    failed = grid(items, bins, lambda s: s.cls, lambda ss: sum(s.failed for s in ss))
+    return {cls: ThroughputSeries(med[cls], np.nan_to_num(n[cls]), np.nan_to_num(failed[cls]))
+            for cls in med}
 
 
 def collateral(run: Run) -> dict[str, dict[str, tuple[float, float, int]]]:
@@ -162,7 +185,7 @@ class FirstSeen:
 
 @dataclass(frozen=True)
 class StepLatency:
-    step: Step
+    step: StepEvent
     ack_ms: dict[str, float]  # switch -> ms from the store commit to its barrier reply
     first_seen: FirstSeen | None
     packets: tuple[StreamEffect, ...] = ()  # streams it cut or let in: commit -> last/first reply
@@ -176,7 +199,7 @@ class StepLatency:
         return max(self.ack_ms.values()) if self.ack_ms else math.nan
 
 
-def first_seen(step: Step, web: Sequence[Web], until: float | None = None) -> FirstSeen | None:
+def first_seen(step: StepEvent, web: Sequence[Web], until: float | None = None) -> FirstSeen | None:
     """The earliest web measurement decided at or after the commit that saw one of the step's
     effects: its (subscriber, service) is in `effect` and `accessible` equals the allowed-after
     value. Timed by the deciding packet (the completed connection, or the first dropped SYN),

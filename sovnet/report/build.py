@@ -113,7 +113,7 @@ def _packets(run: Run, tl: Timeline) -> Figure:
 
 
 def _throughput(run: Run, tl: Timeline) -> Figure:
-    ok = [s for s in run.throughput if s.probe_error is None and s.value is not None]
+    ok = analysis.throughput_items(run)
     if not ok:
         raise Skip("No sovnet_throughput measurements in this run.")
     bins = analysis.make_bins(ok, tl.duration_s)
@@ -168,7 +168,9 @@ PLOTS: list[tuple[str, str, Callable[[Run, Timeline], Figure], str]] = [
      "Grey rows are streams the change was not meant to touch."),
     ("throughput", "Throughput per subscriber class", _throughput,
      "Median download throughput of the throughput probes of each subscriber class, per probe "
-     "round. A failed transfer counts as 0."),
+     "round. A failed transfer is not a throughput sample: crosses at the foot of the axes "
+     "mark the rounds of a class in which transfers failed (the expectations on throughput "
+     "take their medians the same way)."),
     ("topology", "The emulated network", _topology,
      "Subscribers (grouped per access switch) on the left, the national network in layers "
      "towards the border gateways, and the internet with the foreign services beyond the "

@@ -18,7 +18,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import LogLocator, NullFormatter
 
 from sovnet.report import style
-from sovnet.report.analysis import Bins, PacketRow, StepLatency, class_order
+from sovnet.report.analysis import Bins, PacketRow, StepLatency, ThroughputSeries, class_order
 from sovnet.report.style import Timeline
 
 DODGE = 0.008  # lines at equal values are nudged apart this much (1 = 100 %) so all show
@@ -256,34 +256,48 @@ def packets(fig: Figure, panels: Sequence[tuple[StepLatency, list[PacketRow]]],
     return list(axes)
 
 
-def throughput(ax: Axes, series: dict[str, np.ndarray], bins: Bins, tl: Timeline) -> None:
-    """Median throughput per subscriber class over scenario time."""
+def throughput(ax: Axes, series: dict[str, ThroughputSeries], bins: Bins,
+               tl: Timeline) -> None:
+    """Median throughput per subscriber class over scenario time; failed transfers are not
+    samples: a cross at the foot of the axes marks a bin of a class with failures."""
     style.decorate(ax, tl)
     x = _x(tl, bins)
-    top = max((np.nanmax(v) for v in series.values() if np.isfinite(v).any()), default=math.nan)
+    medians = {cls: s.median for cls, s in series.items()}
+    top = max((np.nanmax(v) for v in medians.values() if np.isfinite(v).any()), default=math.nan)
     fmt, unit = style.kbps_formatter(top)
     for cls in sorted(series, key=class_order):
-        ax.plot(x, series[cls], color=style.class_colour(cls), lw=2, zorder=10,
+        ax.plot(x, medians[cls], color=style.class_colour(cls), lw=2, zorder=10,
                 marker=style.CLASS_MARKERS.get(cls, "o"), ms=5, label=cls)
-    values = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in series.values()] or [[]])
+    values = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in medians.values()] or [[]])
     low = float(values.min()) if values.size else math.nan
     scale = ""
     if math.isfinite(top) and math.isfinite(low) and top / low >= 100:
         # Two decades or more (a 2G-class cap next to broadband): on a linear axis the capped
         # line would lie on zero. Logarithmic above the lowest decade seen, linear below it so
-        # that failed transfers (0) still show.
+        # that the failure marks at 0 still show.
         ax.set_yscale("symlog", linthresh=10 ** math.floor(math.log10(low)), linscale=0.5)
         ax.set_ylim(0, top * 2.5)
         scale = ", log scale"
     else:
         ax.set_ylim(0, (top if math.isfinite(top) and top > 0 else 1.0) * 1.08)
+    failed = False
+    for cls in sorted(series, key=class_order):
+        hit = series[cls].failed > 0
+        if hit.any():
+            failed = True
+            ax.plot(x[hit], np.zeros(int(hit.sum())), ls="none", marker="x", ms=7, mew=2,
+                    color=style.class_colour(cls), zorder=11, clip_on=False)
     ax.yaxis.set_major_formatter(fmt)
     ax.set_ylabel(f"median throughput ({unit}{scale})")
     ax.set_xlabel(tl.xlabel)
     ax.set_title("Download throughput per subscriber class", loc="left",
                  pad=style.TITLE_PAD, fontsize=13, fontweight="bold")
-    ax.legend(title="subscriber class", loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              fontsize=9, title_fontsize=9, frameon=False)
+    handles, labels = ax.get_legend_handles_labels()
+    if failed:
+        handles.append(Line2D([], [], ls="none", marker="x", ms=7, mew=2, color=style.OTHER))
+        labels.append("failed transfer(s)")
+    ax.legend(handles, labels, title="subscriber class", loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), fontsize=9, title_fontsize=9, frameon=False)
 
 
 def collateral(fig: Figure, data: dict[str, dict[str, tuple[float, float, int]]],

@@ -66,7 +66,7 @@ def _facts(items: list[tuple[str, str]]) -> str:
 
 
 def _all_pass(run: Any) -> bool:
-    return bool(run.expectations) and all(x.get("pass") is True for x in run.expectations)
+    return bool(run.expectations) and all(x.passed for x in run.expectations)
 
 
 def _header(r: Report) -> str:
@@ -146,10 +146,10 @@ def _expectations(r: Report) -> str:
         return '<section><h2>Expectations</h2><p class="note">The scenario sets none.</p></section>'
     rows = "".join(
         f'<tr class="{text.verdict(x).lower()}"><td class="v">{text.verdict(x)}</td>'
-        f"<td>{_esc(x.get('name'))}</td><td>{_esc(x.get('from'))}</td>"
-        f"<td>{_esc(x.get('to'))}</td><td class=nw>{_esc(text.during(x, r.timeline))}</td>"
+        f"<td>{_esc(x.name)}</td><td>{_esc(x.scope)}</td>"
+        f"<td>{_esc(x.to)}</td><td class=nw>{_esc(text.during(x, r.timeline))}</td>"
         f"<td class=nw>{_esc(text.condition(x))}</td><td class=num>{_esc(text.observed(x))}</td>"
-        f"<td class=num>{_esc(x.get('n'))}</td><td>{_esc(x.get('note'))}</td></tr>"
+        f"<td class=num>{_esc(x.n)}</td><td>{_esc(x.note)}</td></tr>"
         for x in xs)
     return ("<section><h2>Expectations</h2><table><tr><th>result</th><th>expectation</th>"
             "<th>from</th><th>to</th><th>during</th><th>condition</th><th>observed</th>"

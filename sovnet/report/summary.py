@@ -28,9 +28,9 @@ def render(r: Report) -> str:
         out += ["| result | expectation | condition | during | observed | n |",
                 "|---|---|---|---|---:|---:|"]
         out += [f"| {'✅' if text.verdict(x) == 'PASS' else '❌'} {text.verdict(x)} | "
-                f"{_cell(x.get('name'))} | {_cell(text.condition(x))} | "
+                f"{_cell(x.name)} | {_cell(text.condition(x))} | "
                 f"{_cell(text.during(x, r.timeline))} | {_cell(text.observed(x))} | "
-                f"{_cell(x.get('n'))} |" for x in run.expectations]
+                f"{_cell(x.n)} |" for x in run.expectations]
     elif run.expectations is None:
         out.append("No expectations.json: the run stopped before they were evaluated.")
     counts = text.measurement_counts(run)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from typing import Any
 
 from sovnet.report.analysis import StepLatency
 from sovnet.report.dataset import Run
 from sovnet.report.style import Timeline
+from sovnet.results import ExpectationResult
 
 
 def duration(seconds: float | None) -> str:
@@ -104,19 +104,19 @@ def first_seen_text(lat: StepLatency) -> str:
     return f"{duration(fs.delay_s)} ({fs.subscriber}: {fs.service} {word})"
 
 
-def during(x: dict[str, Any], tl: Timeline) -> str:
-    d = x.get("during")
-    if not (isinstance(d, list) and len(d) == 2):
+def during(x: ExpectationResult, tl: Timeline) -> str:
+    d = x.during
+    if d is None:
         return "whole run"
     unit = tl.unit
     return f"{tl.x(d[0]):.3g}–{tl.x(d[1]):.3g} {unit}"
 
 
-def observed(x: dict[str, Any]) -> str:
-    v = x.get("observed")
-    if not isinstance(v, (int, float)) or isinstance(v, bool):
+def observed(x: ExpectationResult) -> str:
+    v = x.observed
+    if v is None:
         return "–"
-    metric = str(x.get("metric", ""))
+    metric = x.metric
     if _is_share(metric):
         return f"{v:.0%}"
     if metric == "throughput_kbps":
@@ -130,20 +130,19 @@ def _is_share(metric: str) -> bool:
     return metric in ("accessible", "usable") or metric.startswith("blocking")
 
 
-def condition(x: dict[str, Any]) -> str:
-    t, metric = x.get("threshold"), str(x.get("metric", "?"))
-    if isinstance(t, (int, float)) and not isinstance(t, bool):
-        t = f"{t:.0%}" if _is_share(metric) else f"{t:g}"
-    return f"{metric} {x.get('op', '?')} {t}"
+def condition(x: ExpectationResult) -> str:
+    t, metric = x.threshold, x.metric
+    shown = str(t) if t is None else f"{t:.0%}" if _is_share(metric) else f"{t:g}"
+    return f"{metric} {x.op} {shown}"
 
 
-def verdict(x: dict[str, Any]) -> str:
-    return "PASS" if x.get("pass") is True else "FAIL"
+def verdict(x: ExpectationResult) -> str:
+    return "PASS" if x.passed else "FAIL"
 
 
 def expectation_counts(run: Run) -> str:
     xs = run.expectations
     if xs is None:
         return "not evaluated"
-    ok = sum(x.get("pass") is True for x in xs)
+    ok = sum(x.passed for x in xs)
     return f"{ok} of {len(xs)} passed"

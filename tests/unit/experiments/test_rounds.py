@@ -7,6 +7,7 @@ from pathlib import Path
 from sovnet.config.scenario import load_scenario
 from sovnet.experiments.plan import all_vantages, schedule
 from sovnet.experiments.rounds import ProbeRounds
+from sovnet.results import Measurement
 
 ROOT = Path(__file__).resolve().parents[3]
 SHORT = ROOT / "tests" / "integration" / "scenarios" / "minimal-cutoff.yaml"
@@ -28,7 +29,8 @@ class FakeFolder:
         self.records, self.events = [], []
 
     def measurement(self, rec):
-        self.records.append(rec)
+        assert isinstance(rec, Measurement)  # the model, as the real folder keeps it
+        self.records.append(rec.to_json())
 
     def event(self, ev):
         self.events.append(ev)

@@ -11,6 +11,7 @@ from sovnet.config.scenario import load_scenario
 from sovnet.experiments.records import Context, record
 from sovnet.experiments.rundir import RunFolder, default_folder
 from sovnet.experiments.timeline import TimelineStore
+from sovnet.results import Measurement, ThroughputKeys
 from sovnet.store import open_store
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -53,7 +54,10 @@ CONTROL = {"dns": {"addrs": ["172.16.0.1"], "failure": None},
 def test_a_blocked_web_measurement_is_an_ooni_record_with_sovnet_keys():
     line = {"id": "web-0-3", "kind": "web", "service": "social", "t0_mono": 1.0,
             "t0_wall": 1764028800.0, "runtime": 1.5, "observation": _observation(False)}
-    rec = record(CTX, "web", line, CONTROL)
+    m = record(CTX, "web", line, CONTROL)
+    assert (m.kind, m.keys.verdict, m.keys.accessible, m.t_end) == ("web", "tcp_ip", False,
+                                                                     10350.0)
+    rec = m.to_json()
     assert rec["test_name"] == "web_connectivity"
     assert rec["measurement_start_time"] == "2025-11-25 00:00:00"
     assert (rec["probe_asn"], rec["probe_network_name"], rec["input"]) == (
@@ -72,7 +76,7 @@ def test_a_blocked_web_measurement_is_an_ooni_record_with_sovnet_keys():
 
 def test_no_control_means_undetermined_not_blocked():
     line = {"id": "w", "service": "social", "observation": _observation(False)}
-    keys = record(CTX, "web", line, None)["test_keys"]
+    keys = record(CTX, "web", line, None).to_json()["test_keys"]
     assert keys["blocking"] is None and keys["accessible"] is None
     assert keys["control_failure"]
 
@@ -80,7 +84,9 @@ def test_no_control_means_undetermined_not_blocked():
 def test_a_probe_that_could_not_run_keeps_its_raw_output_and_claims_nothing():
     line = {"id": "lat-1", "kind": "latency", "service": "gov",
             "error": "ping output not understood", "raw": "ping: socket: Operation not permitted"}
-    rec = record(CTX, "latency", line)
+    m = record(CTX, "latency", line)
+    assert (m.kind, m.ok, m.keys, m.value) == ("latency", False, None, None)
+    rec = m.to_json()
     assert rec["test_name"] == "sovnet_latency"
     assert rec["test_keys"] == {}
     assert rec["probe_error"] == "ping output not understood"
@@ -100,9 +106,14 @@ def test_run_folder_lifecycle(tmp_path):
     topo = json.loads((tmp_path / "run" / "topology.json").read_text())
     assert topo["name"] == "minimal"
     folder.event({"type": "run_start", "t_real": 0.0})
-    folder.measurement({"test_name": "x"})
-    # a reader sees what was written before the run ends (a killed run keeps it)
-    assert (tmp_path / "run" / "measurements.jsonl").read_text() == '{"test_name":"x"}\n'
+    m = record(CTX, "latency", {"error": "x", "raw": ""}, wall=0.0)
+    folder.measurement(m)
+    # a reader sees what was written before the run ends (a killed run keeps it), and the
+    # runner keeps the same in memory for its expectations
+    written = (tmp_path / "run" / "measurements.jsonl").read_text()
+    assert written == json.dumps(m.to_json(), separators=(",", ":")) + "\n"
+    assert folder.measurements == [m]
+    assert Measurement.parse(json.loads(written), "measurements.jsonl:1") == m
     folder.finish("incomplete", 130, "interrupted (Ctrl-C)", counts={"measurements": 1})
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert (manifest["status"], manifest["exit_code"], manifest["reason"]) == (
@@ -138,3 +149,22 @@ def test_timeline_steps_are_revisions_and_restore_resets_everything(tmp_path):
     assert store.policies() == () and tl.named == {}
     subs = store.subscribers()
     assert subs["alice"].status == "registered" and subs["bob"].devices == frozenset()
+
+
+def test_a_result_the_model_cannot_read_is_a_probe_error_not_a_crash():
+    line = {"id": "s-1", "t0_wall": 1764028800.0, "runtime": 2.0,
+            "observation": {"rate": 100, "sent": 3, "replies": [[1, 0.0, 0.01]]}}
+    m = record(CTX, "stream", line)
+    assert m.kind == "stream" and m.keys is None
+    assert m.probe_error == ("unreadable result (alice -> social: test_keys: 'start_wall' must "
+                             "be a number, got nothing)")
+    assert json.loads(m.to_json()["raw_output"]) == line
+
+
+def test_a_failed_transfer_is_not_a_throughput_sample():
+    failed = record(CTX, "throughput", {"observation": {"throughput_kbps": None,
+                                                        "failure": "connection_refused"}})
+    ok = record(CTX, "throughput", {"observation": {"throughput_kbps": 812.5, "failure": None}})
+    assert failed.keys == ThroughputKeys(None, "connection_refused")
+    assert (failed.transfer_failed, failed.value) == (True, None)
+    assert (ok.transfer_failed, ok.value) == (False, 812.5)

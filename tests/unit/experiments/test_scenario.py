@@ -8,8 +8,8 @@ import pytest
 
 from sovnet.config.scenario import load_scenario
 from sovnet.errors import ConfigError
+from sovnet.experiments import expect
 from sovnet.experiments.effect import effect, reachability
-from sovnet.experiments.expect import evaluate
 from sovnet.experiments.plan import all_vantages, schedule, select_vantages
 from sovnet.experiments.scenario import (
     Expectation,
@@ -20,6 +20,13 @@ from sovnet.experiments.scenario import (
     parse_time_scale,
 )
 from sovnet.model.policy import Policy, initial_subscribers, parse_scope, parse_target
+from sovnet.results import Measurement
+
+
+def evaluate(*args) -> list[dict]:
+    """The results as written to expectations.json."""
+    return [r.to_json() for r in expect.evaluate(*args)]
+
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT = ROOT / "experiments" / "national-cutoff.yaml"
@@ -124,9 +131,15 @@ def test_effect_of_a_cutoff_with_a_whitelist():
     assert effect(after, before) == [("alice", "cdn", True), ("alice", "social", True)]
 
 
+def _model(objs):
+    """measurements.jsonl objects -> the model the expectations read."""
+    return [Measurement.parse(m, f"m{i}") for i, m in enumerate(objs)]
+
+
 def _web(sub, cls, svc, t, accessible, blocking=False, usable=None):
     return {"test_name": "web_connectivity", "subscriber": sub, "class": cls, "isp": "fixnet",
-            "service": svc, "t_scenario": t, "probe_error": None,
+            "service": svc, "category": "GRP", "locus": "foreign", "t_real": t / 100,
+            "t_scenario": t, "probe_error": None,
             "test_keys": {"accessible": accessible, "blocking": blocking,
                           "x_sovnet_usable": accessible if usable is None else usable}}
 
@@ -149,7 +162,7 @@ def test_expectations_select_who_what_when_and_fail_on_nothing():
                        "usable", ">=", 0.5),
            Expectation("none", (parse_scope("isp:mobinet"),), (0, 1000), ServiceFilter(),
                        "accessible", ">=", 0.0)]
-    got = {r["name"]: r for r in evaluate(sc.topology, exp, ms)}
+    got = {r["name"]: r for r in evaluate(sc.topology, exp, _model(ms))}
     assert (got["cut"]["observed"], got["cut"]["n"], got["cut"]["pass"]) == (0.0, 2, True)
     assert got["seen"]["observed"] == pytest.approx(2 / 3) and got["seen"]["pass"]
     assert got["seen"]["metric"] == "blocking:tcp_ip"
@@ -161,13 +174,18 @@ def test_expectations_select_who_what_when_and_fail_on_nothing():
 def test_median_metrics():
     sc = load_scenario(SHORT)
     ms = [{"test_name": "sovnet_throughput", "subscriber": "alice", "class": "fixed_home",
-           "service": "gov", "t_scenario": 10, "probe_error": None,
+           "service": "gov", "t_real": 0.1, "t_scenario": 10, "probe_error": None,
            "test_keys": {"throughput_kbps": v}} for v in (100.0, 300.0, 200.0)]
+    # a failed transfer is not a sample: not in the median, nor in its n (sovnet.results)
     ms.append(dict(ms[0], test_keys={"throughput_kbps": None, "failure": "connection_reset"}))
     exp = Expectation("tp", (parse_scope("all"),), (0, 100), ServiceFilter(("gov",)),
                       "throughput_kbps", ">", 150)
-    (r,) = evaluate(sc.topology, [exp], ms)
-    assert (r["observed"], r["n"], r["pass"]) == (200.0, 4, True)
+    (r,) = evaluate(sc.topology, [exp], _model(ms))
+    assert (r["observed"], r["n"], r["pass"], r["note"]) == (
+        200.0, 3, True, "1 failed transfer not counted")
+    (r,) = evaluate(sc.topology, [exp], _model(ms[3:]))
+    assert (r["observed"], r["n"], r["pass"], r["note"]) == (
+        None, 0, False, "1 failed transfer, no sample")
 
 
 def test_the_documented_scenario_example_is_valid(tmp_path):

@@ -3,6 +3,7 @@ them, what the reference semantics say a stream sees, and the scenario file's ch
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import struct
 from pathlib import Path
@@ -11,8 +12,8 @@ import pytest
 
 from sovnet.config.scenario import load_scenario
 from sovnet.errors import ConfigError
+from sovnet.experiments import expect
 from sovnet.experiments.effect import ping_reachability, reachability
-from sovnet.experiments.expect import evaluate
 from sovnet.experiments.scenario import Expectation, ServiceFilter
 from sovnet.experiments.stream_effect import measure, stream_effects
 from sovnet.model.policy import (
@@ -23,6 +24,13 @@ from sovnet.model.policy import (
     parse_target,
 )
 from sovnet.probes.stream import build_echo, checksum, parse_icmp
+from sovnet.results import Measurement, StepEvent, StreamEffect, StreamKeys
+
+
+def evaluate(*args) -> list[dict]:
+    """The results as written to expectations.json."""
+    return [r.to_json() for r in expect.evaluate(*args)]
+
 
 ROOT = Path(__file__).resolve().parents[3]
 MINIMAL = ROOT / "topologies" / "minimal.yaml"
@@ -78,53 +86,70 @@ def stream(start: float, replies: list[float], rate: float = 100.0, sent: int = 
             "replies": [[i, round(t - 0.001, 4), t] for i, t in enumerate(replies)]}
 
 
+def keys(d: dict) -> StreamKeys:
+    """Stream test keys as the model reads them."""
+    m = Measurement.parse(record("x", d), "test")
+    assert m is not None and isinstance(m.keys, StreamKeys)
+    return m.keys
+
+
 def ticks(a: float, b: float, step: float = 0.01) -> list[float]:
     return [round(a + i * step, 4) for i in range(int(round((b - a) / step)))]
 
 
 def test_a_cut_is_timed_to_the_last_reply_even_one_that_arrives_after_the_commit():
-    keys = stream(10.0, ticks(0, 2.047))  # replies until 12.04 s; the commit at 12.0 s
-    got = measure(keys, T0, 12.0, allowed=False)
+    k = keys(stream(10.0, ticks(0, 2.047)))  # replies until 12.04 s; the commit at 12.0 s
+    got = measure(k, T0, 12.0, allowed=False)
     assert got["delay_ms"] == pytest.approx(40.0, abs=0.5)
     assert (got["replies_before"], got["replies_after"], got["note"]) == (200, 5, "")
 
 
 def test_a_cut_that_never_came_and_a_stream_with_nothing_are_not_timed():
-    keys = stream(10.0, ticks(0, 4.0))  # replies to the end of the window
-    got = measure(keys, T0, 12.0, allowed=False)
+    k = keys(stream(10.0, ticks(0, 4.0)))  # replies to the end of the window
+    got = measure(k, T0, 12.0, allowed=False)
     assert got["delay_ms"] is None and "not cut" in got["note"]
-    got = measure(stream(10.0, []), T0, 12.0, allowed=False)
+    got = measure(keys(stream(10.0, [])), T0, 12.0, allowed=False)
     assert got["delay_ms"] is None and "no reply at all" in got["note"]
 
 
 def test_an_admission_is_timed_to_the_first_reply_after_the_commit():
-    keys = stream(10.0, ticks(2.13, 4.0))
-    got = measure(keys, T0, 12.0, allowed=True)
+    k = keys(stream(10.0, ticks(2.13, 4.0)))
+    got = measure(k, T0, 12.0, allowed=True)
     assert got["delay_ms"] == pytest.approx(130.0, abs=0.5) and got["replies_before"] == 0
-    got = measure(stream(10.0, []), T0, 12.0, allowed=True)
+    got = measure(keys(stream(10.0, [])), T0, 12.0, allowed=True)
     assert got["delay_ms"] is None and "no reply came back" in got["note"]
 
 
 def record(sub: str, keys: dict, svc: str = "gov", error: str | None = None) -> dict:
-    return {"test_name": "sovnet_stream", "subscriber": sub, "service": svc,
-            "test_keys": {} if error else keys, "probe_error": error}
+    return {"test_name": "sovnet_stream", "subscriber": sub, "class": "fixed_home",
+            "service": svc, "t_real": 0.0, "t_scenario": 0.0, "test_keys": {} if error else keys,
+            "probe_error": error}
+
+
+def model(objs: list[dict]) -> list[Measurement]:
+    return [Measurement.parse(m, f"m{i}") for i, m in enumerate(objs)]
 
 
 def test_stream_effects_pick_the_stream_that_spans_the_commit_and_say_why_when_none_does():
-    step = {"index": 2, "at_s": 14400, "t_commit": 12.0, "acks": {"tacc2": 12.045},
+    step = {"index": 2, "at_s": 14400, "t_real": 11.9, "t_scenario": 14400, "t_commit": 12.0,
+            "acks": {"tacc2": 12.045},
             "stream_effect": [["flat3", "gov", False], ["mpost2", "gov", False],
                               ["cpre2", "gov", False]]}
     ms = [record("flat3", stream(6.0, ticks(0, 4.0))),  # the window before: ignored
           record("flat3", stream(10.0, ticks(0, 2.055))),
           record("mpost2", stream(11.5, ticks(0, 1.0), sent=100)),  # sends 0.49 s after it
           record("cpre2", {}, error="the probe agent is not running")]
-    flat3, mpost2, cpre2 = stream_effects([step], ms, T0, {"flat3": "tacc2", "mpost2": "macc2"})
-    assert (flat3["step"], flat3["allowed"], flat3["switch"]) == (2, False, "tacc2")
-    assert flat3["delay_ms"] == pytest.approx(50.0, abs=0.5)
-    assert flat3["switch_ack_ms"] == pytest.approx(45.0)
-    assert mpost2["delay_ms"] is None and "ran from the change to 1 s after it" in mpost2["note"]
-    assert cpre2["delay_ms"] is None and cpre2["switch_ack_ms"] is None
-    assert stream_effects([dict(step, t_commit=None)], ms, T0, {}) == []
+    flat3, mpost2, cpre2 = stream_effects([StepEvent.parse(step, "step")], model(ms), T0,
+                                          {"flat3": "tacc2", "mpost2": "macc2"})
+    assert (flat3.step, flat3.allowed, flat3.switch, flat3.at_s) == (2, False, "tacc2", 14400)
+    assert flat3.delay_ms == pytest.approx(50.0, abs=0.5)
+    assert flat3.switch_ack_ms == pytest.approx(45.0)
+    assert mpost2.delay_ms is None and "ran from the change to 1 s after it" in mpost2.note
+    assert cpre2.delay_ms is None and cpre2.switch_ack_ms is None
+    # what the runner writes is what a reader reads back
+    assert StreamEffect.parse(flat3.to_json(), "events.jsonl:1") == flat3
+    assert stream_effects([StepEvent.parse(dict(step, t_commit=None), "step")], model(ms), T0,
+                          {}) == []
 
 
 # -- expectations on streams ----------------------------------------------------------------
@@ -140,20 +165,20 @@ def topology():
 
 
 def test_delivered_is_the_share_of_requests_answered_over_the_selected_streams():
-    ms = [dict(record("alice", {"sent": 400, "received": 400}), t_scenario=10,
-               t_scenario_end=20),
-          dict(record("erin", {"sent": 400, "received": 0}), t_scenario=10, t_scenario_end=20)]
-    (r,) = evaluate(topology(), [expectation("delivered", ">=", 0.5)], ms)
+    ms = [dict(record("alice", stream(0.0, ticks(0, 4.0))), t_scenario=10, t_scenario_end=20),
+          dict(record("erin", stream(0.0, [])), t_scenario=10, t_scenario_end=20)]
+    (r,) = evaluate(topology(), [expectation("delivered", ">=", 0.5)], model(ms))
     assert (r["observed"], r["n"], r["pass"]) == (0.5, 2, True)
 
 
 def test_last_packet_is_the_worst_cut_of_the_steps_in_the_window_and_unmeasured_fails():
-    fx = [{"step": 1, "at_s": 7200, "subscriber": "alice", "service": "gov", "allowed": False,
-           "delay_ms": 40.0, "note": ""},
-          {"step": 1, "at_s": 7200, "subscriber": "erin", "service": "gov", "allowed": False,
-           "delay_ms": 61.5, "note": ""},
-          {"step": 2, "at_s": 9000, "subscriber": "erin", "service": "gov", "allowed": True,
-           "delay_ms": 120.0, "note": ""}]
+    fx = [StreamEffect.parse(x | {"t_commit": 1.0}, "fx") for x in (
+        {"step": 1, "at_s": 7200, "subscriber": "alice", "service": "gov", "allowed": False,
+         "delay_ms": 40.0, "note": ""},
+        {"step": 1, "at_s": 7200, "subscriber": "erin", "service": "gov", "allowed": False,
+         "delay_ms": 61.5, "note": ""},
+        {"step": 2, "at_s": 9000, "subscriber": "erin", "service": "gov", "allowed": True,
+         "delay_ms": 120.0, "note": ""})]
     topo = topology()
     last, first, outside = evaluate(topo, [expectation("last_packet_ms", "<=", 100),
                                            expectation("first_packet_ms", "<=", 100),
@@ -163,7 +188,8 @@ def test_last_packet_is_the_worst_cut_of_the_steps_in_the_window_and_unmeasured_
     assert (first["observed"], first["pass"]) == (120.0, False)
     assert (outside["n"], outside["pass"]) == (0, False)
     assert "no step in the window" in outside["note"]
-    fx[0] = dict(fx[0], delay_ms=None, note="replies ran on to the end of the stream's window")
+    fx[0] = dataclasses.replace(fx[0], delay_ms=None,
+                                note="replies ran on to the end of the stream's window")
     (r,) = evaluate(topo, [expectation("last_packet_ms", "<=", 100)], [], fx)
     assert (r["observed"], r["pass"]) == (None, False)
     assert r["note"].startswith("1 of 2 not measured: alice -> gov: replies ran on")

@@ -5,6 +5,10 @@ topologies/minimal.yaml over 12 emulated hours (time scale 2400: 18 real seconds
 Vantage points: alice (fixed_home), erin and bob (mobile_prepaid; bob has no registered device,
 so nothing works for him). During the cutoff the domestic bank still loads but is not usable,
 because its scripts come from the foreign CDN. Web rounds every 30 emulated minutes.
+With `failed_transfers`, erin's throughput transfers in every other round of the cutoff fail.
+
+Every line is written through the results model (sovnet.results), as the runner writes them:
+a synthetic record the model cannot read fails here, not in a report test.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sovnet.config import load_topology
+from sovnet.results import Measurement, StepEvent
 
 ROOT = Path(__file__).resolve().parents[3]
 TOPOLOGY = ROOT / "topologies" / "minimal.yaml"
@@ -89,7 +94,8 @@ def _web_keys(blocking: Any, accessible: bool | None, complete: bool) -> dict[st
             "x_sovnet_usable": bool(accessible and complete)}
 
 
-def measurements(end_s: float, throughput: bool = True) -> list[dict[str, Any]]:
+def measurements(end_s: float, throughput: bool = True,
+                 failed_transfers: bool = False) -> list[dict[str, Any]]:
     rng = random.Random(1)
     steps = [s for s in step_events() if s["revision"] is not None]
     out = []
@@ -124,11 +130,15 @@ def measurements(end_s: float, throughput: bool = True) -> list[dict[str, Any]]:
             mobile_cut = vp[1] == "mobile_prepaid" and CUT <= t * SCALE < RESTORE
             base = 85000.0 if vp[1] == "fixed_home" else 2000.0 if mobile_cut else 18000.0
             kbps = round(base * rng.uniform(0.85, 1.1), 1)
+            keys = {"url": "http://bank.sov/blob", "bytes": 2_000_000,
+                    "seconds": round(16000 / kbps, 3), "throughput_kbps": kbps, "failure": None}
+            if failed_transfers and vp[0] == "erin" and mobile_cut and rnd % 2:
+                keys |= {"seconds": None, "throughput_kbps": None,
+                         "failure": "generic_timeout_error"}
             if throughput:
-                out.append(_envelope("sovnet_throughput", vp, t, rnd, {
-                    "url": "http://bank.sov/blob", "bytes": 2_000_000,
-                    "seconds": round(16000 / kbps, 3), "throughput_kbps": kbps, "failure": None},
-                    "http://bank.sov/blob", 1))
+                out.append(_envelope("sovnet_throughput", vp, t, rnd, keys,
+                                     "http://bank.sov/blob", 1)
+                           | {"service": "bank", "category": "BANK", "locus": "domestic"})
             out.append(_envelope("sovnet_latency", vp, t + GAP / 2, rnd, {
                 "ip": "10.9.0.1", "sent": 3, "received": 3, "rtt_min_ms": 1.1,
                 "rtt_avg_ms": round(rng.uniform(1.5, 4.0), 2), "rtt_max_ms": 5.0,
@@ -167,7 +177,18 @@ def _jsonl(path: Path, items: list[dict[str, Any]]) -> None:
     path.write_text("".join(json.dumps(i) + "\n" for i in items), encoding="utf-8")
 
 
-def make_run(folder: Path, *, status: str = "complete", throughput: bool = True) -> Path:
+def _checked(ms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records as the model reads them and writes them back (the runner's path)."""
+    out = []
+    for i, obj in enumerate(ms):
+        m = Measurement.parse(obj, f"fakerun measurement {i}")
+        assert m is not None, obj["test_name"]
+        out.append(m.to_json())
+    return out
+
+
+def make_run(folder: Path, *, status: str = "complete", throughput: bool = True,
+             failed_transfers: bool = False) -> Path:
     """Write a run folder; status "incomplete" stops it (Ctrl-C) at 7 h, before step 2."""
     folder.mkdir(parents=True, exist_ok=True)
     for sub in ("inputs", "flows", "logs", "plots"):
@@ -179,8 +200,10 @@ def make_run(folder: Path, *, status: str = "complete", throughput: bool = True)
     scenario_text = "name: synthetic\ntopology: ../topologies/minimal.yaml\n"
     (folder / "inputs" / "synthetic.yaml").write_text(scenario_text)
     (folder / "logs" / "controller.log").write_text("")
-    ms = measurements(end_s, throughput)
+    ms = _checked(measurements(end_s, throughput, failed_transfers))
     steps = [s for s in step_events() if s["t_scenario"] <= end_s]
+    for s in steps:
+        StepEvent.parse(s, f"fakerun step {s['index']}")
     rounds = sorted({(m["test_name"], m["round"]) for m in ms})
     events = [{"type": "run_start", "t_real": 0.0, "t_scenario": 0.0, "wall": T0_WALL}]
     events += [{"type": "probe_round", "kind": kind, "round": r, "t_real": r * EVERY / SCALE,

@@ -10,6 +10,7 @@ import pytest
 
 from sovnet.experiments.stream_effect import stream_effects
 from sovnet.report import analysis, build_report, load_run
+from sovnet.results import Measurement, StepEvent, dump_line
 from tests.unit.report.fakerun import T0_WALL, make_run, step_events
 
 RATE = 100.0
@@ -37,11 +38,12 @@ def stream_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ms = [stream_record("alice", "fixed_home", t - 2.0, t + 0.047),
           stream_record("erin", "mobile_prepaid", t - 2.0, None)]
     step = dict(cut, stream_effect=[["alice", "gov", False]])
-    effects = stream_effects([step], ms, T0_WALL, {"alice": "acc1"})
+    effects = stream_effects([StepEvent.parse(step, "step")],
+                             [Measurement.parse(m, "m") for m in ms], T0_WALL, {"alice": "acc1"})
     with open(folder / "measurements.jsonl", "a") as f:
         f.writelines(json.dumps(m) + "\n" for m in ms)
     with open(folder / "events.jsonl", "a") as f:
-        f.writelines(json.dumps({"type": "stream_effect", **x}) + "\n" for x in effects)
+        f.writelines(dump_line(x.to_json()) for x in effects)
     return folder
 
 
