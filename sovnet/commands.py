@@ -272,6 +272,12 @@ def enforcement_text(store, revision: int | None = None) -> str:
     for a in acks:
         who = f"{names.get(a.dpid, '?')} (dpid {a.dpid:#x})"
         lines.append(f"  {who:<22} +{(a.acked_at - info.committed_at) * 1000:.1f} ms "
-                     f"({a.flows_changed} flow changes){'  ' + a.note if a.note else ''}")
+                     f"({a.flows_changed} flow changes){_ack_note(a)}")
     lines.append(f"  last switch: +{(acks[-1].acked_at - info.committed_at) * 1000:.1f} ms")
     return "\n".join(lines)
+
+
+def _ack_note(a) -> str:
+    """The note after an acknowledgement's line; a refusal reads "failed: why"."""
+    note = "; ".join(x for x in (a.note, a.refused and f"failed: {a.refused}") if x)
+    return f"  {note}" if note else ""

@@ -28,7 +28,6 @@ from sovnet.reconcile.diff import FlowPlan, diff, diff_meters
 
 log = logging.getLogger("sovnet.controller")
 
-FAILED = "failed: "  # prefix of the note on an acknowledgement whose changes were refused
 
 
 @dataclass
@@ -228,7 +227,7 @@ class Enforcer:
                 transition = self.transition
         if note:
             log.error("dpid=%016x refused revision %d: %s", dpid, revision, note)
-            self.store.record_ack(revision, dpid, now, 0, FAILED + note)
+            self.store.record_ack(revision, dpid, now, 0, refused=note)
             return "retry"
         if flipped:  # the same revision, but a schedule brought policies in or out of force
             self.store.record_ack(revision, dpid, now, flows_changed, transition)

@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from sovnet.controller.enforcer import FAILED
 from sovnet.errors import SovnetError
 from sovnet.experiments.agent_pool import AgentPool
 from sovnet.experiments.effect import effect, ping_reachability, reachability
@@ -291,8 +290,8 @@ class _Runner:
                 name = self.switch_names.get(a.dpid)
                 if a.revision < ev["revision"] or name is None:
                     continue
-                if a.note.startswith(FAILED):
-                    refused.setdefault(name, a.note)
+                if a.refused:
+                    refused.setdefault(name, f"failed: {a.refused}")
                 elif name not in acks or a.acked_at - self.t0_wall < acks[name]:
                     acks[name] = round(a.acked_at - self.t0_wall, 4)
             done = set(acks) >= set(self.switch_names.values())

@@ -53,7 +53,7 @@ def write_jsonl(store_path: str | os.PathLike, out: str | os.PathLike, t0_wall: 
         path.write_text("")
         return 0
     with open_store(store_path, create=False) as store:
-        recs = store.flow_records()
+        recs = store.flows.records()
     with open(path, "w", encoding="utf-8") as fh:
         for r in recs:
             fh.write(json.dumps(_line(r, t0_wall, time_scale, switch_names),

@@ -52,14 +52,14 @@ def flowlog(store, subscriber: str | None = None, service: str | None = None,
     start = None if since is None else now - since
     if limit is None and not as_json:
         limit = TABLE_LIMIT
-    recs = store.flow_records(subscriber=subscriber, service=service, since=start, limit=limit)
+    recs = store.flows.records(subscriber=subscriber, service=service, since=start, limit=limit)
     names = {s.dpid: s.name for s in topo.switches}
     if as_json:
         return "\n".join(json.dumps({**_plain(r), "switch": names.get(r.dpid)},
                                     separators=(",", ":")) for r in recs)
     if not recs:
         return "no flow records" + _filters(subscriber, service, since) + _why_none(store)
-    total = store.count_flow_records(subscriber=subscriber, service=service, since=start)
+    total = store.flows.count(subscriber=subscriber, service=service, since=start)
     text = table(recs, names)
     if total > len(recs):
         text += f"\n(the newest {len(recs)} of {total} records; --limit N shows more)"
@@ -95,7 +95,7 @@ def retention(store, seconds: float | None, author: str = "",
         return f"flow records are kept {human(body['retention'])} ({body['retention']:g} s)", None
     rev = store.put_setting("flowlog", {"retention": seconds}, author=author,
                             reason=why or f"keep flow records {human(seconds)}")
-    deleted = store.expire_flow_records()
+    deleted = store.flows.expire()
     return (f"flow records are now kept {human(seconds)} ({seconds:g} s); deleted {deleted} "
             "older ones"), rev
 

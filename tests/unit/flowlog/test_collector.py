@@ -48,7 +48,7 @@ def send(sock, collector, exporter, *records):
 
 def count(store, n):
     def check():
-        assert len(store.flow_records()) == n
+        assert len(store.flows.records()) == n
 
     return check
 
@@ -67,7 +67,7 @@ def test_covered_flows_become_records_with_the_policy_and_the_rest_is_dropped(la
               out_port=ALICE.port, nbytes=7430, packets=9))
 
     def both():
-        got = {r.direction: r for r in store.flow_records()}
+        got = {r.direction: r for r in store.flows.records()}
         assert set(got) == {"up", "down"}
         return got
 
@@ -86,7 +86,7 @@ def test_later_pieces_of_a_flow_add_up_in_one_row(lab):
     send(sock, collector, ACC1, alice_to_bank(nbytes=500, packets=1))
 
     def added_up():
-        [row] = store.flow_records()
+        [row] = store.flows.records()
         assert (row.bytes, row.packets) == (1500, 3)
 
     eventually(added_up, timeout=10)
@@ -106,7 +106,7 @@ def test_unknown_exporters_and_garbage_are_ignored_and_logged(lab):
 
     eventually(logged, timeout=10)
     eventually(count(store, 1), timeout=10)
-    assert store.flow_records()[0].src_port == 41000
+    assert store.flows.records()[0].src_port == 41000
 
 
 def test_a_new_retention_expires_older_records_at_once(lab):
@@ -114,13 +114,13 @@ def test_a_new_retention_expires_older_records_at_once(lab):
     store.add_policy("log", "all", "any", author="test")
     send(sock, collector, ACC1, alice_to_bank(src_port=41000))
     eventually(count(store, 1), timeout=10)
-    old = store.flow_records()[0]
-    store.add_flow_records([replace(old, src_port=40000, first_seen=old.first_seen - 3600,
+    old = store.flows.records()[0]
+    store.flows.add([replace(old, src_port=40000, first_seen=old.first_seen - 3600,
                                     last_seen=old.last_seen - 3600)])  # an hour old
     store.put_setting("flowlog", {"retention": 600}, "test", "keep ten minutes")
 
     def expired():
-        assert [r.src_port for r in store.flow_records()] == [41000]
+        assert [r.src_port for r in store.flows.records()] == [41000]
 
     eventually(expired, timeout=10)
 
@@ -133,7 +133,7 @@ def test_on_sigterm_it_writes_what_it_received_then_exits(lab):
         send(sock, collector, ACC1, alice_to_bank(src_port=42000 + i))
     collector.stop()
     assert proc.returncode == 0
-    assert len(store.flow_records()) == 20
+    assert len(store.flows.records()) == 20
     assert "stopped: 20 packets" in collector.log_file.read_text()
 
 
