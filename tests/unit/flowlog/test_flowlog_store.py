@@ -1,19 +1,18 @@
-"""Flow records in the store (insert, merge, query, retention), the flowlog and retention
-commands, and the run folder's flows.jsonl."""
+"""The flowlog and retention commands, and the run folder's flows.jsonl. (The flow log of each
+store backend is in tests/unit/store/test_contract.py.)"""
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 
 import pytest
 
 from sovnet import commands
-from sovnet.errors import SovnetError, StoreError
+from sovnet.errors import SovnetError
 from sovnet.flowlog.export import logging_used, settle, write_jsonl
 from sovnet.store import open_store
-from sovnet.store.flowrecords import DEFAULT_RETENTION, MERGE_GAP, FlowRecord
+from sovnet.store.flowrecords import FlowRecord
 from tests.unit import handmade
 
 TOPO = handmade.topology()
@@ -35,73 +34,6 @@ def store(tmp_path):
     s.load_inventory(TOPO, "test", "inventory")
     yield s
     s.close()
-
-
-def plain(r):
-    return replace(r, id=None)
-
-
-def test_records_are_stored_and_read_back_oldest_first(store):
-    a, b = rec(first=NOW - 20), rec("bob", "social", first=NOW - 10, dropped=True)
-    assert store.flows.add([b, a]) == 2
-    got = store.flows.records()
-    assert [plain(r) for r in got] == [a, b]
-    assert all(r.id is not None for r in got)
-    assert store.flows.add([]) == 0
-
-
-def test_a_later_piece_of_the_same_flow_is_added_to_its_row(store):
-    first = rec(first=NOW - 10, last=NOW - 9, nbytes=700)
-    second = rec(first=NOW - 8, last=NOW - 7, nbytes=300, collected_at=NOW)
-    assert store.flows.add([first]) == 1
-    assert store.flows.add([second]) == 0
-    [row] = store.flows.records()
-    assert (row.bytes, row.packets, row.first_seen, row.last_seen, row.collected_at) == (
-        1000, 10, NOW - 10, NOW - 7, NOW)
-
-
-def test_pieces_further_apart_than_the_gap_or_of_another_flow_make_new_rows(store):
-    store.flows.add([rec(first=NOW - 100, last=NOW - 99)])
-    store.flows.add([rec(first=NOW - 99 + MERGE_GAP + 1)])  # idle too long: a new flow
-    store.flows.add([rec(first=NOW - 80, src_port=40001)])  # another connection
-    store.flows.add([rec(first=NOW - 80, direction="down")])
-    store.flows.add([rec(first=NOW - 80, policy=2)])  # another policy named it
-    assert len(store.flows.records()) == 5
-
-
-def test_filters_by_subscriber_service_and_time_and_limit_to_the_newest(store):
-    store.flows.add([rec(first=NOW - 300), rec("bob", "bank", first=NOW - 200),
-                            rec("alice", "social", first=NOW - 100)])
-    assert [r.service for r in store.flows.records(subscriber="alice")] == ["bank", "social"]
-    assert [r.subscriber for r in store.flows.records(service="bank")] == ["alice", "bob"]
-    assert [r.subscriber for r in store.flows.records(since=NOW - 250)] == ["bob", "alice"]
-    assert [r.subscriber for r in store.flows.records(until=NOW - 250)] == ["alice"]
-    assert [r.first_seen for r in store.flows.records(limit=2)] == [NOW - 200, NOW - 100]
-    assert store.flows.count(service="bank") == 2
-    with pytest.raises(StoreError, match="expected 1 or more"):
-        store.flows.records(limit=0)
-    with pytest.raises(StoreError, match="expected Unix seconds"):
-        store.flows.records(since="yesterday")
-
-
-def test_retention_defaults_to_90_days_and_the_setting_expires_older_records(store):
-    assert store.flows.retention() == DEFAULT_RETENTION == 90 * 86400
-    store.flows.add([rec(first=NOW - 91 * 86400), rec(first=NOW - 3600),
-                            rec(first=NOW - 60)])
-    assert store.flows.expire(now=NOW) == 1
-    store.put_setting("flowlog", {"retention": 600}, "test", "keep ten minutes")
-    assert store.flows.retention() == 600
-    assert store.flows.expire(now=NOW) == 1
-    assert [r.first_seen for r in store.flows.records()] == [NOW - 60]
-    with pytest.raises(StoreError, match="expected flow-log retention"):
-        store.put_setting("flowlog", {"retention": -1})
-
-
-def test_flow_records_are_not_history(store):
-    rev = store.revision()
-    store.flows.add([rec()])
-    store.flows.expire(now=NOW + DEFAULT_RETENTION + 10)
-    assert store.revision() == rev and store.flows.records() == []
 
 
 # -- the commands ---------------------------------------------------------------------------
