@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from sovnet.experiments import PolicyChange, load_scenario, run_scenario
-from sovnet.experiments.scenario import parse_duration
+from sovnet.model.scenario import parse_duration
 from sovnet.model.policy import parse_scope, parse_target
 
 HERE = Path(__file__).resolve().parent

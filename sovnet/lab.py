@@ -2,7 +2,7 @@
 torn down together.
 
     with Lab(topology, workdir) as lab:
-        rev = lab.store.add_policy("deny", parse_scope("all"), parse_target("international")).id
+        rev = lab.store.add_policy(PolicyRequest.of("deny", "all", "international")).id
         lab.wait_enforced(lab.store.revision())
 
 Used by the interactive CLI, the tests and the benchmarks; the experiment runner builds on it.

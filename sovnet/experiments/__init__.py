@@ -14,17 +14,17 @@ progress (the display).
 from __future__ import annotations
 
 # Lazy, so that `sovnet.config.scenario` (imported by load_scenario) can import
-# `sovnet.experiments.scenario` without a cycle.
+# `sovnet.model.scenario` without a cycle.
 _EXPORTS = {
     "load_scenario": ("sovnet.config.scenario", "load_scenario"),
     "run_scenario": ("sovnet.experiments.runner", "run_scenario"),
     "RunResult": ("sovnet.experiments.runner", "RunResult"),
-    "Scenario": ("sovnet.experiments.scenario", "Scenario"),
-    "Step": ("sovnet.experiments.scenario", "Step"),
-    "Probe": ("sovnet.experiments.scenario", "Probe"),
-    "Expectation": ("sovnet.experiments.scenario", "Expectation"),
-    "PolicyChange": ("sovnet.experiments.scenario", "PolicyChange"),
-    "ServiceFilter": ("sovnet.experiments.scenario", "ServiceFilter"),
+    "Scenario": ("sovnet.model.scenario", "Scenario"),
+    "Step": ("sovnet.model.scenario", "Step"),
+    "Probe": ("sovnet.model.scenario", "Probe"),
+    "Expectation": ("sovnet.model.scenario", "Expectation"),
+    "PolicyChange": ("sovnet.model.scenario", "PolicyChange"),
+    "ServiceFilter": ("sovnet.model.scenario", "ServiceFilter"),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -17,7 +17,7 @@ import statistics
 from collections.abc import Iterable
 
 from sovnet.compile.targets import in_scope
-from sovnet.experiments.scenario import Expectation, ServiceFilter
+from sovnet.model.scenario import Expectation, ServiceFilter
 from sovnet.model.topology import Topology
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,

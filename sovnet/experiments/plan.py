@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 
 from sovnet.compile.targets import in_scope
-from sovnet.experiments.scenario import Probe, Scenario, Step
+from sovnet.model.scenario import Probe, Scenario, Step
 from sovnet.model.topology import Subscriber, Topology
 
 

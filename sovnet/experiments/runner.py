@@ -24,10 +24,10 @@ from sovnet.experiments.plan import Action, all_vantages, schedule
 from sovnet.experiments.progress import RunProgress
 from sovnet.experiments.rounds import THROUGHPUT_TIMEOUT, ProbeRounds
 from sovnet.experiments.rundir import RunError, RunFolder, default_folder  # noqa: F401 (API)
-from sovnet.experiments.scenario import Scenario, format_duration
 from sovnet.experiments.stream_effect import stream_effects
 from sovnet.experiments.timeline import TimelineStore
 from sovnet.flowlog import export as flowlog_export
+from sovnet.model.scenario import Scenario, format_duration
 from sovnet.model.schedule import in_force
 
 log = logging.getLogger("sovnet.run")

@@ -7,8 +7,10 @@ no policies, every subscriber with its initial standing and devices.
 
 from __future__ import annotations
 
-from sovnet.experiments.scenario import Step
+from dataclasses import replace
+
 from sovnet.model.policy import initial_subscribers
+from sovnet.model.scenario import Step
 from sovnet.model.topology import Topology
 
 
@@ -32,8 +34,7 @@ class TimelineStore:
                 for pid in self.named.pop(name, []):
                     tx.revoke_policy(pid)
             for pc in step.add:
-                p = tx.add_policy(pc.action, pc.scope, pc.target, pc.priority,
-                                  reason=pc.reason or step.label, schedule=pc.schedule)
+                p = tx.add_policy(replace(pc.request, reason=pc.request.reason or step.label))
                 if pc.name:
                     self.named.setdefault(pc.name, []).append(p.id)
             for sub, status in step.status:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import cached_property
 
 from sovnet.model.schedule import Schedule
 
@@ -72,6 +73,11 @@ class Policy:
     author: str = ""
     reason: str = ""
     schedule: Schedule | None = None  # None: in force for as long as the store holds it
+
+    @cached_property
+    def act(self) -> Action:
+        """The action as a typed value, parsed once per policy (the compiler reads this)."""
+        return Action.parse(self.action)
 
     def describe(self) -> str:
         when = f", {self.schedule}" if self.schedule else ""
@@ -236,3 +242,27 @@ def check_priority(priority: int) -> int:
     if not 0 <= priority <= MAX_PRIORITY:
         raise PolicySyntaxError(f"priority {priority} out of range (expected 0 to {MAX_PRIORITY})")
     return priority
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a policy does: `kind` (one of model.policy.ACTIONS) and, for dns_tamper and
+    throttle, the parameter as written, with its meaning (`answer`, `rate_kbps`)."""
+
+    kind: str
+    param: str = ""
+    rate_kbps: int | None = None  # throttle: the rate in kbit/s
+    answer: str | None = None  # dns_tamper: "nxdomain" or the IPv4 address answered
+
+    @classmethod
+    def parse(cls, text: str) -> Action:
+        """'throttle:2mbit' -> Action("throttle", "2mbit", rate_kbps=2000); PolicySyntaxError
+        (saying what was expected) for anything else than model.policy.ACTION_FORMS."""
+        if not isinstance(text, str):
+            raise PolicySyntaxError(f"unknown action {text!r} (expected a text such as deny)")
+        check_action(text)
+        return cls(action_kind(text), text.partition(":")[2], throttle_kbps(text),
+                   dns_answer(text))
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.param}" if self.param else self.kind

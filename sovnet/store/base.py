@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sovnet.compile.flowlog import FlowRecord
-from sovnet.model.policy import Policy, Scope, SubscriberState, Target
-from sovnet.model.schedule import Clock, Schedule
+from sovnet.model.command import PolicyCommand, PolicyRequest
+from sovnet.model.policy import Policy, SubscriberState
+from sovnet.model.schedule import Clock
 from sovnet.model.topology import Topology
 
 ENTITIES = ("inventory", "policy", "subscriber", "device", "setting")
@@ -112,21 +113,15 @@ class StoreTransaction(Protocol):
 
     def load_inventory(self, topology: Topology) -> None: ...
 
-    def add_policy(
-        self,
-        action: str,
-        scope: Scope | str,
-        target: Target | str,
-        priority: int = 100,
-        reason: str | None = None,
-        schedule: Schedule | None = None,
-    ) -> Policy: ...
+    def apply(self, command: PolicyCommand) -> Policy | None: ...
+
+    def add_policy(self, request: PolicyRequest) -> Policy: ...
 
     def set_standing(self, name: str, standing: int) -> None: ...
 
     def put_setting(self, key: str, body: dict[str, Any]) -> None: ...
 
-    def revoke_policy(self, policy_id: int) -> None: ...
+    def revoke_policy(self, policy_id: int | str) -> None: ...
 
     def set_subscriber_status(self, name: str, status: str) -> None: ...
 
@@ -184,7 +179,8 @@ class PolicyStore(Protocol):
 
     Every read takes `revision` (None = the latest) and raises StoreError for a revision that
     does not exist. Every single-call write makes a revision of one change and returns its id
-    (add_policy returns the Policy); StoreError names what was expected when a change is refused.
+    (`apply`/`add_policy` return the Policy); StoreError names what was expected when a change
+    is refused. A policy command arrives as a value (sovnet.model.command) through `apply`.
     """
 
     # -- writes ---------------------------------------------------------------------------
@@ -194,18 +190,11 @@ class PolicyStore(Protocol):
 
     def load_inventory(self, topology: Topology, author: str = "", reason: str = "") -> int: ...
 
-    def add_policy(
-        self,
-        action: str,
-        scope: Scope | str,
-        target: Target | str,
-        priority: int = 100,
-        author: str = "",
-        reason: str = "",
-        schedule: Schedule | None = None,
-    ) -> Policy: ...
+    def apply(self, command: PolicyCommand) -> Policy | None: ...
 
-    def revoke_policy(self, policy_id: int, author: str = "", reason: str = "") -> int: ...
+    def add_policy(self, request: PolicyRequest) -> Policy: ...
+
+    def revoke_policy(self, policy_id: int | str, author: str = "", reason: str = "") -> int: ...
 
     def set_subscriber_status(
         self, name: str, status: str, author: str = "", reason: str = ""

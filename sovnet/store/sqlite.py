@@ -8,7 +8,7 @@ schema.
     store = open_store("results/run.db")
     store.load_inventory(topology, author="ops", reason="initial inventory")
     with store.transaction("ops", "block bank for mobinet") as tx:
-        p = tx.add_policy("deny", "isp:mobinet", "service:bank", priority=200)
+        p = tx.add_policy(PolicyRequest.of("deny", "isp:mobinet", "service:bank", 200))
     store.policies()          # in force now
     store.policies(p_rev)     # in force at any past revision
 """

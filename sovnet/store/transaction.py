@@ -17,18 +17,8 @@ import sqlite3
 from typing import Any
 
 from sovnet.errors import CompileError, StoreError
-from sovnet.model.policy import (
-    MAX_PRIORITY,
-    SUBSCRIBER_STATUSES,
-    Policy,
-    PolicySyntaxError,
-    Scope,
-    Target,
-    check_action,
-    check_priority,
-    parse_scope,
-    parse_target,
-)
+from sovnet.model.command import PolicyCommand, PolicyRequest, Revoke
+from sovnet.model.policy import SUBSCRIBER_STATUSES, Policy, Scope, Target
 from sovnet.model.schedule import Schedule
 from sovnet.model.topology import Topology
 from sovnet.store import db
@@ -219,47 +209,36 @@ class Transaction:
             owners[mac] = sub.name
 
     # -- policies -----------------------------------------------------------------------------
-    def add_policy(
-        self,
-        action: str,
-        scope: Scope | str,
-        target: Target | str,
-        priority: int = 100,
-        reason: str | None = None,
-        schedule: Schedule | None = None,
-    ) -> Policy:
-        """Add a policy; its id is the next never-used one. Scope and target may be text.
-        `reason` is the policy's own; without it the policy takes the revision's. With a
-        `schedule` it is in force only when that holds (sovnet.model.schedule)."""
-        if isinstance(priority, bool) or not isinstance(priority, int):
-            raise StoreError(
-                f"priority {priority!r} is not an integer (expected 0 to {MAX_PRIORITY})"
-            )
-        try:
-            check_action(action)
-            check_priority(priority)
-            scope = parse_scope(scope if isinstance(scope, str) else str(scope))
-            target = parse_target(target if isinstance(target, str) else str(target))
-        except PolicySyntaxError as e:
-            raise StoreError(str(e)) from None
+    def add_policy(self, request: PolicyRequest) -> Policy:
+        """Add the policy `request` asks for; its id is the next never-used one. It takes the
+        transaction's author, and its reason unless the request gives one. With a schedule it
+        is in force only when that holds (sovnet.model.schedule)."""
+        if not isinstance(request, PolicyRequest):
+            raise StoreError(f"expected a PolicyRequest, got {type(request).__name__}")
+        scope, target = request.scope, request.target
         self._check_names(scope, target)
         if self._last_policy_id is None:
             self._last_policy_id = self._max_policy_id()
         policy_id = self._last_policy_id = self._last_policy_id + 1
-        body = {
-            "action": action,
+        body: dict[str, Any] = {
+            "action": str(request.action),
             "scope": {"kind": scope.kind, "value": scope.value},
             "target": {"kind": target.kind, "value": target.value},
-            "priority": priority,
+            "priority": request.priority,
             "author": self.author,
-            "reason": self.reason if reason is None else reason,
+            "reason": self.reason if request.reason is None else request.reason,
         }
-        if schedule is not None:
-            if not isinstance(schedule, Schedule):
-                raise StoreError(f"expected a Schedule, got {type(schedule).__name__}")
-            body["schedule"] = schedule.to_body()
+        if request.schedule is not None:
+            body["schedule"] = request.schedule.to_body()
         self._write("policy", str(policy_id), "put", body)
         return policy_from_body(policy_id, body)
+
+    def apply(self, command: PolicyCommand) -> Policy | None:
+        """Apply one policy command: the Policy added, or None for a revoke."""
+        if isinstance(command, Revoke):
+            self.revoke_policy(command.policy_id)
+            return None
+        return self.add_policy(command)
 
     def _check_names(self, scope: Scope, target: Target) -> None:
         """Refuse a policy naming what the inventory lacks, whoever writes it: the controller
@@ -271,7 +250,7 @@ class Transaction:
             self._topology = (current[:2], Topology.from_dict(json.loads(current[2])))
         _check_policy_names(self._topology[1], scope, target, 0)
 
-    def revoke_policy(self, policy_id: int) -> None:
+    def revoke_policy(self, policy_id: int | str) -> None:
         ids = sorted(int(k) for k in self._in_force("policy"))
         if isinstance(policy_id, str) and policy_id.strip().lstrip("#").isdigit():
             policy_id = int(policy_id.strip().lstrip("#"))

@@ -6,8 +6,9 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sovnet.model.policy import Policy, Scope, Target
-from sovnet.model.schedule import Schedule
+from sovnet.errors import StoreError
+from sovnet.model.command import PolicyCommand, PolicyRequest, Revoke
+from sovnet.model.policy import Policy
 from sovnet.model.topology import Topology
 from sovnet.store.transaction import Transaction
 
@@ -30,21 +31,20 @@ class SingleChangeWrites:
             tx.load_inventory(topology)
         return _committed(tx)
 
-    def add_policy(
-        self,
-        action: str,
-        scope: Scope | str,
-        target: Target | str,
-        priority: int = 100,
-        author: str = "",
-        reason: str = "",
-        schedule: Schedule | None = None,
-    ) -> Policy:
-        with self.transaction(author, reason) as tx:
-            policy = tx.add_policy(action, scope, target, priority, schedule=schedule)
+    def apply(self, command: PolicyCommand) -> Policy | None:
+        """THE way a policy command reaches the store, whoever built it: one revision, by the
+        command's author for its reason. The Policy added, or None for a revoke."""
+        if not isinstance(command, (PolicyRequest, Revoke)):
+            raise StoreError(f"expected a PolicyRequest, got {type(command).__name__}")
+        with self.transaction(command.author, command.reason or "") as tx:
+            return tx.apply(command)
+
+    def add_policy(self, request: PolicyRequest) -> Policy:
+        policy = self.apply(request)
+        assert policy is not None
         return policy
 
-    def revoke_policy(self, policy_id: int, author: str = "", reason: str = "") -> int:
+    def revoke_policy(self, policy_id: int | str, author: str = "", reason: str = "") -> int:
         with self.transaction(author, reason) as tx:
             tx.revoke_policy(policy_id)
         return _committed(tx)

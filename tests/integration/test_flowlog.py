@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from sovnet import commands
+from sovnet.model.command import PolicyRequest
 from sovnet.poll import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,8 +34,9 @@ def test_the_switches_subscribers_attach_to_export_to_the_collector(lab):
 
 
 def test_a_logged_subscribers_page_fetch_is_recorded_and_an_unlogged_ones_is_not(lab, clean):
-    p = lab.store.add_policy("log", "subscriber:alice", "service:bank", author="test",
-                             reason="watch alice's banking")
+    p = lab.store.add_policy(PolicyRequest.of(
+            "log", "subscriber:alice", "service:bank", author="test",
+            reason="watch alice's banking"))
     lab.wait_enforced(lab.store.revision())
     started = time.time()
     size = fetch(lab, "alice", "http://bank.sov/")
@@ -66,8 +68,9 @@ def test_a_logged_subscribers_page_fetch_is_recorded_and_an_unlogged_ones_is_not
 
 
 def test_a_denied_attempt_is_logged_as_dropped(lab, clean):
-    lab.store.add_policy("deny", "subscriber:dave", "service:news", author="test")
-    log = lab.store.add_policy("log", "subscriber:dave", "service:news", author="test")
+    lab.store.add_policy(PolicyRequest.of("deny", "subscriber:dave", "service:news", author="test"))
+    log = lab.store.add_policy(PolicyRequest.of(
+            "log", "subscriber:dave", "service:news", author="test"))
     lab.wait_enforced(lab.store.revision())
     news = lab.topology.host("news").ip
     out = lab.host("dave").cmd(f"curl -s -m 1 -o /dev/null -w '%{{http_code}}' "

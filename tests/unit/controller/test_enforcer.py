@@ -1,6 +1,7 @@
 """The sync state machine, on the in-memory store."""
 
 from sovnet.controller.enforcer import Enforcer
+from sovnet.model.command import PolicyRequest
 from sovnet.reconcile.diff import apply
 from sovnet.store.memory import MemoryStore
 from tests.unit import handmade
@@ -45,7 +46,8 @@ def test_change_during_a_sync_marks_dirty_and_syncs_again_after_the_barrier():
     assert e.begin_sync(1)
     plan, _, rev = e.plan_for(1, [])
     installed = apply(plan, [])
-    assert store.add_policy("deny", "all", "international").id == 1 and store.revision() == 2
+    assert store.add_policy(PolicyRequest.of(
+            "deny", "all", "international")).id == 1 and store.revision() == 2
     assert e.recompile()
     assert not e.begin_sync(1)  # busy: only marked dirty
     assert e.acknowledged(1, rev, len(plan)) == "sync"
@@ -97,7 +99,8 @@ def test_a_sync_brings_the_switch_to_the_revision_it_began_with():
     store, e = make()
     e.begin_sync(1)
     e.acknowledged(1, *e.plan_for(1, [])[2:], 0)
-    assert store.add_policy("deny", "all", "international").id == 1 and store.revision() == 2
+    assert store.add_policy(PolicyRequest.of(
+            "deny", "all", "international")).id == 1 and store.revision() == 2
     e.recompile()
     e.begin_sync(1)  # the sync of revision 2 is under way...
     store.revoke_policy(1)
@@ -132,7 +135,8 @@ def test_routine_sync_fetches_only_the_kinds_that_changed():
     assert req.kinds is None  # first sync after connect: every flow
     plan, _, rev = e.plan_for(1, [])
     e.acknowledged(1, rev, len(plan))
-    assert store.add_policy("deny", "all", "service:social").id == 1 and store.revision() == 2
+    assert store.add_policy(PolicyRequest.of(
+            "deny", "all", "service:social")).id == 1 and store.revision() == 2
     e.recompile()
     assert e.begin_sync(1).kinds == frozenset({"policy"})
     e.acknowledged(1, *e.plan_for(1, [])[2:], 1)
@@ -155,7 +159,7 @@ def test_a_schedule_brings_a_policy_in_and_out_of_force_without_a_new_revision()
     with store.transaction() as tx:  # revision 1
         tx.load_inventory(handmade.topology())
         tx.put_setting("clock", {"epoch": 1000.0, "scale": 3600.0, "origin": 0.0})
-        tx.add_policy("deny", "all", "any", schedule=schedule("01:00-09:00"))
+        tx.add_policy(PolicyRequest.of("deny", "all", "any", schedule=schedule("01:00-09:00")))
     e = Enforcer(store, clock=lambda: now[0])
     now[0] = 1000.5  # 00:30
     assert e.recompile() and e.active_ids == frozenset()

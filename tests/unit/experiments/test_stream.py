@@ -13,7 +13,6 @@ from sovnet.config.scenario import load_scenario
 from sovnet.errors import ConfigError
 from sovnet.experiments.effect import ping_reachability, reachability
 from sovnet.experiments.expect import evaluate
-from sovnet.experiments.scenario import Expectation, ServiceFilter
 from sovnet.experiments.stream_effect import measure, stream_effects
 from sovnet.model.policy import (
     Policy,
@@ -22,6 +21,7 @@ from sovnet.model.policy import (
     parse_scope,
     parse_target,
 )
+from sovnet.model.scenario import Expectation, ServiceFilter
 from sovnet.probes.stream import build_echo, checksum, parse_icmp
 
 ROOT = Path(__file__).resolve().parents[3]

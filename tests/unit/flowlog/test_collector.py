@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 
 from sovnet.flowlog.process import CollectorError, CollectorProcess
+from sovnet.model.command import PolicyRequest
 from sovnet.poll import eventually
 from sovnet.store import open_store
 from tests.unit import handmade
@@ -59,7 +60,7 @@ def alice_to_bank(**kw):
 
 def test_covered_flows_become_records_with_the_policy_and_the_rest_is_dropped(lab):
     store, collector, sock = lab
-    p = store.add_policy("log", "subscriber:alice", "service:bank", author="test")
+    p = store.add_policy(PolicyRequest.of("log", "subscriber:alice", "service:bank", author="test"))
     send(sock, collector, ACC2, dict(src=BOB.ip, dst=BANK.ip, in_port=BOB.port,
                                      out_port=UPLINK))  # bob is not in scope
     send(sock, collector, ACC1, alice_to_bank(nbytes=812, packets=11),
@@ -80,7 +81,7 @@ def test_covered_flows_become_records_with_the_policy_and_the_rest_is_dropped(la
 
 def test_later_pieces_of_a_flow_add_up_in_one_row(lab):
     store, collector, sock = lab
-    store.add_policy("log", "all", "any", author="test")
+    store.add_policy(PolicyRequest.of("log", "all", "any", author="test"))
     send(sock, collector, ACC1, alice_to_bank(nbytes=1000, packets=2))
     eventually(count(store, 1), timeout=10)
     send(sock, collector, ACC1, alice_to_bank(nbytes=500, packets=1))
@@ -94,7 +95,7 @@ def test_later_pieces_of_a_flow_add_up_in_one_row(lab):
 
 def test_unknown_exporters_and_garbage_are_ignored_and_logged(lab):
     store, collector, sock = lab
-    store.add_policy("log", "all", "any", author="test")
+    store.add_policy(PolicyRequest.of("log", "all", "any", author="test"))
     sock.sendto(b"not netflow at all", ("127.0.0.1", collector.port))
     send(sock, collector, 77, alice_to_bank())
     send(sock, collector, ACC1, alice_to_bank(src_port=41000))
@@ -111,7 +112,7 @@ def test_unknown_exporters_and_garbage_are_ignored_and_logged(lab):
 
 def test_a_new_retention_expires_older_records_at_once(lab):
     store, collector, sock = lab
-    store.add_policy("log", "all", "any", author="test")
+    store.add_policy(PolicyRequest.of("log", "all", "any", author="test"))
     send(sock, collector, ACC1, alice_to_bank(src_port=41000))
     eventually(count(store, 1), timeout=10)
     old = store.flows.records()[0]
@@ -127,7 +128,7 @@ def test_a_new_retention_expires_older_records_at_once(lab):
 
 def test_on_sigterm_it_writes_what_it_received_then_exits(lab):
     store, collector, sock = lab
-    store.add_policy("log", "all", "any", author="test")
+    store.add_policy(PolicyRequest.of("log", "all", "any", author="test"))
     proc = collector.popen
     for i in range(20):
         send(sock, collector, ACC1, alice_to_bank(src_port=42000 + i))

@@ -11,6 +11,7 @@ import pytest
 from sovnet import commands
 from sovnet.errors import SovnetError
 from sovnet.flowlog.export import logging_used, settle, write_jsonl
+from sovnet.model.command import PolicyRequest
 from sovnet.store import open_store
 from sovnet.store.flowrecords import FlowRecord
 from tests.unit import handmade
@@ -42,7 +43,7 @@ def run(store, line):
 
 
 def test_flowlog_prints_a_table_with_the_newest_records(store):
-    store.add_policy("log", "subscriber:alice", "service:bank", author="test")
+    store.add_policy(PolicyRequest.of("log", "subscriber:alice", "service:bank", author="test"))
     store.flows.add([rec(first=NOW - 100 + i, src_port=40000 + i) for i in range(3)]
                            + [rec(first=NOW - 50, dropped=True, src_port=41000)])
     text, rev = run(store, "flowlog --limit 2")
@@ -127,7 +128,7 @@ def test_flows_jsonl_has_every_record_on_the_runs_clocks(store, tmp_path):
 def test_settling_waits_only_where_a_log_policy_was_ever_in_force(store):
     assert not logging_used(store)
     assert settle(store, time.time()) == 0.0
-    p = store.add_policy("log", "all", "any")
+    p = store.add_policy(PolicyRequest.of("log", "all", "any"))
     store.revoke_policy(p.id)
     assert logging_used(store)
     assert settle(store, time.time() - 10) == 0.0  # the bound has passed already

@@ -10,7 +10,8 @@ from dataclasses import replace
 import pytest
 
 from sovnet.errors import StoreError
-from sovnet.model.policy import Policy, Scope, Target
+from sovnet.model.command import PolicyRequest
+from sovnet.model.policy import Policy, PolicySyntaxError, Scope, Target
 from sovnet.store import Ack, Change
 from sovnet.store.flowrecords import DEFAULT_RETENTION, MERGE_GAP, FlowRecord
 from tests.unit.store.conftest import make_store, where
@@ -33,8 +34,10 @@ def test_empty_store(store):
 
 def test_revisions_and_history(store):
     before = time.time()
-    p1 = store.add_policy("deny", "isp:mobinet", "service:bank", 200, "ana", "block bank")
-    p2 = store.add_policy("allow", Scope("class", "privileged"), Target("any"), author="bo")
+    p1 = store.add_policy(PolicyRequest.of(
+            "deny", "isp:mobinet", "service:bank", 200, "ana", "block bank"))
+    p2 = store.add_policy(PolicyRequest.of(
+            "allow", Scope("class", "privileged"), Target("any"), author="bo"))
     rev3 = store.revoke_policy(p1.id, "ana", "unblock")
     after = time.time()
     assert (p1.id, p2.id, rev3, store.revision()) == (1, 2, 3, 3)
@@ -76,8 +79,8 @@ def test_revisions_and_history(store):
 
 
 def test_state_at_past_revision(store):
-    p = store.add_policy("deny", "all", "international", author="a")  # r1
-    other = store.add_policy("allow", "all", "service:bank")  # r2
+    p = store.add_policy(PolicyRequest.of("deny", "all", "international", author="a"))  # r1
+    other = store.add_policy(PolicyRequest.of("allow", "all", "service:bank"))  # r2
     store.revoke_policy(p.id)  # r3
     assert store.policies(1) == (p,)
     assert store.policies(2) == (p, other)
@@ -94,12 +97,12 @@ def test_state_at_past_revision(store):
 
 
 def test_transaction_commits_one_revision(store):
-    first = store.add_policy("deny", "all", "international")
+    first = store.add_policy(PolicyRequest.of("deny", "all", "international"))
     with store.transaction("ops", "swap") as tx:
         assert tx.revision == 2
-        new = tx.add_policy("allow", "subscriber:alice", "international", 300)
+        new = tx.add_policy(PolicyRequest.of("allow", "subscriber:alice", "international", 300))
         tx.revoke_policy(first.id)
-        temp = tx.add_policy("deny", "all", "port:udp/53")
+        temp = tx.add_policy(PolicyRequest.of("deny", "all", "port:udp/53"))
         tx.revoke_policy(temp.id)  # later changes of a transaction see earlier ones
         assert store.revision() == 1  # reads outside the tx object see committed state
     assert tx.revision == 2 and store.revision() == 2
@@ -115,19 +118,19 @@ def test_transaction_commits_one_revision(store):
 
 
 def test_transaction_exception_commits_nothing(store):
-    store.add_policy("deny", "all", "international")
+    store.add_policy(PolicyRequest.of("deny", "all", "international"))
     with pytest.raises(RuntimeError), store.transaction("ops", "oops") as tx:
-        tx.add_policy("allow", "all", "any")
+        tx.add_policy(PolicyRequest.of("allow", "all", "any"))
         tx.revoke_policy(1)
         raise RuntimeError("boom")
     assert tx.revision is None
     assert store.revision() == 1 and len(store.policies()) == 1
     with pytest.raises(StoreError), store.transaction() as tx:
-        tx.add_policy("allow", "all", "any")
+        tx.add_policy(PolicyRequest.of("allow", "all", "any"))
         tx.revoke_policy(99)  # refused: the add before it is not committed either
     assert store.revision() == 1 and [p.id for p in store.policies()] == [1]
     with pytest.raises(StoreError, match="transaction is over"):
-        tx.add_policy("allow", "all", "any")
+        tx.add_policy(PolicyRequest.of("allow", "all", "any"))
 
 
 def test_empty_transaction_makes_no_revision(store):
@@ -138,58 +141,53 @@ def test_empty_transaction_makes_no_revision(store):
 
 def test_nested_transaction_refused(store):
     with store.transaction() as tx:
-        tx.add_policy("deny", "all", "any")
+        tx.add_policy(PolicyRequest.of("deny", "all", "any"))
         with pytest.raises(StoreError, match="a transaction is already open"):
-            store.add_policy("deny", "all", "any")
+            store.add_policy(PolicyRequest.of("deny", "all", "any"))
     assert store.revision() == 1 and len(store.policies()) == 1
 
 
 def test_policy_ids_never_reused(store):
-    a = store.add_policy("deny", "all", "any")
-    b = store.add_policy("deny", "all", "international")
+    a = store.add_policy(PolicyRequest.of("deny", "all", "any"))
+    b = store.add_policy(PolicyRequest.of("deny", "all", "international"))
     store.revoke_policy(b.id)
-    c = store.add_policy("allow", "all", "any")
+    c = store.add_policy(PolicyRequest.of("allow", "all", "any"))
     assert (a.id, b.id, c.id) == (1, 2, 3)
     with store.transaction() as tx:  # revoked in the same revision: still used
-        d = tx.add_policy("deny", "all", "any")
+        d = tx.add_policy(PolicyRequest.of("deny", "all", "any"))
         tx.revoke_policy(d.id)
-    assert d.id == 4 and store.add_policy("deny", "all", "any").id == 5
+    assert d.id == 4 and store.add_policy(PolicyRequest.of("deny", "all", "any")).id == 5
 
 
 def test_policy_errors(store):
-    store.add_policy("deny", "all", "any")
-    store.add_policy("deny", "all", "any")
-    store.add_policy("deny", "all", "any")
+    store.add_policy(PolicyRequest.of("deny", "all", "any"))
+    store.add_policy(PolicyRequest.of("deny", "all", "any"))
+    store.add_policy(PolicyRequest.of("deny", "all", "any"))
     store.revoke_policy(2)
-    cases = [
+    refused = [  # by the store
         (lambda: store.revoke_policy(7), "no policy #7 in force (in force: #1, #3)"),
         (lambda: store.revoke_policy(2), "no policy #2 in force (in force: #1, #3)"),
+        (lambda: store.add_policy("deny"), "expected a PolicyRequest, got str"),
+    ]
+    for call, message in refused:
+        with pytest.raises(StoreError) as e:
+            call()
+        assert str(e.value) == message
+    unbuilt = [  # where the request is built: no store ever sees them
         (
-            lambda: store.add_policy("drop", "all", "any"),
+            ("drop", "all", "any"),
             "unknown action 'drop' (expected one of: allow, deny, reject, blockpage, steer_dns, "
             "dns_tamper:nxdomain, dns_tamper:IP, throttle:RATE (e.g. throttle:256kbit, "
             "throttle:2mbit) or log)",
         ),
-        (
-            lambda: store.add_policy("deny", "all", "any", 10_001),
-            "priority 10001 out of range (expected 0 to 10000)",
-        ),
-        (
-            lambda: store.add_policy("deny", "all", "any", "5"),
-            "priority '5' is not an integer (expected 0 to 10000)",
-        ),
-        (
-            lambda: store.add_policy("deny", "isp", "any"),
-            "scope 'isp' needs a value (expected isp:NAME)",
-        ),
-        (
-            lambda: store.add_policy("deny", "all", "locus:mars"),
-            "bad locus 'mars' (expected domestic or foreign)",
-        ),
+        (("deny", "all", "any", 10_001), "priority 10001 out of range (expected 0 to 10000)"),
+        (("deny", "all", "any", "5"), "priority '5' is not an integer (expected 0 to 10000)"),
+        (("deny", "isp", "any"), "scope 'isp' needs a value (expected isp:NAME)"),
+        (("deny", "all", "locus:mars"), "bad locus 'mars' (expected domestic or foreign)"),
     ]
-    for call, message in cases:
-        with pytest.raises(StoreError) as e:
-            call()
+    for args, message in unbuilt:
+        with pytest.raises(PolicySyntaxError) as e:
+            PolicyRequest.of(*args)
         assert str(e.value) == message
     assert store.revision() == 4  # no refused change made a revision
     store.revoke_policy(1)
@@ -200,14 +198,14 @@ def test_policy_errors(store):
 
 
 def test_policy_text_is_normalised(store):
-    p = store.add_policy("deny", "all", Target("prefix", "172.16.5.0/12"))
+    p = store.add_policy(PolicyRequest.of("deny", "all", Target("prefix", "172.16.5.0/12")))
     assert p.target == Target("prefix", "172.16.0.0/12")
     assert store.policies()[0] == p
 
 
 def test_acks_make_no_revision(store):
-    store.add_policy("deny", "all", "any")
-    store.add_policy("deny", "all", "international")
+    store.add_policy(PolicyRequest.of("deny", "all", "any"))
+    store.add_policy(PolicyRequest.of("deny", "all", "international"))
     store.record_ack(1, 0x11, 100.5, 3)
     store.record_ack(2, 0x11, 101.0, 1, "barrier")
     store.record_ack(2, 0x12, 101.2, 0)
@@ -224,7 +222,7 @@ def test_acks_make_no_revision(store):
 def test_closed_store_refuses(backend, tmp_path):
     s = make_store(backend, tmp_path, "s.db")
     with s:
-        s.add_policy("deny", "all", "any")
+        s.add_policy(PolicyRequest.of("deny", "all", "any"))
     s.close()  # idempotent
     with pytest.raises(StoreError, match="is closed"):
         s.policies()
@@ -236,13 +234,13 @@ def test_a_policy_naming_what_the_inventory_lacks_is_refused_for_every_writer(st
     store.load_inventory(handmade.topology(), "t", "load")
     rev = store.revision()
     with pytest.raises(StoreError) as e:
-        store.add_policy("deny", "isp:nowhere", "international")
+        store.add_policy(PolicyRequest.of("deny", "isp:nowhere", "international"))
     assert str(e.value) == ("new policy: unknown ISP 'nowhere' "
                             "(expected one of: fixnet, mobinet)")
     with pytest.raises(StoreError, match="new policy: unknown service 'nope'"):
         with store.transaction("t", "two") as tx:
-            tx.add_policy("allow", "all", "service:bank")
-            tx.add_policy("deny", "all", "service:nope")
+            tx.add_policy(PolicyRequest.of("allow", "all", "service:bank"))
+            tx.add_policy(PolicyRequest.of("deny", "all", "service:nope"))
     assert store.revision() == rev and store.policies() == ()
 
 
@@ -253,7 +251,7 @@ def test_reloading_an_inventory_that_strands_a_policy_in_force_is_refused(store)
 
     topo = handmade.topology()
     store.load_inventory(topo, "t", "load")
-    store.add_policy("deny", "all", "service:social")
+    store.add_policy(PolicyRequest.of("deny", "all", "service:social"))
     rev = store.revision()
     smaller = replace(topo, services=tuple(s for s in topo.services if s.name != "social"),
                       _index={})
@@ -277,7 +275,7 @@ def test_the_store_loads_subscribers_as_the_model_says_a_topology_gives_them(sto
 
 
 def test_a_refusal_is_a_field_of_the_ack(store):
-    store.add_policy("deny", "all", "any")
+    store.add_policy(PolicyRequest.of("deny", "all", "any"))
     store.record_ack(1, 0x11, 100.0, 0, refused="OpenFlow error type=1 code=2")
     store.record_ack(1, 0x11, 101.0, 4, "retry")
     assert store.acks(1) == [Ack(1, 0x11, 100.0, 0, "", "OpenFlow error type=1 code=2"),
@@ -287,7 +285,7 @@ def test_a_refusal_is_a_field_of_the_ack(store):
 
 def test_an_ack_is_refused_inside_a_transaction(store):
     with store.transaction() as tx, pytest.raises(StoreError, match="cannot record an ack"):
-        tx.add_policy("deny", "all", "any")
+        tx.add_policy(PolicyRequest.of("deny", "all", "any"))
         store.record_ack(0, 0x11, 100.0, 0)
 
 

@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 from sovnet.errors import StoreError
+from sovnet.model.command import PolicyRequest
 from sovnet.model.policy import SubscriberState
 from sovnet.model.topology import (
     Host,
@@ -193,7 +194,7 @@ def test_device_errors(store):
 
 
 def test_snapshot_is_whole(store):
-    p = store.add_policy("deny", "isp:mobinet", "service:bank", author="ops")
+    p = store.add_policy(PolicyRequest.of("deny", "isp:mobinet", "service:bank", author="ops"))
     store.set_subscriber_status("bob", "revoked")
     snap = store.snapshot()
     assert snap.revision == 3
@@ -210,7 +211,7 @@ def test_inventory_in_a_transaction(backend, tmp_path):
         with s.transaction("ops", "inventory and first rules") as tx:
             tx.load_inventory(tiny_topology())
             tx.register_device("bob", NEW_MAC)  # sees the subscribers loaded just before
-            tx.add_policy("deny", "subscriber:bob", "international")
+            tx.add_policy(PolicyRequest.of("deny", "subscriber:bob", "international"))
         assert s.revision() == 1
         assert s.subscribers()["bob"].devices == frozenset({NEW_MAC})
         assert len(s.policies()) == 1

@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from sovnet.errors import StoreError
+from sovnet.model.command import PolicyRequest
 from sovnet.store import SCHEMA_VERSION, Ack, PolicyStore, SqliteStore, open_store
 
 
@@ -63,7 +64,7 @@ def test_not_a_database_refused(tmp_path):
 
 
 def test_history_is_append_only(store, tmp_path):
-    store.add_policy("deny", "all", "international")
+    store.add_policy(PolicyRequest.of("deny", "all", "international"))
     conn = sqlite3.connect(tmp_path / "store.db")
     for stmt in (
         "UPDATE revisions SET author = 'x'",
@@ -79,7 +80,7 @@ def test_history_is_append_only(store, tmp_path):
 def test_a_version_2_file_is_migrated_and_its_failed_notes_become_refusals(tmp_path):
     path = tmp_path / "old.db"
     with open_store(path) as s:
-        s.add_policy("deny", "all", "any")
+        s.add_policy(PolicyRequest.of("deny", "all", "any"))
     conn = sqlite3.connect(path)  # make it what version 2 wrote: acks without `refused`
     conn.executescript("""
         DROP TRIGGER acks_no_update; DROP TRIGGER acks_no_delete; DROP TABLE acks;

@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sovnet.model.policy import Scope, Target
+from sovnet.model.command import PolicyRequest
+from sovnet.model.policy import Scope
 from sovnet.model.schedule import Clock, Schedule
 from sovnet.model.topology import Topology
 
@@ -73,19 +74,23 @@ def parse_time_scale(text: str | int | float) -> float:
 
 @dataclass(frozen=True)
 class PolicyChange:
-    """A policy the timeline adds; `name` lets a later step revoke it."""
+    """A policy the timeline adds (`request`); `name` lets a later step revoke it."""
 
     name: str
-    action: str
-    scope: Scope
-    target: Target
-    priority: int = 100
-    reason: str = ""
-    schedule: Schedule | None = None
+    request: PolicyRequest
+
+    @property
+    def action(self) -> str:
+        return str(self.request.action)
+
+    @property
+    def schedule(self) -> Schedule | None:
+        return self.request.schedule
 
     def describe(self) -> str:
-        when = f", {self.schedule}" if self.schedule else ""
-        return (f"{self.action} {self.target} for {self.scope} (priority {self.priority}{when})"
+        r = self.request
+        when = f", {r.schedule}" if r.schedule else ""
+        return (f"{r.action} {r.target} for {r.scope} (priority {r.priority}{when})"
                 + (f" as {self.name}" if self.name else ""))
 
 
@@ -211,11 +216,13 @@ class Scenario:
         out: list[tuple[str, float, float]] = []
 
         def close(pc: PolicyChange, a: float, b: float) -> None:
+            when = pc.schedule
+            assert when is not None  # only scheduled policies are live here
             t = a
             while t < b:
-                nxt = pc.schedule.next_change(clock, t)
+                nxt = when.next_change(clock, t)
                 end = b if nxt is None else min(nxt, b)
-                if pc.schedule.active(clock, t):
+                if when.active(clock, t):
                     label = pc.name or pc.action
                     if out and out[-1][0] == label and out[-1][2] == t:
                         out[-1] = (label, out[-1][1], end)  # the same stretch, split by a step
