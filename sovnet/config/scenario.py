@@ -16,7 +16,6 @@ from sovnet.config.report import Reporter, one_of
 from sovnet.config.scenario_file import ExpectIn, ProbeIn, ScenarioFile, ServicesIn, StepIn
 from sovnet.config.shape import validate
 from sovnet.errors import ConfigError
-from sovnet.experiments.plan import select_vantages
 from sovnet.model.policy import SUBSCRIBER_STATUSES
 from sovnet.model.scenario import (
     BLOCKING_VALUES,
@@ -27,6 +26,7 @@ from sovnet.model.scenario import (
     ServiceFilter,
     Step,
     format_duration,
+    select_vantages,
 )
 from sovnet.model.schedule import time_of_day
 from sovnet.model.topology import Topology

@@ -12,8 +12,12 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sovnet.model.schedule import Schedule
+
+if TYPE_CHECKING:
+    from sovnet.model.topology import Topology
 
 ACTIONS = ("allow", "deny", "reject", "blockpage", "steer_dns", "dns_tamper", "throttle", "log")
 ACTION_FORMS = ("allow, deny, reject, blockpage, steer_dns, dns_tamper:nxdomain, dns_tamper:IP, "
@@ -126,6 +130,23 @@ def parse_scope(text: str) -> Scope:
     if kind == "standing":
         standing_below(Scope(kind, value))
     return Scope(kind, value)
+
+
+def in_scope(topo: Topology, scope: Scope, subscriber: str,
+             state: SubscriberState | None = None) -> bool:
+    """Does `scope` cover `subscriber`? Tier and standing scopes read the subscriber's state
+    in the store (`state`; None: a registered subscriber of full standing)."""
+    sub = topo.subscriber(subscriber)
+    if scope.kind == "tier":
+        return (state.status if state else "registered") == scope.value
+    if scope.kind == "standing":
+        return (state.standing if state else DEFAULT_STANDING) < standing_below(scope)
+    return (
+        scope.kind == "all"
+        or (scope.kind == "isp" and sub.isp == scope.value)
+        or (scope.kind == "class" and sub.cls == scope.value)
+        or (scope.kind == "subscriber" and sub.name == scope.value)
+    )
 
 
 def standing_below(scope: Scope) -> int:
