@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict
 
 from sovnet.errors import SovnetError
+from sovnet.store.base import PolicyStore
 from sovnet.store.flowrecords import DEFAULT_RETENTION
 
 TABLE_LIMIT = 50  # records a table shows unless --limit says otherwise
@@ -40,7 +41,7 @@ def human(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
-def flowlog(store, subscriber: str | None = None, service: str | None = None,
+def flowlog(store: PolicyStore, subscriber: str | None = None, service: str | None = None,
             since: float | None = None, limit: int | None = None, as_json: bool = False,
             now: float | None = None) -> str:
     """The records of flows active in the last `since` seconds (all if None), oldest first."""
@@ -84,7 +85,7 @@ def table(recs, switch_names: dict[int, str]) -> str:
         for row in rows)
 
 
-def retention(store, seconds: float | None, author: str = "",
+def retention(store: PolicyStore, seconds: float | None, author: str = "",
               why: str = "") -> tuple[str, int | None]:
     """Show the retention, or set it (one revision) and delete what it no longer keeps."""
     if seconds is None:
@@ -124,7 +125,7 @@ def _filters(subscriber, service, since) -> str:
     return "".join(f" {p}" for p in parts if p)
 
 
-def _why_none(store) -> str:
-    if any(p.action.partition(":")[0] == "log" for p in store.policies()):
+def _why_none(store: PolicyStore) -> str:
+    if any(p.act.kind == "log" for p in store.policies()):
         return ""
     return " (no log policy is in force: `policy add log TARGET --scope S` starts recording)"
