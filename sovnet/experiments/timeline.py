@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from sovnet.model.command import Revoke
 from sovnet.model.policy import initial_subscribers
 from sovnet.model.scenario import Step
 from sovnet.model.topology import Topology
@@ -32,9 +33,10 @@ class TimelineStore:
                 self.named.clear()
             for name in step.revoke:
                 for pid in self.named.pop(name, []):
-                    tx.revoke_policy(pid)
+                    tx.apply(Revoke(pid))
             for pc in step.add:
-                p = tx.add_policy(replace(pc.request, reason=pc.request.reason or step.label))
+                p = tx.apply(replace(pc.request, reason=pc.request.reason or step.label))
+                assert p is not None
                 if pc.name:
                     self.named.setdefault(pc.name, []).append(p.id)
             for sub, status in step.status:
