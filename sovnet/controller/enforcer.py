@@ -29,7 +29,6 @@ from sovnet.reconcile.diff import FlowPlan, diff, diff_meters
 log = logging.getLogger("sovnet.controller")
 
 
-
 @dataclass
 class SwitchState:
     busy: bool = False
