@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 from sovnet.experiments import PolicyChange, load_scenario, run_scenario
-from sovnet.experiments.scenario import parse_duration
-from sovnet.model.policy import parse_scope, parse_target
+from sovnet.model.command import PolicyRequest
+from sovnet.model.scenario import parse_duration
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,8 +38,9 @@ def variants(quick: bool = False):
                                 time_scale=h if quick else base.time_scale,
                                 steps=tuple(steps), expectations=(),
                                 title="Cutoff with the whitelist as ordered")
-    cdn = PolicyChange("cdn", "allow", parse_scope("all"), parse_target("service:cdn"), 500,
-                       "whitelist the CDN the bank loads its scripts from")
+    cdn = PolicyChange("cdn", PolicyRequest.of(
+        "allow", "all", "service:cdn", 500,
+        reason="whitelist the CDN the bank loads its scripts from"))
     wider = list(short.steps)
     wider[1] = dataclasses.replace(wider[1], add=wider[1].add + (cdn,),
                                    label=wider[1].label + " (and the CDN)")

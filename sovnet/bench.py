@@ -14,6 +14,7 @@ import time
 
 from sovnet.config import load_topology
 from sovnet.lab import Lab
+from sovnet.model.command import PolicyRequest, Revoke
 from sovnet.model.policy import parse_scope, parse_target
 
 
@@ -23,11 +24,11 @@ def enforcement_latency(lab: Lab, changes: int) -> list[float]:
     out, pending = [], None
     for i in range(changes):
         if pending is None:
-            pending = lab.store.add_policy("deny", parse_scope("all"),
-                                           parse_target(f"service:{svc}"),
-                                           author="bench", reason=f"bench change {i}").id
+            pending = lab.store.add_policy(PolicyRequest.of(
+                    "deny", parse_scope("all"), parse_target(f"service:{svc}"), author="bench",
+                    reason=f"bench change {i}")).id
         else:
-            lab.store.revoke_policy(pending, author="bench", reason=f"bench change {i}")
+            lab.store.apply(Revoke(pending, author="bench", reason=f"bench change {i}"))
             pending = None
         rev = lab.store.revision()
         acks = lab.wait_enforced(rev, timeout=30)

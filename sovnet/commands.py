@@ -29,12 +29,12 @@ from sovnet.compile import compile_flows
 from sovnet.errors import CompileError, SovnetError
 from sovnet.flowlog import text as flowlog_text
 from sovnet.flowtable.explain import ExplainError, explain
+from sovnet.model.command import PolicyRequest, Revoke
 from sovnet.model.policy import (
     ACTION_FORMS,
     PolicySyntaxError,
     Scope,
     Target,
-    check_action,
     parse_scope,
     parse_target,
 )
@@ -66,7 +66,7 @@ DURATION_FORM = "seconds, or a number with s, m, h or d, such as 3600, 30m, 12h 
 
 def _duration(text: str) -> float:
     """An argparse type: '3600' -> 3600.0, '90d', '1h30m' (sovnet's duration syntax)."""
-    from sovnet.experiments.scenario import parse_duration
+    from sovnet.model.scenario import parse_duration
 
     compact = str(text).strip().lower()
     try:
@@ -178,24 +178,22 @@ def _dispatch(store, a) -> tuple[str, int | None]:
                               for p in pols) or "no policies in force"), None
         if a.op == "add":
             scope, target = parse_scope(a.scope), parse_target(a.target)
-            check_action(a.action)
-            when = schedule(a.daily, a.start, a.end)
-            p = store.add_policy(a.action, scope, target, a.priority, author=who, reason=a.why,
-                                 schedule=when)
+            request = PolicyRequest.of(a.action, scope, target, a.priority, author=who,
+                                       reason=a.why, schedule=schedule(a.daily, a.start, a.end))
+            p = store.apply(request)
             return f"added {p.describe()}", store.revision()
         if a.op == "revoke":
             with store.transaction(who, a.why or f"revoke {a.ids}") as tx:
                 for pid in a.ids:
-                    tx.revoke_policy(pid)
+                    tx.apply(Revoke(pid))
             return f"revoked {', '.join(f'#{i}' for i in a.ids)}", store.revision()
         if a.op == "load":
             from sovnet.config import load_policy_set
 
             specs = load_policy_set(a.file, store.topology())
             with store.transaction(who, a.why or f"load {a.file}") as tx:
-                for sp in specs:
-                    tx.add_policy(sp.action, sp.scope, sp.target, sp.priority, sp.reason or None,
-                                  schedule=sp.schedule)
+                for request in specs:
+                    tx.apply(request)
             return f"loaded {len(specs)} policies from {a.file}", store.revision()
     if a.cmd == "subscriber":
         if a.op == "list":
@@ -272,6 +270,12 @@ def enforcement_text(store, revision: int | None = None) -> str:
     for a in acks:
         who = f"{names.get(a.dpid, '?')} (dpid {a.dpid:#x})"
         lines.append(f"  {who:<22} +{(a.acked_at - info.committed_at) * 1000:.1f} ms "
-                     f"({a.flows_changed} flow changes){'  ' + a.note if a.note else ''}")
+                     f"({a.flows_changed} flow changes){_ack_note(a)}")
     lines.append(f"  last switch: +{(acks[-1].acked_at - info.committed_at) * 1000:.1f} ms")
     return "\n".join(lines)
+
+
+def _ack_note(a) -> str:
+    """The note after an acknowledgement's line; a refusal reads "failed: why"."""
+    note = "; ".join(x for x in (a.note, a.refused and f"failed: {a.refused}") if x)
+    return f"  {note}" if note else ""

@@ -2,7 +2,7 @@
 torn down together.
 
     with Lab(topology, workdir) as lab:
-        rev = lab.store.add_policy("deny", parse_scope("all"), parse_target("international")).id
+        rev = lab.store.add_policy(PolicyRequest.of("deny", "all", "international")).id
         lab.wait_enforced(lab.store.revision())
 
 Used by the interactive CLI, the tests and the benchmarks; the experiment runner builds on it.
@@ -20,7 +20,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sovnet.controller.enforcer import FAILED
 from sovnet.errors import SovnetError
 from sovnet.model.topology import Topology
 from sovnet.poll import wait_for
@@ -177,15 +176,15 @@ class Lab:
 
         def acked():
             acks = self.store.acks(revision)
-            got = {a.dpid: a.acked_at for a in acks if not a.note.startswith(FAILED)}
+            got = {a.dpid: a.acked_at for a in acks if not a.refused}
             return got if want <= got.keys() else None
 
         try:
             return wait_for(acked, timeout, f"every switch to acknowledge revision {revision}",
                             0.005, error=LabError)
         except LabError as e:
-            refused = sorted({f"dpid {a.dpid:#x}: {a.note}" for a in self.store.acks(revision)
-                              if a.note.startswith(FAILED)})
+            refused = sorted({f"dpid {a.dpid:#x}: failed: {a.refused}"
+                              for a in self.store.acks(revision) if a.refused})
             if refused:
                 raise LabError(f"{e}; refused by {'; '.join(refused)}") from None
             raise

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from sovnet.compile.reference import overlay
-from sovnet.model.policy import Policy, SubscriberState, dns_answer
+from sovnet.model.policy import Policy, SubscriberState
 from sovnet.model.topology import Topology
 
 TCP, HTTP = 6, 80
@@ -45,4 +45,4 @@ def resolver_answer(topo: Topology, policies: Iterable[Policy], client_ip: str,
     if host is None or host.kind != "subscriber" or service is None:
         return None
     policy = tampering(topo, policies, host.name, service, subscribers)
-    return dns_answer(policy.action) if policy else None
+    return policy.act.answer if policy else None

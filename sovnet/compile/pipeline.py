@@ -60,8 +60,6 @@ from sovnet.model.policy import (
     FLOW_ACTIONS,
     Policy,
     SubscriberState,
-    action_kind,
-    throttle_kbps,
 )
 from sovnet.model.topology import Topology
 
@@ -97,7 +95,7 @@ class Compiled:
 
 def policy_priority(policy: Policy, step: int | None = None) -> int:
     if step is None:
-        step = _ACTION_STEP[action_kind(policy.action)]
+        step = _ACTION_STEP[policy.act.kind]
     return POLICY_BASE + 4 * policy.priority + step
 
 
@@ -123,9 +121,9 @@ def compile_network(
     # needs it) rather than again on every switch. dns_tamper and log are enforced off the
     # switches (sovnet.compile.dns_tamper, sovnet.flowlog).
     access = [(p, target_matches(topo, p.target, p.id)) for p in ordered
-              if p.action in FLOW_ACTIONS]
+              if p.act.kind in FLOW_ACTIONS]
     throttles = [(p, target_matches(topo, p.target, p.id)) for p in ordered
-                 if action_kind(p.action) == "throttle"]
+                 if p.act.kind == "throttle"]
     for p, _ in (*access, *throttles):
         check_scope(topo, p.scope, p.id)
     flows_out: FlowTables = {}
@@ -180,12 +178,12 @@ def _policy(topo, dpid, local_subs, access, subscribers) -> list[FlowRule]:
             continue
         cookie = make_cookie("policy", p.id)
         metas = scope_matches(topo, p.scope, p.id, local_subs, subscribers)
-        if p.action in ("blockpage", "steer_dns"):
+        if p.act.kind in ("blockpage", "steer_dns"):
             flows.extend(_redirects(topo, dpid, p, matches, metas, covered, cookie))
-            if p.action == "steer_dns":
+            if p.act.kind == "steer_dns":
                 continue  # only DNS is steered; the rest goes on to lower-priority policies
         instructions = {"allow": onward, "deny": (), "blockpage": (),
-                        "reject": (("output", CONTROLLER_PORT),)}[p.action]
+                        "reject": (("output", CONTROLLER_PORT),)}[p.act.kind]
         for meta in metas:
             for m in matches:
                 if meta is not None:
@@ -198,7 +196,7 @@ def _policy(topo, dpid, local_subs, access, subscribers) -> list[FlowRule]:
 def _redirects(topo, dpid, p, matches, metas, covered, cookie) -> list[FlowRule]:
     """blockpage / steer_dns: the target's HTTP, or DNS, goes to the resolver host of each
     covered subscriber's ISP (which answers for any address: sovnet.emulation.servers)."""
-    ports = [(TCP, "tcp_dst", HTTP)] if p.action == "blockpage" else \
+    ports = [(TCP, "tcp_dst", HTTP)] if p.act.kind == "blockpage" else \
         [(UDP, "udp_dst", DNS), (TCP, "tcp_dst", DNS)]
     flows = []
     for isp in sorted({topo.subscriber(s).isp for s in covered}):
@@ -249,7 +247,7 @@ def _shaping(topo, dpid, local_subs, throttles, subscribers) -> tuple[list[FlowR
                   make_cookie("baseline"))]
     meters: list[Meter] = []
     for p, matches in throttles:
-        kbps = throttle_kbps(p.action)
+        kbps = p.act.rate_kbps
         burst = max(int(kbps * BURST_SECONDS), 1)
         cookie = make_cookie("shaping", p.id)
         prio = policy_priority(p)

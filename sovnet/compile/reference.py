@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 
 from sovnet.compile.targets import in_scope, target_services
-from sovnet.model.policy import FLOW_ACTIONS, Policy, SubscriberState, action_kind, parse_port
+from sovnet.model.policy import FLOW_ACTIONS, Policy, SubscriberState, parse_port
 from sovnet.model.topology import Topology
 
 
@@ -55,7 +55,7 @@ def overlay(topo: Topology, policies: Iterable[Policy], kind: str,
     """The policy of an overlay `kind` (dns_tamper, throttle, log) that applies to this packet:
     the highest priority covering it, the newest on a tie; None if none does."""
     state = subscribers.get(src)
-    covering = [p for p in policies if action_kind(p.action) == kind
+    covering = [p for p in policies if p.act.kind == kind
                 and in_scope(topo, p.scope, src, state) and targets(topo, p, dst_ip, proto, port)]
     return max(covering, key=lambda p: (p.priority, p.id)) if covering else None
 

@@ -21,14 +21,13 @@ from sovnet.model.flows import (
     meta_field,
 )
 from sovnet.model.policy import (
-    DEFAULT_STANDING,
     TIERS,
     Policy,
     Scope,
     SubscriberState,
     Target,
+    in_scope,
     parse_port,
-    standing_below,
 )
 from sovnet.model.topology import SUBSCRIBER_CLASSES, Topology
 
@@ -113,23 +112,6 @@ def scope_matches(topo: Topology, scope: Scope, policy_id: int, local: list[str]
         return [scope_metadata(topo, scope, policy_id)]
     return [meta_field(META_SUB_SHIFT, META_SUB_BITS, subscriber_index(topo, s))
             for s in local if in_scope(topo, scope, s, subscribers.get(s))]
-
-
-def in_scope(topo: Topology, scope: Scope, subscriber: str,
-             state: SubscriberState | None = None) -> bool:
-    """Does `scope` cover `subscriber`? Tier and standing scopes read the subscriber's state
-    in the store (`state`; None: a registered subscriber of full standing)."""
-    sub = topo.subscriber(subscriber)
-    if scope.kind == "tier":
-        return (state.status if state else "registered") == scope.value
-    if scope.kind == "standing":
-        return (state.standing if state else DEFAULT_STANDING) < standing_below(scope)
-    return (
-        scope.kind == "all"
-        or (scope.kind == "isp" and sub.isp == scope.value)
-        or (scope.kind == "class" and sub.cls == scope.value)
-        or (scope.kind == "subscriber" and sub.name == scope.value)
-    )
 
 
 def target_matches(topo: Topology, target: Target, policy_id: int) -> list[dict[str, Any]]:

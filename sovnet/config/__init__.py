@@ -1,12 +1,12 @@
 """Configuration files: topologies (YAML -> model.Topology) and policy sets.
 
     load_topology(path) -> Topology                 every problem at once, as ConfigError
-    load_policy_set(path, topology) -> [PolicySpec]
+    load_policy_set(path, topology) -> [PolicyRequest]
     topology_json_schema() -> dict                  python -m sovnet.config.schema prints it
 """
 
 from sovnet.config.load import load_topology, topology_from_text
-from sovnet.config.policyset import PolicySpec, load_policy_set
+from sovnet.config.policyset import load_policy_set
 
 
 def topology_json_schema() -> dict:
@@ -17,7 +17,6 @@ def topology_json_schema() -> dict:
 
 
 __all__ = [
-    "PolicySpec",
     "load_policy_set",
     "load_topology",
     "topology_from_text",

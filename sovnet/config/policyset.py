@@ -13,8 +13,7 @@ topology does not know (service, ISP, subscriber, class, category) is an error.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, WithJsonSchema
 
@@ -23,32 +22,20 @@ from sovnet.config.load import read_doc
 from sovnet.config.report import Reporter, one_of
 from sovnet.config.shape import validate, validate_lenient
 from sovnet.config.topology_file import In
-from sovnet.experiments.scenario import parse_duration
+from sovnet.model.command import PolicyRequest
 from sovnet.model.policy import (
     ACTION_FORMS,
+    Action,
     PolicySyntaxError,
     Scope,
     Target,
-    check_action,
     check_priority,
     parse_scope,
     parse_target,
 )
-from sovnet.model.schedule import Schedule, ScheduleError, schedule
+from sovnet.model.scenario import parse_duration
+from sovnet.model.schedule import ScheduleError, schedule
 from sovnet.model.topology import Topology
-
-
-@dataclass(frozen=True)
-class PolicySpec:
-    """A policy as a file states it, before the store gives it an id and an author."""
-
-    action: str
-    scope: Scope
-    target: Target
-    priority: int = 100
-    reason: str = ""
-    schedule: Schedule | None = None
-
 
 _DURATION = Annotated[str | int | float, AfterValidator(parse_duration), WithJsonSchema(
     {"anyOf": [{"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|d|h|m|s))+$"},
@@ -76,7 +63,8 @@ class PolicySetFile(In):
     policies: list[PolicyIn]
 
 
-def load_policy_set(path: str | os.PathLike[str], topology: Topology | None) -> list[PolicySpec]:
+def load_policy_set(path: str | os.PathLike[str],
+                    topology: Topology | None) -> list[PolicyRequest]:
     """Load a policy set, checked against `topology` (when given). Raises ConfigError."""
     doc = read_doc(path)
     r = Reporter(doc)
@@ -85,7 +73,7 @@ def load_policy_set(path: str | os.PathLike[str], topology: Topology | None) -> 
         r.raise_if_any()
     validate(PolicySetFile, doc.data, r)
     items = doc.data.get("policies") if isinstance(doc.data, dict) else None
-    specs: list[PolicySpec] = []
+    specs: list[PolicyRequest] = []
     for i, item in enumerate(items if isinstance(items, list) else []):
         pol, _ = validate_lenient(PolicyIn, item)
         if pol is None:
@@ -99,11 +87,12 @@ def load_policy_set(path: str | os.PathLike[str], topology: Topology | None) -> 
 
 
 def policy_spec(pol: PolicyIn, at: tuple, written: dict, r: Reporter,
-                topology: Topology | None) -> PolicySpec | None:
-    """`pol` (validated leniently from `written`, found at `at`) as a PolicySpec; its problems
-    go to `r`, and None comes back when it cannot be built."""
-    parsed = {}
-    for key, parse in (("action", check_action), ("scope", parse_scope),
+                topology: Topology | None) -> PolicyRequest | None:
+    """`pol` (validated leniently from `written`, found at `at`) as a PolicyRequest, before the
+    store gives it an id and an author; its problems go to `r`, and None comes back when it
+    cannot be built. An empty reason leaves the policy the reason of its revision."""
+    parsed: dict[str, Any] = {}
+    for key, parse in (("action", Action.parse), ("scope", parse_scope),
                        ("target", parse_target), ("priority", check_priority)):
         if key not in written and key not in ("scope", "priority"):
             return None  # missing or dropped: reported by the whole-file validation
@@ -123,8 +112,8 @@ def policy_spec(pol: PolicyIn, at: tuple, written: dict, r: Reporter,
         key = "daily" if "daily" in str(exc) else "until"
         r.value(at + (key,), str(exc))
         return None
-    return PolicySpec(parsed["action"], parsed["scope"], parsed["target"],
-                      parsed["priority"], pol.reason, when)
+    return PolicyRequest(parsed["action"], parsed["scope"], parsed["target"],
+                         parsed["priority"], when, reason=pol.reason or None)
 
 
 def check_names(what: Scope | Target, at: tuple, topo: Topology, r: Reporter) -> None:

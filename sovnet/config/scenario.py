@@ -16,8 +16,8 @@ from sovnet.config.report import Reporter, one_of
 from sovnet.config.scenario_file import ExpectIn, ProbeIn, ScenarioFile, ServicesIn, StepIn
 from sovnet.config.shape import validate
 from sovnet.errors import ConfigError
-from sovnet.experiments.plan import select_vantages
-from sovnet.experiments.scenario import (
+from sovnet.model.policy import SUBSCRIBER_STATUSES
+from sovnet.model.scenario import (
     BLOCKING_VALUES,
     Expectation,
     PolicyChange,
@@ -26,8 +26,8 @@ from sovnet.experiments.scenario import (
     ServiceFilter,
     Step,
     format_duration,
+    select_vantages,
 )
-from sovnet.model.policy import SUBSCRIBER_STATUSES
 from sovnet.model.schedule import time_of_day
 from sovnet.model.topology import Topology
 
@@ -223,8 +223,7 @@ def _step(item: StepIn, at: tuple, written: dict, base: Path, topology: Topology
         # The file passed shape validation, so each entry is the mapping `pol` came from.
         spec = policy_spec(pol, at + ("add", j), written["add"][j], r, topology)
         if spec is not None:
-            adds.append(PolicyChange(pol.name, spec.action, spec.scope, spec.target,
-                                     spec.priority, spec.reason, spec.schedule))
+            adds.append(PolicyChange(pol.name, spec))
         if pol.name and pol.name not in named_here:
             _new_name(pol.name, at + ("add", j, "name"), names, r)
             named_here.add(pol.name)
@@ -246,8 +245,7 @@ def _step(item: StepIn, at: tuple, written: dict, base: Path, topology: Topology
         _new_name(name, where, names, r)
         inputs.append(("policy-set", path))
         loaded.append(str(file))
-        adds += [PolicyChange(name, s.action, s.scope, s.target, s.priority, s.reason,
-                              s.schedule) for s in specs]
+        adds += [PolicyChange(name, s) for s in specs]
     subs = {s.name for s in topology.subscribers}
     for sub, status in item.subscribers.items():
         if sub not in subs:

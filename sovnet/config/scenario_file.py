@@ -13,14 +13,14 @@ from pydantic import AfterValidator, Field, WithJsonSchema
 
 from sovnet.config.policyset import PolicyIn
 from sovnet.config.topology_file import In, _mac
-from sovnet.experiments.scenario import (
+from sovnet.model.policy import PolicySyntaxError, parse_scope
+from sovnet.model.scenario import (
     BLOCKING_VALUES,
     OPS,
     PROBE_KINDS,
     parse_duration,
     parse_time_scale,
 )
-from sovnet.model.policy import PolicySyntaxError, parse_scope
 from sovnet.model.schedule import ScheduleError, time_of_day
 
 _THRESHOLD_RE = re.compile(r"^\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")

@@ -19,27 +19,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
 from sovnet.compile import compile_network
 from sovnet.errors import CompileError
 from sovnet.model.flows import FlowKey, FlowRule, Meter, cookie_kind
 from sovnet.model.schedule import in_force, next_change
 from sovnet.reconcile.diff import FlowPlan, diff, diff_meters
-from sovnet.store.base import Snapshot
+from sovnet.store.base import EnforcementPort
 
 log = logging.getLogger("sovnet.controller")
-
-FAILED = "failed: "  # prefix of the note on an acknowledgement whose changes were refused
-
-
-class EnforcementPort(Protocol):
-    """All the Enforcer needs of a store (until sovnet.store.base defines it)."""
-
-    def snapshot(self, revision: int | None = None) -> Snapshot: ...
-
-    def record_ack(self, revision: int, dpid: int, acked_at: float, flows_changed: int,
-                   note: str = "") -> None: ...
 
 
 @dataclass
@@ -239,7 +227,7 @@ class Enforcer:
                 transition = self.transition
         if note:
             log.error("dpid=%016x refused revision %d: %s", dpid, revision, note)
-            self.store.record_ack(revision, dpid, now, 0, FAILED + note)
+            self.store.record_ack(revision, dpid, now, 0, refused=note)
             return "retry"
         if flipped:  # the same revision, but a schedule brought policies in or out of force
             self.store.record_ack(revision, dpid, now, flows_changed, transition)

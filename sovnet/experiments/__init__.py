@@ -4,36 +4,35 @@
     result = run_scenario(load_scenario("experiments/national-cutoff.yaml"))   # as root
     result.folder, result.exit_code, result.expectations
 
-Modules: scenario (the values), plan (vantage points, schedule), timeline (steps -> store),
+Modules: plan (vantage points, schedule), timeline (steps -> store),
 runner (the run), agent_pool (starts and talks to the probe agents, which live in
 sovnet.probes and run inside the hosts), rounds (probe rounds), ooni (classification), records
 (measurement lines), effect and expect (what should and did happen), rundir (the run folder),
-progress (the display).
+progress (the display). The scenario values live in sovnet.model.scenario, the file reader in
+sovnet.config.scenario (config sits below experiments: it needs none of it).
 """
 
 from __future__ import annotations
 
-# Lazy, so that `sovnet.config.scenario` (imported by load_scenario) can import
-# `sovnet.experiments.scenario` without a cycle.
-_EXPORTS = {
-    "load_scenario": ("sovnet.config.scenario", "load_scenario"),
-    "run_scenario": ("sovnet.experiments.runner", "run_scenario"),
-    "RunResult": ("sovnet.experiments.runner", "RunResult"),
-    "Scenario": ("sovnet.experiments.scenario", "Scenario"),
-    "Step": ("sovnet.experiments.scenario", "Step"),
-    "Probe": ("sovnet.experiments.scenario", "Probe"),
-    "Expectation": ("sovnet.experiments.scenario", "Expectation"),
-    "PolicyChange": ("sovnet.experiments.scenario", "PolicyChange"),
-    "ServiceFilter": ("sovnet.experiments.scenario", "ServiceFilter"),
-}
+from sovnet.config.scenario import load_scenario
+from sovnet.experiments.runner import RunResult, run_scenario
+from sovnet.model.scenario import (
+    Expectation,
+    PolicyChange,
+    Probe,
+    Scenario,
+    ServiceFilter,
+    Step,
+)
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'sovnet.experiments' has no attribute {name!r}")
-    import importlib
-
-    module, attr = _EXPORTS[name]
-    return getattr(importlib.import_module(module), attr)
+__all__ = [
+    "Expectation",
+    "PolicyChange",
+    "Probe",
+    "RunResult",
+    "Scenario",
+    "ServiceFilter",
+    "Step",
+    "load_scenario",
+    "run_scenario",
+]

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from sovnet.compile.dns_tamper import tampering
 from sovnet.compile.reference import allowed
-from sovnet.model.policy import Policy, SubscriberState, dns_answer
+from sovnet.model.policy import Policy, SubscriberState
 from sovnet.model.topology import Topology, resolver_ip
 
 UDP, TCP, ICMP = 17, 6, 1
@@ -23,7 +23,7 @@ def web_reachable(topo: Topology, policies: Iterable[Policy],
     """Can `subscriber`'s own device look the service up through its resolver and fetch it?"""
     policies = list(policies)
     lie = tampering(topo, policies, subscriber, service, subscribers)
-    if lie is not None and dns_answer(lie.action) != topo.host(service).ip:
+    if lie is not None and lie.act.answer != topo.host(service).ip:
         return False
     mac = topo.host(subscriber).mac
     dns = resolver_ip(topo, subscriber)

@@ -16,7 +16,7 @@ import operator
 from collections.abc import Iterable
 
 from sovnet.compile.targets import in_scope
-from sovnet.experiments.scenario import Expectation, ServiceFilter
+from sovnet.model.scenario import Expectation, ServiceFilter
 from sovnet.model.topology import Topology
 from sovnet.results import (
     ExpectationResult,

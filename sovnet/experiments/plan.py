@@ -6,19 +6,12 @@ so that a step at T is applied before a probe round at the same T measures.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
-from sovnet.compile.targets import in_scope
-from sovnet.experiments.scenario import Probe, Scenario, Step
-from sovnet.model.topology import Subscriber, Topology
+# Vantage points are chosen where config can check a scenario too; this module plans the run.
+from sovnet.model.scenario import Probe, Scenario, Step, Vantage, select_vantages
 
-
-@dataclass(frozen=True)
-class Vantage:
-    subscriber: str
-    cls: str
-    isp: str
+__all__ = ["Action", "Vantage", "all_vantages", "schedule", "select_vantages"]
 
 
 @dataclass(frozen=True)
@@ -32,33 +25,6 @@ class Action:
 
     def order(self) -> tuple:
         return (self.at, 0 if self.kind == "step" else 1, self.index, self.round)
-
-
-def select_vantages(topology: Topology, probe: Probe, seed: int) -> list[Vantage]:
-    """Up to `per_group` subscribers per (ISP, class) among those in the probe's scopes.
-
-    Subscribers the topology leaves unregistered are skipped unless named one by one: a
-    measurer is someone who is online when the run starts. The choice is seeded, so the same
-    scenario picks the same vantage points every run.
-    """
-    named = {s.value for s in probe.scopes if s.kind == "subscriber"}
-    groups: dict[tuple[str, str], list[Subscriber]] = {}
-    for sub in topology.subscribers:
-        if not any(in_scope(topology, scope, sub.name) for scope in probe.scopes):
-            continue
-        if not sub.registered and sub.name not in named:
-            continue
-        groups.setdefault((sub.isp, sub.cls), []).append(sub)
-    out = []
-    for key in sorted(groups):
-        # One generator per group: a group's pick does not depend on which other groups are
-        # in scope, so probes with different scopes agree on who measures.
-        rng = random.Random(f"{seed}:{key[0]}:{key[1]}")
-        members = sorted(groups[key], key=lambda s: s.name)
-        for sub in sorted(rng.sample(members, min(probe.per_group, len(members))),
-                          key=lambda s: s.name):
-            out.append(Vantage(sub.name, sub.cls, sub.isp))
-    return out
 
 
 def all_vantages(scenario: Scenario) -> dict[int, list[Vantage]]:

@@ -11,7 +11,7 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sovnet.experiments.scenario import format_duration
+from sovnet.model.scenario import format_duration
 
 
 class RunProgress:

@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 from sovnet.errors import SovnetError
-from sovnet.experiments.scenario import Scenario
+from sovnet.model.scenario import Scenario
 from sovnet.results import Measurement, dump_line
 
 FORMAT = "sovnet-run/1"

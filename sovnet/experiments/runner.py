@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from sovnet.controller.enforcer import FAILED
 from sovnet.errors import SovnetError
 from sovnet.experiments.agent_pool import AgentPool
 from sovnet.experiments.effect import effect, ping_reachability, reachability
@@ -25,10 +24,10 @@ from sovnet.experiments.plan import Action, all_vantages, schedule
 from sovnet.experiments.progress import RunProgress
 from sovnet.experiments.rounds import THROUGHPUT_TIMEOUT, ProbeRounds
 from sovnet.experiments.rundir import RunError, RunFolder, default_folder  # noqa: F401 (API)
-from sovnet.experiments.scenario import Scenario, format_duration
 from sovnet.experiments.stream_effect import stream_effects
 from sovnet.experiments.timeline import TimelineStore
 from sovnet.flowlog import export as flowlog_export
+from sovnet.model.scenario import Scenario, format_duration
 from sovnet.model.schedule import in_force
 from sovnet.results import ExpectationResult, StepEvent
 
@@ -285,8 +284,8 @@ class _Runner:
                 name = self.switch_names.get(a.dpid)
                 if a.revision < ev["revision"] or name is None:
                     continue
-                if a.note.startswith(FAILED):
-                    refused.setdefault(name, a.note)
+                if a.refused:
+                    refused.setdefault(name, f"failed: {a.refused}")
                 elif name not in acks or a.acked_at - self.t0_wall < acks[name]:
                     acks[name] = round(a.acked_at - self.t0_wall, 4)
             done = set(acks) >= set(self.switch_names.values())

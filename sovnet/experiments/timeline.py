@@ -7,8 +7,11 @@ no policies, every subscriber with its initial standing and devices.
 
 from __future__ import annotations
 
-from sovnet.experiments.scenario import Step
+from dataclasses import replace
+
+from sovnet.model.command import Revoke
 from sovnet.model.policy import initial_subscribers
+from sovnet.model.scenario import Step
 from sovnet.model.topology import Topology
 
 
@@ -30,10 +33,10 @@ class TimelineStore:
                 self.named.clear()
             for name in step.revoke:
                 for pid in self.named.pop(name, []):
-                    tx.revoke_policy(pid)
+                    tx.apply(Revoke(pid))
             for pc in step.add:
-                p = tx.add_policy(pc.action, pc.scope, pc.target, pc.priority,
-                                  reason=pc.reason or step.label, schedule=pc.schedule)
+                p = tx.apply(replace(pc.request, reason=pc.request.reason or step.label))
+                assert p is not None
                 if pc.name:
                     self.named.setdefault(pc.name, []).append(p.id)
             for sub, status in step.status:

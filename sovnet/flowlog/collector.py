@@ -108,7 +108,7 @@ class Collector:
             batch.extend(self.handle(data, sender, time.time()))
         if batch:
             try:
-                new = self.store.add_flow_records(batch)
+                new = self.store.flows.add(batch)
             except SovnetError as e:
                 log.error("%d flow records lost: %s", len(batch), e)
                 return 0
@@ -146,14 +146,14 @@ class Collector:
 
     def expire(self) -> None:
         try:
-            n = self.store.expire_flow_records()
+            n = self.store.flows.expire()
         except SovnetError as e:
             log.error("retention not applied: %s", e)
             return
         self.stats["expired"] += n
         if n:
             log.info("deleted %d flow records older than the retention (%g s)", n,
-                     self.store.flowlog_retention())
+                     self.store.flows.retention())
 
     def close(self) -> None:
         self.watcher.stop()

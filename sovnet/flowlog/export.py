@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from sovnet.model.policy import action_kind
+from sovnet.store.base import PolicyStore
 
 # From a flow's last packet to its export reaching the collector: OVS exports a flow once
 # its counters (read from the datapath by the revalidators every 0.5 s) are older than the
@@ -23,14 +24,14 @@ from sovnet.model.policy import action_kind
 EXPORT_BOUND = 3.0
 
 
-def logging_used(store) -> bool:
+def logging_used(store: PolicyStore) -> bool:
     """Did any revision of the store add a log policy?"""
     return any(c.entity == "policy" and c.op == "put"
                and action_kind(c.body.get("action", "")) == "log"
                for rev in store.history() for c in rev.changes)
 
 
-def settle(store, traffic_ended: float, bound: float = EXPORT_BOUND) -> float:
+def settle(store: PolicyStore, traffic_ended: float, bound: float = EXPORT_BOUND) -> float:
     """Wait until the exports of traffic that ended at `traffic_ended` (wall clock) can have
     reached the collector; at once when no log policy was ever in force. Returns the seconds
     waited. Stopping the collector afterwards writes what it has received."""
@@ -53,7 +54,7 @@ def write_jsonl(store_path: str | os.PathLike, out: str | os.PathLike, t0_wall: 
         path.write_text("")
         return 0
     with open_store(store_path, create=False) as store:
-        recs = store.flow_records()
+        recs = store.flows.records()
     with open(path, "w", encoding="utf-8") as fh:
         for r in recs:
             fh.write(json.dumps(_line(r, t0_wall, time_scale, switch_names),

@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict
 
 from sovnet.errors import SovnetError
+from sovnet.store.base import PolicyStore
 from sovnet.store.flowrecords import DEFAULT_RETENTION
 
 TABLE_LIMIT = 50  # records a table shows unless --limit says otherwise
@@ -40,7 +41,7 @@ def human(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
-def flowlog(store, subscriber: str | None = None, service: str | None = None,
+def flowlog(store: PolicyStore, subscriber: str | None = None, service: str | None = None,
             since: float | None = None, limit: int | None = None, as_json: bool = False,
             now: float | None = None) -> str:
     """The records of flows active in the last `since` seconds (all if None), oldest first."""
@@ -52,14 +53,14 @@ def flowlog(store, subscriber: str | None = None, service: str | None = None,
     start = None if since is None else now - since
     if limit is None and not as_json:
         limit = TABLE_LIMIT
-    recs = store.flow_records(subscriber=subscriber, service=service, since=start, limit=limit)
+    recs = store.flows.records(subscriber=subscriber, service=service, since=start, limit=limit)
     names = {s.dpid: s.name for s in topo.switches}
     if as_json:
         return "\n".join(json.dumps({**_plain(r), "switch": names.get(r.dpid)},
                                     separators=(",", ":")) for r in recs)
     if not recs:
         return "no flow records" + _filters(subscriber, service, since) + _why_none(store)
-    total = store.count_flow_records(subscriber=subscriber, service=service, since=start)
+    total = store.flows.count(subscriber=subscriber, service=service, since=start)
     text = table(recs, names)
     if total > len(recs):
         text += f"\n(the newest {len(recs)} of {total} records; --limit N shows more)"
@@ -84,7 +85,7 @@ def table(recs, switch_names: dict[int, str]) -> str:
         for row in rows)
 
 
-def retention(store, seconds: float | None, author: str = "",
+def retention(store: PolicyStore, seconds: float | None, author: str = "",
               why: str = "") -> tuple[str, int | None]:
     """Show the retention, or set it (one revision) and delete what it no longer keeps."""
     if seconds is None:
@@ -95,7 +96,7 @@ def retention(store, seconds: float | None, author: str = "",
         return f"flow records are kept {human(body['retention'])} ({body['retention']:g} s)", None
     rev = store.put_setting("flowlog", {"retention": seconds}, author=author,
                             reason=why or f"keep flow records {human(seconds)}")
-    deleted = store.expire_flow_records()
+    deleted = store.flows.expire()
     return (f"flow records are now kept {human(seconds)} ({seconds:g} s); deleted {deleted} "
             "older ones"), rev
 
@@ -124,7 +125,7 @@ def _filters(subscriber, service, since) -> str:
     return "".join(f" {p}" for p in parts if p)
 
 
-def _why_none(store) -> str:
-    if any(p.action.partition(":")[0] == "log" for p in store.policies()):
+def _why_none(store: PolicyStore) -> str:
+    if any(p.act.kind == "log" for p in store.policies()):
         return ""
     return " (no log policy is in force: `policy add log TARGET --scope S` starts recording)"

@@ -13,7 +13,7 @@ from sovnet.compile.dns_tamper import tampering
 from sovnet.compile.flowlog import logging_policy
 from sovnet.flowtable.simulate import Trace, table_name, trace
 from sovnet.model.flows import FlowRule, cookie_kind, cookie_policy
-from sovnet.model.policy import PROTOCOLS, Policy, SubscriberState, dns_answer
+from sovnet.model.policy import PROTOCOLS, Policy, SubscriberState
 from sovnet.model.topology import Topology
 
 
@@ -42,7 +42,7 @@ class Explanation:
             f"  path: {' -> '.join(t.hops)}",
         ]
         if self.dns is not None:
-            answer = dns_answer(self.dns.action)
+            answer = self.dns.act.answer
             told = "NXDOMAIN" if answer == "nxdomain" else answer
             lines.insert(1, f"  dns: {self.src}'s resolver answers {told} for this name, by "
                             f"policy {self.dns.describe()}; the path below is to the real "

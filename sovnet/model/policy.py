@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sovnet.model.schedule import Schedule
+
+if TYPE_CHECKING:
+    from sovnet.model.topology import Topology
 
 ACTIONS = ("allow", "deny", "reject", "blockpage", "steer_dns", "dns_tamper", "throttle", "log")
 ACTION_FORMS = ("allow, deny, reject, blockpage, steer_dns, dns_tamper:nxdomain, dns_tamper:IP, "
@@ -73,6 +78,11 @@ class Policy:
     reason: str = ""
     schedule: Schedule | None = None  # None: in force for as long as the store holds it
 
+    @cached_property
+    def act(self) -> Action:
+        """The action as a typed value, parsed once per policy (the compiler reads this)."""
+        return Action.parse(self.action)
+
     def describe(self) -> str:
         when = f", {self.schedule}" if self.schedule else ""
         return (f"#{self.id} {self.action} {self.target} for {self.scope} "
@@ -120,6 +130,23 @@ def parse_scope(text: str) -> Scope:
     if kind == "standing":
         standing_below(Scope(kind, value))
     return Scope(kind, value)
+
+
+def in_scope(topo: Topology, scope: Scope, subscriber: str,
+             state: SubscriberState | None = None) -> bool:
+    """Does `scope` cover `subscriber`? Tier and standing scopes read the subscriber's state
+    in the store (`state`; None: a registered subscriber of full standing)."""
+    sub = topo.subscriber(subscriber)
+    if scope.kind == "tier":
+        return (state.status if state else "registered") == scope.value
+    if scope.kind == "standing":
+        return (state.standing if state else DEFAULT_STANDING) < standing_below(scope)
+    return (
+        scope.kind == "all"
+        or (scope.kind == "isp" and sub.isp == scope.value)
+        or (scope.kind == "class" and sub.cls == scope.value)
+        or (scope.kind == "subscriber" and sub.name == scope.value)
+    )
 
 
 def standing_below(scope: Scope) -> int:
@@ -236,3 +263,27 @@ def check_priority(priority: int) -> int:
     if not 0 <= priority <= MAX_PRIORITY:
         raise PolicySyntaxError(f"priority {priority} out of range (expected 0 to {MAX_PRIORITY})")
     return priority
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a policy does: `kind` (one of model.policy.ACTIONS) and, for dns_tamper and
+    throttle, the parameter as written, with its meaning (`answer`, `rate_kbps`)."""
+
+    kind: str
+    param: str = ""
+    rate_kbps: int | None = None  # throttle: the rate in kbit/s
+    answer: str | None = None  # dns_tamper: "nxdomain" or the IPv4 address answered
+
+    @classmethod
+    def parse(cls, text: str) -> Action:
+        """'throttle:2mbit' -> Action("throttle", "2mbit", rate_kbps=2000); PolicySyntaxError
+        (saying what was expected) for anything else than model.policy.ACTION_FORMS."""
+        if not isinstance(text, str):
+            raise PolicySyntaxError(f"unknown action {text!r} (expected a text such as deny)")
+        check_action(text)
+        return cls(action_kind(text), text.partition(":")[2], throttle_kbps(text),
+                   dns_answer(text))
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.param}" if self.param else self.kind

@@ -1,7 +1,8 @@
 """The central ISP policy store: versioned, append-only, one SQLite file shared by processes.
 
     from sovnet.store import open_store, StoreWatcher
-    store = open_store("results/run.db")
+    store = open_store("results/run.db")     # shared between processes
+    store = MemoryStore()                     # one process, no file (tests)
 
 See `sovnet.store.base` for the data model and the `PolicyStore` interface.
 """
@@ -11,12 +12,15 @@ from sovnet.store.base import (
     OPS,
     Ack,
     Change,
+    EnforcementPort,
+    FlowLog,
     PolicyStore,
     RevisionInfo,
     Snapshot,
     StoreTransaction,
 )
 from sovnet.store.db import SCHEMA_VERSION
+from sovnet.store.memory import MemoryStore
 from sovnet.store.sqlite import SqliteStore, open_store
 from sovnet.store.transaction import SqliteTransaction
 from sovnet.store.watch import StoreWatcher
@@ -27,6 +31,9 @@ __all__ = [
     "SCHEMA_VERSION",
     "Ack",
     "Change",
+    "EnforcementPort",
+    "FlowLog",
+    "MemoryStore",
     "PolicyStore",
     "RevisionInfo",
     "Snapshot",

@@ -17,20 +17,26 @@ What a revision can change, by entity:
 
 op is "put" (the body is the new state) or "delete" (the key is no longer in force: a revoked
 policy or device). Enforcement acknowledgements from switches are kept beside the history and
-never create revisions.
+never create revisions; flow records (collected traffic, which retention deletes) live in
+their own `FlowLog`, beside the append-only history.
 
-Only `sovnet.store.sqlite` implements this today; the protocol is here so that another backend
-can be plugged in without touching the controller or the CLI.
+Two backends implement `PolicyStore`: `sovnet.store.sqlite` (the shared file) and
+`sovnet.store.memory` (one process, for tests and pure callers). Both pass the contract tests
+(tests/unit/store/test_contract.py), and `sovnet.store.conformance` makes mypy check that each
+declares every method of the protocols. The controller needs only `EnforcementPort`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sovnet.model.policy import Policy, Scope, SubscriberState, Target
-from sovnet.model.schedule import Clock, Schedule
+from sovnet.compile.flowlog import FlowRecord
+from sovnet.model.command import PolicyCommand, PolicyRequest
+from sovnet.model.policy import Policy, SubscriberState
+from sovnet.model.schedule import Clock
 from sovnet.model.topology import Topology
 
 ENTITIES = ("inventory", "policy", "subscriber", "device", "setting")
@@ -79,13 +85,19 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Ack:
-    """A switch confirmed (barrier reply) that its flow table enforces `revision`."""
+    """A switch answered (barrier reply) for `revision`: its flow table enforces it, or, when
+    `refused` is set, the switch refused the change (a bundle is all or nothing: none of it)."""
 
     revision: int
     dpid: int
     acked_at: float  # time.time() when the barrier reply arrived
     flows_changed: int
     note: str = ""
+    refused: str = ""  # why the switch refused the change; "" when it enforces the revision
+
+    @property
+    def enforced(self) -> bool:
+        return not self.refused
 
 
 class StoreTransaction(Protocol):
@@ -101,21 +113,15 @@ class StoreTransaction(Protocol):
 
     def load_inventory(self, topology: Topology) -> None: ...
 
-    def add_policy(
-        self,
-        action: str,
-        scope: Scope | str,
-        target: Target | str,
-        priority: int = 100,
-        reason: str | None = None,
-        schedule: Schedule | None = None,
-    ) -> Policy: ...
+    def apply(self, command: PolicyCommand) -> Policy | None: ...
+
+    def add_policy(self, request: PolicyRequest) -> Policy: ...
 
     def set_standing(self, name: str, standing: int) -> None: ...
 
     def put_setting(self, key: str, body: dict[str, Any]) -> None: ...
 
-    def revoke_policy(self, policy_id: int) -> None: ...
+    def revoke_policy(self, policy_id: int | str) -> None: ...
 
     def set_subscriber_status(self, name: str, status: str) -> None: ...
 
@@ -124,12 +130,57 @@ class StoreTransaction(Protocol):
     def revoke_device(self, mac: str) -> None: ...
 
 
+class EnforcementPort(Protocol):
+    """What the controller needs of a store: the state to enforce, and a place to say so."""
+
+    def snapshot(self, revision: int | None = None) -> Snapshot: ...
+
+    def record_ack(
+        self,
+        revision: int,
+        dpid: int,
+        acked_at: float,
+        flows_changed: int,
+        note: str = "",
+        refused: str = "",
+    ) -> None: ...
+
+
+class FlowLog(Protocol):
+    """Flow records collected from the switches: data, not history (no revisions), deleted
+    when older than the retention in force (the `flowlog` setting)."""
+
+    def add(self, records: Iterable[FlowRecord]) -> int: ...
+
+    def records(
+        self,
+        subscriber: str | None = None,
+        service: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int | None = None,
+    ) -> list[FlowRecord]: ...
+
+    def count(
+        self,
+        subscriber: str | None = None,
+        service: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> int: ...
+
+    def retention(self) -> float: ...
+
+    def expire(self, now: float | None = None) -> int: ...
+
+
 class PolicyStore(Protocol):
     """A versioned, append-only store of inventory, policies and subscriber admission state.
 
     Every read takes `revision` (None = the latest) and raises StoreError for a revision that
     does not exist. Every single-call write makes a revision of one change and returns its id
-    (add_policy returns the Policy); StoreError names what was expected when a change is refused.
+    (`apply`/`add_policy` return the Policy); StoreError names what was expected when a change
+    is refused. A policy command arrives as a value (sovnet.model.command) through `apply`.
     """
 
     # -- writes ---------------------------------------------------------------------------
@@ -139,18 +190,11 @@ class PolicyStore(Protocol):
 
     def load_inventory(self, topology: Topology, author: str = "", reason: str = "") -> int: ...
 
-    def add_policy(
-        self,
-        action: str,
-        scope: Scope | str,
-        target: Target | str,
-        priority: int = 100,
-        author: str = "",
-        reason: str = "",
-        schedule: Schedule | None = None,
-    ) -> Policy: ...
+    def apply(self, command: PolicyCommand) -> Policy | None: ...
 
-    def revoke_policy(self, policy_id: int, author: str = "", reason: str = "") -> int: ...
+    def add_policy(self, request: PolicyRequest) -> Policy: ...
+
+    def revoke_policy(self, policy_id: int | str, author: str = "", reason: str = "") -> int: ...
 
     def set_subscriber_status(
         self, name: str, status: str, author: str = "", reason: str = ""
@@ -162,6 +206,12 @@ class PolicyStore(Protocol):
 
     def revoke_device(self, mac: str, author: str = "", reason: str = "") -> int: ...
 
+    def set_standing(self, name: str, standing: int, author: str = "", reason: str = "") -> int: ...
+
+    def put_setting(
+        self, key: str, body: dict[str, Any], author: str = "", reason: str = ""
+    ) -> int: ...
+
     # -- reads ----------------------------------------------------------------------------
     def revision(self) -> int: ...
 
@@ -170,6 +220,8 @@ class PolicyStore(Protocol):
     def policies(self, revision: int | None = None) -> tuple[Policy, ...]: ...
 
     def subscribers(self, revision: int | None = None) -> dict[str, SubscriberState]: ...
+
+    def settings(self, revision: int | None = None) -> dict[str, dict[str, Any]]: ...
 
     def snapshot(self, revision: int | None = None) -> Snapshot: ...
 
@@ -181,9 +233,19 @@ class PolicyStore(Protocol):
 
     # -- enforcement acknowledgements (no revisions) ----------------------------------------
     def record_ack(
-        self, revision: int, dpid: int, acked_at: float, flows_changed: int, note: str = ""
+        self,
+        revision: int,
+        dpid: int,
+        acked_at: float,
+        flows_changed: int,
+        note: str = "",
+        refused: str = "",
     ) -> None: ...
 
     def acks(self, revision: int | None = None) -> list[Ack]: ...
+
+    # -- collected traffic (no revisions) --------------------------------------------------
+    @property
+    def flows(self) -> FlowLog: ...
 
     def close(self) -> None: ...

@@ -21,6 +21,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event
 from pathlib import Path
 
+from sovnet.model.command import PolicyRequest
 from sovnet.store.sqlite import open_store
 from sovnet.store.watch import StoreWatcher
 
@@ -34,7 +35,8 @@ def add_policies(path: str, n: int, author: str, go: Event | None = None) -> Non
         if go is not None:
             go.wait(30)
         for i in range(n):
-            store.add_policy("deny", "all", f"port:tcp/{i + 1}", author=author, reason=f"{i}")
+            store.add_policy(PolicyRequest.of(
+                    "deny", "all", f"port:tcp/{i + 1}", author=author, reason=f"{i}"))
 
 
 def _paced_writer(path: str, conn: Connection) -> None:
@@ -43,7 +45,8 @@ def _paced_writer(path: str, conn: Connection) -> None:
         i = 0
         while conn.recv() is True:
             i += 1
-            store.add_policy("deny", "all", f"port:udp/{i}", author="bench", reason=f"write {i}")
+            store.add_policy(PolicyRequest.of(
+                    "deny", "all", f"port:udp/{i}", author="bench", reason=f"write {i}"))
 
 
 def detection_latency(n: int = 50, interval: float = 0.002) -> list[float]:

@@ -1,11 +1,11 @@
 """SQLite plumbing shared by the store and its watcher: connecting, the schema, state queries.
 
-Schema (version 2):
+Schema (version 3):
 
     schema_version(version)                               one row per version the file went through
     revisions(id PK, committed_at REAL, author, reason)
     changes(revision -> revisions.id, seq, entity, key, op, body_json)   PK (revision, seq)
-    acks(id PK, revision, dpid, acked_at REAL, flows_changed, note)
+    acks(id PK, revision, dpid, acked_at REAL, flows_changed, note, refused)
     flow_records(id PK, ...)    traffic records collected from the switches (sovnet.flowlog)
 
 The state at revision R of (entity, key) is its last change (highest (revision, seq)) with
@@ -14,7 +14,8 @@ revisions, changes and acks: the history is append-only. Flow records are not hi
 collected data: the retention setting deletes old ones.
 
 Version 2 added the 'setting' entity (the scenario clock, the flow-log retention) and the
-flow_records table; a version 1 file is migrated when opened.
+flow_records table; version 3 the acks' `refused` column (why a switch refused the change,
+before written as a "failed: " prefix of the note). Older files are migrated when opened.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 from sovnet.errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ENTITY_CHECK = "CHECK (entity IN ('inventory', 'policy', 'subscriber', 'device', 'setting'))"
 BUSY_TIMEOUT_S = 10.0
 
@@ -54,7 +55,8 @@ _DDL = [
         dpid INTEGER NOT NULL,
         acked_at REAL NOT NULL,
         flows_changed INTEGER NOT NULL,
-        note TEXT NOT NULL)""",
+        note TEXT NOT NULL,
+        refused TEXT NOT NULL DEFAULT '')""",
     "CREATE INDEX IF NOT EXISTS acks_by_revision ON acks (revision)",
     # One row per flow a switch exported (NetFlow), kept if a `log` policy covered it; the
     # collector adds a later export of the same flow to its row (sovnet.store.flowrecords).
@@ -160,6 +162,8 @@ def ensure_schema(conn: sqlite3.Connection, path: str) -> None:
             )
         if version == 1:
             _migrate_v1(conn)
+        if version in (1, 2):
+            _migrate_v2(conn)
         for stmt in _DDL:
             conn.execute(stmt)
         if version != SCHEMA_VERSION:
@@ -180,6 +184,19 @@ def _migrate_v1(conn: sqlite3.Connection) -> None:
                  "FROM changes")
     conn.execute("DROP TABLE changes")
     conn.execute("ALTER TABLE changes_v2 RENAME TO changes")
+
+
+_OLD_FAILED = "failed: "  # how versions 1 and 2 marked a refusal in the note
+
+
+def _migrate_v2(conn: sqlite3.Connection) -> None:
+    """Give acks their `refused` column: an old note "failed: X" becomes refused "X". The
+    append-only trigger is dropped for this one rewrite and recreated by the DDL."""
+    conn.execute("ALTER TABLE acks ADD COLUMN refused TEXT NOT NULL DEFAULT ''")
+    conn.execute("DROP TRIGGER IF EXISTS acks_no_update")
+    conn.execute("UPDATE acks SET refused = substr(note, ?), note = '' "
+                 "WHERE substr(note, 1, ?) = ?",
+                 (len(_OLD_FAILED) + 1, len(_OLD_FAILED), _OLD_FAILED))
 
 
 def latest_revision(conn: sqlite3.Connection) -> int:

@@ -8,7 +8,7 @@ schema.
     store = open_store("results/run.db")
     store.load_inventory(topology, author="ops", reason="initial inventory")
     with store.transaction("ops", "block bank for mobinet") as tx:
-        p = tx.add_policy("deny", "isp:mobinet", "service:bank", priority=200)
+        p = tx.add_policy(PolicyRequest.of("deny", "isp:mobinet", "service:bank", 200))
     store.policies()          # in force now
     store.policies(p_rev)     # in force at any past revision
 """
@@ -20,17 +20,17 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sovnet.errors import StoreError
-from sovnet.model.policy import DEFAULT_STANDING, Policy, Scope, SubscriberState, Target
-from sovnet.model.schedule import Schedule
+from sovnet.model.policy import DEFAULT_STANDING, Policy, SubscriberState
 from sovnet.model.topology import Topology
 from sovnet.store import db, flowrecords
 from sovnet.store.base import Ack, Change, RevisionInfo, Snapshot
 from sovnet.store.transaction import SqliteTransaction, policy_from_body
+from sovnet.store.writes import SingleChangeWrites
 
 
 def open_store(path: str | os.PathLike[str], create: bool = True) -> SqliteStore:
@@ -41,7 +41,7 @@ def open_store(path: str | os.PathLike[str], create: bool = True) -> SqliteStore
     return SqliteStore(path)
 
 
-class SqliteStore:
+class SqliteStore(SingleChangeWrites):
     """See `sovnet.store.base.PolicyStore`."""
 
     def __init__(self, path: str | os.PathLike[str]):
@@ -50,6 +50,7 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = db.connect(self.path)
         self._tx: SqliteTransaction | None = None
         self._topology_cache: tuple[tuple[int, int], Topology] | None = None
+        self._flows = flowrecords.SqliteFlowLog(self)
         try:
             db.ensure_schema(self._conn, self.path)
         except BaseException:
@@ -131,68 +132,6 @@ class SqliteStore:
                 raise
             finally:
                 self._tx = None
-
-    def load_inventory(self, topology: Topology, author: str = "", reason: str = "") -> int:
-        """Store `topology` and its subscribers; see `SqliteTransaction.load_inventory`.
-
-        Reloading a topology of the same name makes a new revision but keeps the subscriber
-        states (status, devices) already in the store; a different name is refused.
-        """
-        with self.transaction(author, reason) as tx:
-            tx.load_inventory(topology)
-        return self._committed(tx)
-
-    def add_policy(
-        self,
-        action: str,
-        scope: Scope | str,
-        target: Target | str,
-        priority: int = 100,
-        author: str = "",
-        reason: str = "",
-        schedule: Schedule | None = None,
-    ) -> Policy:
-        with self.transaction(author, reason) as tx:
-            policy = tx.add_policy(action, scope, target, priority, schedule=schedule)
-        return policy
-
-    def revoke_policy(self, policy_id: int, author: str = "", reason: str = "") -> int:
-        with self.transaction(author, reason) as tx:
-            tx.revoke_policy(policy_id)
-        return self._committed(tx)
-
-    def set_subscriber_status(
-        self, name: str, status: str, author: str = "", reason: str = ""
-    ) -> int:
-        with self.transaction(author, reason) as tx:
-            tx.set_subscriber_status(name, status)
-        return self._committed(tx)
-
-    def register_device(self, subscriber: str, mac: str, author: str = "", reason: str = "") -> int:
-        with self.transaction(author, reason) as tx:
-            tx.register_device(subscriber, mac)
-        return self._committed(tx)
-
-    def revoke_device(self, mac: str, author: str = "", reason: str = "") -> int:
-        with self.transaction(author, reason) as tx:
-            tx.revoke_device(mac)
-        return self._committed(tx)
-
-    def set_standing(self, name: str, standing: int, author: str = "", reason: str = "") -> int:
-        with self.transaction(author, reason) as tx:
-            tx.set_standing(name, standing)
-        return self._committed(tx)
-
-    def put_setting(self, key: str, body: dict[str, Any], author: str = "",
-                    reason: str = "") -> int:
-        with self.transaction(author, reason) as tx:
-            tx.put_setting(key, body)
-        return self._committed(tx)
-
-    @staticmethod
-    def _committed(tx: SqliteTransaction) -> int:
-        assert tx.revision is not None  # every single-call write makes exactly one change
-        return tx.revision
 
     # -- reads --------------------------------------------------------------------------------
     def revision(self) -> int:
@@ -312,74 +251,56 @@ class SqliteStore:
 
     # -- enforcement acknowledgements -----------------------------------------------------------
     def record_ack(
-        self, revision: int, dpid: int, acked_at: float, flows_changed: int, note: str = ""
+        self,
+        revision: int,
+        dpid: int,
+        acked_at: float,
+        flows_changed: int,
+        note: str = "",
+        refused: str = "",
     ) -> None:
-        """Record that switch `dpid` enforces `revision` (0..latest). Makes no revision."""
-        with self._lock:
-            conn = self._connection()
-            if self._tx is not None:
-                raise StoreError("cannot record an ack while a transaction is open on this store")
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as e:
-                raise StoreError(f"cannot write to store {self.path}: {e}") from None
-            try:
-                db.resolve(conn, revision)
-                conn.execute(
-                    "INSERT INTO acks (revision, dpid, acked_at, flows_changed, note) "
-                    "VALUES (?,?,?,?,?)",
-                    (revision, int(dpid), float(acked_at), int(flows_changed), str(note)),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        """Record that switch `dpid` enforces `revision` (0..latest), or refused it (`refused`
+        says why). Makes no revision."""
+        with self._writing("record an ack") as conn:
+            db.resolve(conn, revision)
+            conn.execute(
+                "INSERT INTO acks (revision, dpid, acked_at, flows_changed, note, refused) "
+                "VALUES (?,?,?,?,?,?)",
+                (revision, int(dpid), float(acked_at), int(flows_changed), str(note),
+                 str(refused)),
+            )
 
     def acks(self, revision: int | None = None) -> list[Ack]:
         """Acks for `revision`, or every ack if None; in the order they were recorded."""
         where, args = ("WHERE revision = ?", (revision,)) if revision is not None else ("", ())
         with self._reading() as conn:
             rows: list[Any] = conn.execute(
-                "SELECT revision, dpid, acked_at, flows_changed, note FROM acks "
+                "SELECT revision, dpid, acked_at, flows_changed, note, refused FROM acks "
                 f"{where} ORDER BY id",
                 args,
             ).fetchall()
         return [Ack(*row) for row in rows]
 
-    # -- the flow log (collected data, no revisions; sovnet.store.flowrecords) -------------------
-    def _flow_write(self, work):
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction of its own, for data kept beside the history."""
         with self._lock:
             conn = self._connection()
             if self._tx is not None:
-                raise StoreError("cannot write flow records while a transaction is open on "
-                                 "this store")
-            return flowrecords.write(conn, self.path, lambda: work(conn))
+                raise StoreError(f"cannot {what} while a transaction is open on this store")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
+                raise StoreError(f"cannot write to store {self.path}: {e}") from None
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
-    def add_flow_records(self, records: Iterable[flowrecords.FlowRecord]) -> int:
-        """Store flow records (a piece continuing a stored flow is added to its row); returns
-        how many rows are new."""
-        records = list(records)
-        return self._flow_write(lambda conn: flowrecords.insert(conn, records)) if records else 0
-
-    def flow_records(self, subscriber: str | None = None, service: str | None = None,
-                     since: float | None = None, until: float | None = None,
-                     limit: int | None = None) -> list[flowrecords.FlowRecord]:
-        """Records of flows active between `since` and `until` (Unix seconds), oldest first;
-        with `limit`, the newest `limit` of them."""
-        with self._reading() as conn:
-            return flowrecords.query(conn, subscriber, service, since, until, limit)
-
-    def count_flow_records(self, subscriber: str | None = None, service: str | None = None,
-                           since: float | None = None, until: float | None = None) -> int:
-        with self._reading() as conn:
-            return flowrecords.count(conn, subscriber, service, since, until)
-
-    def flowlog_retention(self) -> float:
-        """Seconds flow records are kept (the `flowlog` setting, else DEFAULT_RETENTION)."""
-        return flowrecords.retention(self.settings())
-
-    def expire_flow_records(self, now: float | None = None) -> int:
-        """Delete the records older than the retention in force; returns how many."""
-        keep = self.flowlog_retention()
-        return self._flow_write(lambda conn: flowrecords.expire(conn, keep, now))
+    # -- the flow log (collected data, no revisions; sovnet.store.flowrecords) -------------------
+    @property
+    def flows(self) -> flowrecords.SqliteFlowLog:
+        return self._flows

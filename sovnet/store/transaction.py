@@ -1,6 +1,8 @@
 """The changes of one revision: validated against the state in force, written as they come.
 
-A `SqliteTransaction` lives inside `SqliteStore.transaction()`, which holds the SQLite write lock
+`Transaction` holds the rules every backend shares (what a change may be, given the state in
+force); a backend subclass says only how to read that state and write a change. A
+`SqliteTransaction` lives inside `SqliteStore.transaction()`, which holds the SQLite write lock
 (BEGIN IMMEDIATE) for its whole life, so the state it validates against cannot change under it.
 Its changes are written with the pending revision id as they are made, so later changes of the
 same transaction see earlier ones; the revision row itself (with committed_at) is written by the
@@ -15,18 +17,8 @@ import sqlite3
 from typing import Any
 
 from sovnet.errors import CompileError, StoreError
-from sovnet.model.policy import (
-    MAX_PRIORITY,
-    SUBSCRIBER_STATUSES,
-    Policy,
-    PolicySyntaxError,
-    Scope,
-    Target,
-    check_action,
-    check_priority,
-    parse_scope,
-    parse_target,
-)
+from sovnet.model.command import PolicyCommand, PolicyRequest, Revoke
+from sovnet.model.policy import SUBSCRIBER_STATUSES, Policy, Scope, Target
 from sovnet.model.schedule import Schedule
 from sovnet.model.topology import Topology
 from sovnet.store import db
@@ -95,11 +87,11 @@ def policy_from_body(policy_id: int, body: dict[str, Any]) -> Policy:
     )
 
 
-class SqliteTransaction:
-    """See `sovnet.store.base.StoreTransaction`."""
+class Transaction:
+    """See `sovnet.store.base.StoreTransaction`. Subclasses read and write rows through
+    `_in_force`, `_last_change`, `_insert` and `_max_policy_id`."""
 
-    def __init__(self, conn: sqlite3.Connection, revision: int, author: str, reason: str):
-        self._conn = conn
+    def __init__(self, revision: int, author: str, reason: str):
         self.revision: int | None = revision
         self.author = author
         self.reason = reason
@@ -118,27 +110,35 @@ class SqliteTransaction:
         if not committed:
             self.revision = None
 
-    def _write(self, entity: str, key: str, op: str, body: dict[str, Any] | None) -> None:
-        if not self._open:
+    # -- the backend's part --------------------------------------------------------------------
+    def _in_force(self, entity: str) -> dict[str, dict[str, Any]]:
+        """key -> body of every key of `entity` in force, this transaction's changes included."""
+        raise NotImplementedError
+
+    def _last_change(self, entity: str, key: str) -> tuple[int, int, str] | None:
+        """(revision, seq, body_json) of the change putting (entity, key) in force, or None."""
+        raise NotImplementedError
+
+    def _insert(self, seq: int, entity: str, key: str, op: str, body_json: str | None) -> None:
+        raise NotImplementedError
+
+    def _max_policy_id(self) -> int:
+        """The highest policy id ever assigned, revoked or not (ids are never reused)."""
+        raise NotImplementedError
+
+    def _live(self) -> int:
+        """The revision being built; StoreError once the transaction is over."""
+        if not self._open or self.revision is None:
             raise StoreError(
                 "this transaction is over (expected changes inside its `with` block only)"
             )
-        self._seq += 1
-        self._conn.execute(
-            "INSERT INTO changes (revision, seq, entity, key, op, body_json) VALUES (?,?,?,?,?,?)",
-            (
-                self.revision,
-                self._seq,
-                entity,
-                key,
-                op,
-                None if body is None else json.dumps(body, sort_keys=True),
-            ),
-        )
+        return self.revision
 
-    def _in_force(self, entity: str) -> dict[str, dict[str, Any]]:
-        assert self.revision is not None
-        return db.in_force(self._conn, entity, self.revision)
+    def _write(self, entity: str, key: str, op: str, body: dict[str, Any] | None) -> None:
+        self._live()
+        self._seq += 1
+        self._insert(self._seq, entity, key, op,
+                     None if body is None else json.dumps(body, sort_keys=True))
 
     def _subscriber_names(self) -> dict[str, dict[str, Any]]:
         return self._in_force("subscriber")
@@ -164,8 +164,7 @@ class SqliteTransaction:
         """
         if not isinstance(topology, Topology):
             raise StoreError(f"expected a Topology to load, got {type(topology).__name__}")
-        assert self.revision is not None
-        current = db.last_change(self._conn, "inventory", "topology", self.revision)
+        current = self._last_change("inventory", "topology")
         if current is not None:
             held = json.loads(current[2])["name"]
             if held != topology.name:
@@ -210,59 +209,48 @@ class SqliteTransaction:
             owners[mac] = sub.name
 
     # -- policies -----------------------------------------------------------------------------
-    def add_policy(
-        self,
-        action: str,
-        scope: Scope | str,
-        target: Target | str,
-        priority: int = 100,
-        reason: str | None = None,
-        schedule: Schedule | None = None,
-    ) -> Policy:
-        """Add a policy; its id is the next never-used one. Scope and target may be text.
-        `reason` is the policy's own; without it the policy takes the revision's. With a
-        `schedule` it is in force only when that holds (sovnet.model.schedule)."""
-        if isinstance(priority, bool) or not isinstance(priority, int):
-            raise StoreError(
-                f"priority {priority!r} is not an integer (expected 0 to {MAX_PRIORITY})"
-            )
-        try:
-            check_action(action)
-            check_priority(priority)
-            scope = parse_scope(scope if isinstance(scope, str) else str(scope))
-            target = parse_target(target if isinstance(target, str) else str(target))
-        except PolicySyntaxError as e:
-            raise StoreError(str(e)) from None
+    def add_policy(self, request: PolicyRequest) -> Policy:
+        """Add the policy `request` asks for; its id is the next never-used one. It takes the
+        transaction's author, and its reason unless the request gives one. With a schedule it
+        is in force only when that holds (sovnet.model.schedule)."""
+        if not isinstance(request, PolicyRequest):
+            raise StoreError(f"expected a PolicyRequest, got {type(request).__name__}")
+        scope, target = request.scope, request.target
         self._check_names(scope, target)
         if self._last_policy_id is None:
-            self._last_policy_id = db.max_policy_id(self._conn)
+            self._last_policy_id = self._max_policy_id()
         policy_id = self._last_policy_id = self._last_policy_id + 1
-        body = {
-            "action": action,
+        body: dict[str, Any] = {
+            "action": str(request.action),
             "scope": {"kind": scope.kind, "value": scope.value},
             "target": {"kind": target.kind, "value": target.value},
-            "priority": priority,
+            "priority": request.priority,
             "author": self.author,
-            "reason": self.reason if reason is None else reason,
+            "reason": self.reason if request.reason is None else request.reason,
         }
-        if schedule is not None:
-            if not isinstance(schedule, Schedule):
-                raise StoreError(f"expected a Schedule, got {type(schedule).__name__}")
-            body["schedule"] = schedule.to_body()
+        if request.schedule is not None:
+            body["schedule"] = request.schedule.to_body()
         self._write("policy", str(policy_id), "put", body)
         return policy_from_body(policy_id, body)
+
+    def apply(self, command: PolicyCommand) -> Policy | None:
+        """Apply one policy command: the Policy added, or None for a revoke."""
+        if isinstance(command, Revoke):
+            self.revoke_policy(command.policy_id)
+            return None
+        return self.add_policy(command)
 
     def _check_names(self, scope: Scope, target: Target) -> None:
         """Refuse a policy naming what the inventory lacks, whoever writes it: the controller
         could not compile it, and it would hold back every later revision."""
-        current = db.last_change(self._conn, "inventory", "topology", self.revision)
+        current = self._last_change("inventory", "topology")
         if current is None:
             return
         if self._topology is None or self._topology[0] != current[:2]:
             self._topology = (current[:2], Topology.from_dict(json.loads(current[2])))
         _check_policy_names(self._topology[1], scope, target, 0)
 
-    def revoke_policy(self, policy_id: int) -> None:
+    def revoke_policy(self, policy_id: int | str) -> None:
         ids = sorted(int(k) for k in self._in_force("policy"))
         if isinstance(policy_id, str) and policy_id.strip().lstrip("#").isdigit():
             policy_id = int(policy_id.strip().lstrip("#"))
@@ -303,8 +291,7 @@ class SqliteTransaction:
         """Admit `mac` for `subscriber`; refused if the MAC is registered to anyone already."""
         mac = normalize_mac(mac)
         self._check_subscriber(subscriber)
-        assert self.revision is not None
-        current = db.last_change(self._conn, "device", mac, self.revision)
+        current = self._last_change("device", mac)
         if current is not None:
             owner = json.loads(current[2])["subscriber"]
             if owner == subscriber:
@@ -322,3 +309,26 @@ class SqliteTransaction:
             registered = [f"{m} ({b['subscriber']})" for m, b in sorted(devices.items())]
             raise StoreError(f"no device {mac} registered (registered: {listing(registered)})")
         self._write("device", mac, "delete", None)
+
+
+class SqliteTransaction(Transaction):
+    """A transaction on a SqliteStore's connection, which holds the write lock meanwhile."""
+
+    def __init__(self, conn: sqlite3.Connection, revision: int, author: str, reason: str):
+        super().__init__(revision, author, reason)
+        self._conn = conn
+
+    def _in_force(self, entity: str) -> dict[str, dict[str, Any]]:
+        return db.in_force(self._conn, entity, self._live())
+
+    def _last_change(self, entity: str, key: str) -> tuple[int, int, str] | None:
+        return db.last_change(self._conn, entity, key, self._live())
+
+    def _insert(self, seq: int, entity: str, key: str, op: str, body_json: str | None) -> None:
+        self._conn.execute(
+            "INSERT INTO changes (revision, seq, entity, key, op, body_json) VALUES (?,?,?,?,?,?)",
+            (self.revision, seq, entity, key, op, body_json),
+        )
+
+    def _max_policy_id(self) -> int:
+        return db.max_policy_id(self._conn)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sovnet.experiments import ooni
+from sovnet.model.command import PolicyRequest
 from sovnet.model.policy import parse_scope, parse_target
 from sovnet.model.topology import resolver_ip
 from sovnet.poll import eventually
@@ -30,8 +31,9 @@ def policies(lab, clean):
     assert lab.topology.subscriber(OUT).isp == "mobinet"
 
     def add(action, target, scope="isp:fixnet", priority=100):
-        p = lab.store.add_policy(action, parse_scope(scope), parse_target(target), priority,
-                                 author="test", reason=f"{action} {target}")
+        p = lab.store.add_policy(PolicyRequest.of(
+                action, parse_scope(scope), parse_target(target), priority, author="test",
+                reason=f"{action} {target}"))
         lab.wait_enforced(lab.store.revision())
         return p
 

@@ -15,6 +15,7 @@ from sovnet import commands
 from sovnet.compile import compile_flows
 from sovnet.flowtable.ofctl_text import parse_dump
 from sovnet.lab import LabError
+from sovnet.model.command import PolicyRequest
 from sovnet.model.flows import TABLE_FORWARD, make_cookie
 from sovnet.model.policy import parse_scope, parse_target
 from sovnet.model.topology import resolver_ip
@@ -56,8 +57,9 @@ def expect_reach(lab, src, reachable, unreachable=()):
 
 
 def add(lab, action, target, scope="all", priority=100):
-    p = lab.store.add_policy(action, parse_scope(scope), parse_target(target), priority,
-                             author="test", reason=f"{action} {target}")
+    p = lab.store.add_policy(PolicyRequest.of(
+            action, parse_scope(scope), parse_target(target), priority, author="test",
+            reason=f"{action} {target}"))
     lab.wait_enforced(lab.store.revision())
     return p
 
@@ -280,8 +282,9 @@ def test_a_switch_that_refuses_a_change_is_reported_and_retried(lab, clean):
                     f"flow_limit={in_table_1}", "overflow_policy=refuse", "--", "set",
                     "Bridge", sw, "flow_tables:1=@ft"], check=True, capture_output=True)
     try:
-        p = lab.store.add_policy("deny", parse_scope("all"), parse_target("international"),
-                                 author="test", reason="refused")
+        p = lab.store.add_policy(PolicyRequest.of(
+                "deny", parse_scope("all"), parse_target("international"), author="test",
+                reason="refused"))
         rev = lab.store.revision()
         with pytest.raises(LabError, match=rf"refused by dpid {lab.topology.switch(sw).dpid:#x}"
                                            r": failed: OpenFlow error"):

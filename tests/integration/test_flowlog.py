@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from sovnet import commands
+from sovnet.model.command import PolicyRequest
 from sovnet.poll import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,8 +34,9 @@ def test_the_switches_subscribers_attach_to_export_to_the_collector(lab):
 
 
 def test_a_logged_subscribers_page_fetch_is_recorded_and_an_unlogged_ones_is_not(lab, clean):
-    p = lab.store.add_policy("log", "subscriber:alice", "service:bank", author="test",
-                             reason="watch alice's banking")
+    p = lab.store.add_policy(PolicyRequest.of(
+            "log", "subscriber:alice", "service:bank", author="test",
+            reason="watch alice's banking"))
     lab.wait_enforced(lab.store.revision())
     started = time.time()
     size = fetch(lab, "alice", "http://bank.sov/")
@@ -43,7 +45,7 @@ def test_a_logged_subscribers_page_fetch_is_recorded_and_an_unlogged_ones_is_not
     ended = time.time()
 
     def recorded():
-        recs = {r.direction: r for r in lab.store.flow_records(subscriber="alice")
+        recs = {r.direction: r for r in lab.store.flows.records(subscriber="alice")
                 if r.service == "bank" and r.proto == 6}
         assert set(recs) == {"up", "down"}
         assert recs["down"].bytes >= size
@@ -57,17 +59,18 @@ def test_a_logged_subscribers_page_fetch_is_recorded_and_an_unlogged_ones_is_not
     assert up.dst == down.src == lab.topology.host("bank").ip and up.dst_port == 80
     assert up.dpid == lab.topology.switch("acc1").dpid and not up.dropped
     assert up.first_seen <= down.last_seen <= ended
-    these = lab.store.flow_records(since=started)
+    these = lab.store.flows.records(since=started)
     assert {(r.subscriber, r.service) for r in these} == {("alice", "bank")}  # no DNS either
-    assert lab.store.flow_records(subscriber="carol") == []
+    assert lab.store.flows.records(subscriber="carol") == []
     text, _ = commands.run(lab.store, "flowlog --subscriber alice --service bank")
     assert "alice" in text and f"#{p.id}" in text and "acc1" in text
     print(f"flow end -> record in the store: {lag:.2f} s")
 
 
 def test_a_denied_attempt_is_logged_as_dropped(lab, clean):
-    lab.store.add_policy("deny", "subscriber:dave", "service:news", author="test")
-    log = lab.store.add_policy("log", "subscriber:dave", "service:news", author="test")
+    lab.store.add_policy(PolicyRequest.of("deny", "subscriber:dave", "service:news", author="test"))
+    log = lab.store.add_policy(PolicyRequest.of(
+            "log", "subscriber:dave", "service:news", author="test"))
     lab.wait_enforced(lab.store.revision())
     news = lab.topology.host("news").ip
     out = lab.host("dave").cmd(f"curl -s -m 1 -o /dev/null -w '%{{http_code}}' "
@@ -75,7 +78,7 @@ def test_a_denied_attempt_is_logged_as_dropped(lab, clean):
     assert out == "000"  # dropped: no answer
 
     def dropped():
-        recs = [r for r in lab.store.flow_records(subscriber="dave") if r.dst == news]
+        recs = [r for r in lab.store.flows.records(subscriber="dave") if r.dst == news]
         assert len(recs) == 1, recs
         r = recs[0]
         assert r.dropped and r.direction == "up" and r.policy == log.id

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sovnet.model.command import PolicyRequest
 from sovnet.model.policy import parse_scope, parse_target
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,8 +36,9 @@ def meters(switch: str) -> str:
 def test_a_throttled_subscriber_downloads_at_the_cap_and_others_do_not(lab, cap):
     n = cap * 1000 // 8 * SECONDS
     free = download_kbps(lab, "tara", "tnews", n)
-    policy = lab.store.add_policy(f"throttle:{cap}kbit", parse_scope("subscriber:tara"),
-                                  parse_target("any"), author="test", reason="2G-class cap")
+    policy = lab.store.add_policy(PolicyRequest.of(
+            f"throttle:{cap}kbit", parse_scope("subscriber:tara"), parse_target("any"),
+            author="test", reason="2G-class cap"))
     lab.wait_enforced(lab.store.revision())
     assert f"rate={cap}" in meters("tacc").replace(" ", "")
     capped = download_kbps(lab, "tara", "tnews", n)

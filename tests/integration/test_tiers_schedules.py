@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from sovnet.model.command import PolicyRequest
 from sovnet.model.policy import parse_scope, parse_target
 from sovnet.model.schedule import schedule
 from sovnet.poll import eventually, wait_for
@@ -28,8 +29,9 @@ def expect(lab, src: str, service: str, want: bool, timeout: float = 10.0) -> No
 
 
 def add(lab, action, target, scope="all", priority=100, when=None):
-    p = lab.store.add_policy(action, parse_scope(scope), parse_target(target), priority,
-                             author="test", reason=action, schedule=when)
+    p = lab.store.add_policy(PolicyRequest.of(
+            action, parse_scope(scope), parse_target(target), priority, author="test",
+            reason=action, schedule=when))
     lab.wait_enforced(lab.store.revision())
     return p
 

@@ -10,8 +10,8 @@ from sovnet.compile import compile_flows
 from sovnet.compile.dns_tamper import resolver_answer, service_of
 from sovnet.compile.reference import allowed
 from sovnet.config import load_policy_set, load_topology
-from sovnet.errors import StoreError
 from sovnet.experiments.effect import web_reachable
+from sovnet.model.command import PolicyRequest
 from sovnet.model.policy import (
     Policy,
     PolicySyntaxError,
@@ -84,14 +84,15 @@ def test_switches_and_reachability_by_address_ignore_dns_tampering():
 def test_store_and_policy_sets_take_dns_tamper(tmp_path):
     store = open_store(str(tmp_path / "s.db"))
     store.load_inventory(TOPO)
-    p = store.add_policy("dns_tamper:nxdomain", "isp:fixnet", "category:GRP", author="t")
+    p = store.add_policy(PolicyRequest.of(
+            "dns_tamper:nxdomain", "isp:fixnet", "category:GRP", author="t"))
     assert store.policies() == (p,) and p.action == "dns_tamper:nxdomain"
-    with pytest.raises(StoreError, match="bad dns_tamper answer 'x'"):
-        store.add_policy("dns_tamper:x", "all", "any")
+    with pytest.raises(PolicySyntaxError, match="bad dns_tamper answer 'x'"):
+        PolicyRequest.of("dns_tamper:x", "all", "any")  # refused before it reaches a store
     (tmp_path / "set.yaml").write_text(
         "name: s\npolicies:\n  - {action: 'dns_tamper:10.66.0.1', target: 'category:GRP'}\n")
     (spec,) = load_policy_set(tmp_path / "set.yaml", TOPO)
-    assert spec.action == "dns_tamper:10.66.0.1"
+    assert str(spec.action) == "dns_tamper:10.66.0.1" and spec.action.answer == "10.66.0.1"
 
 
 def test_explain_says_the_resolver_lies():

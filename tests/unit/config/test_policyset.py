@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sovnet.config import PolicySpec, load_policy_set, load_topology
+from sovnet.config import load_policy_set, load_topology
+from sovnet.model.command import PolicyRequest
 from sovnet.model.policy import Scope, Target
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -13,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_essential_services_matches_national():
     topology = load_topology(ROOT / "topologies" / "national.yaml")
     specs = load_policy_set(ROOT / "controller" / "policies" / "essential-services.yaml", topology)
-    assert [(s.action, s.scope, s.target, s.priority) for s in specs] == [
+    assert [(str(s.action), s.scope, s.target, s.priority) for s in specs] == [
         ("allow", Scope("all"), Target("category", "BANK"), 500),
         ("allow", Scope("all"), Target("category", "HEALTH"), 500),
         ("allow", Scope("all"), Target("category", "GOVT"), 500),
@@ -36,11 +37,12 @@ policies:
   - {action: deny, target: "port:udp/53", reason: "no DNS"}
 """)
     specs = load_policy_set(str(path), topology)
-    assert specs[0] == PolicySpec("allow", Scope("all"), Target("service", "bank"), 100, "")
+    assert specs[0] == PolicyRequest.of("allow", Scope("all"), Target("service", "bank"), 100)
     assert specs[1].scope == Scope("isp", "mobinet") and specs[1].priority == 0
     assert specs[2].scope == Scope("class", "mobile_prepaid")
     assert specs[3].target == Target("prefix", "172.16.0.0/12")
-    assert specs[4] == PolicySpec("deny", Scope("all"), Target("port", "udp/53"), 100, "no DNS")
+    assert specs[4] == PolicyRequest.of("deny", Scope("all"), Target("port", "udp/53"), 100,
+                                       reason="no DNS")
     # without a topology only the syntax is checked
     path.write_text("name: s\npolicies:\n  - {action: allow, target: 'service:anything'}\n")
     assert load_policy_set(path, None)[0].target == Target("service", "anything")

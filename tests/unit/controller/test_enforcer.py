@@ -1,33 +1,31 @@
-"""The sync state machine, with a fake store (the real one is tested on its own)."""
-
-from dataclasses import dataclass, field
+"""The sync state machine, on the in-memory store."""
 
 from sovnet.controller.enforcer import Enforcer
+from sovnet.model.command import PolicyRequest
 from sovnet.reconcile.diff import apply
-from sovnet.store.base import Snapshot
+from sovnet.store.memory import MemoryStore
 from tests.unit import handmade
 
 
-@dataclass
-class FakeStore:
-    revision: int = 1
-    policies: tuple = ()
-    acks: list = field(default_factory=list)
-    settings: dict = field(default_factory=dict)
+def new_store() -> MemoryStore:
+    """Revision 1: the handmade inventory, no policy."""
+    store = MemoryStore()
+    store.load_inventory(handmade.topology())
+    return store
 
-    def __post_init__(self):
-        self.topo = handmade.topology()
 
-    def snapshot(self):
-        return Snapshot(self.revision, None, self.topo, self.policies,
-                        handmade.subscribers(self.topo), self.settings)
+def acked(store) -> list[tuple]:
+    return [(a.revision, a.dpid, a.flows_changed, a.note, a.refused) for a in store.acks()]
 
-    def record_ack(self, revision, dpid, acked_at, flows_changed, note=""):
-        self.acks.append((revision, dpid, flows_changed, note))
+
+def bump(store, upto: int) -> None:
+    """New revisions up to `upto` that change nothing the controller compiles."""
+    while store.revision() < upto:
+        store.put_setting("flowlog", {"retention": 1000 + store.revision()})
 
 
 def make():
-    store = FakeStore()
+    store = new_store()
     e = Enforcer(store, clock=lambda: 123.0)
     assert e.recompile()
     e.connected(1)
@@ -40,7 +38,7 @@ def test_first_sync_installs_everything_and_acks_the_revision():
     plan, _, rev = e.plan_for(1, [])
     assert rev == 1 and len(plan.add) == len(e.desired[1])
     assert not e.acknowledged(1, rev, len(plan))
-    assert store.acks == [(1, 1, len(plan), "")]
+    assert acked(store) == [(1, 1, len(plan), "", "")]
 
 
 def test_change_during_a_sync_marks_dirty_and_syncs_again_after_the_barrier():
@@ -48,7 +46,8 @@ def test_change_during_a_sync_marks_dirty_and_syncs_again_after_the_barrier():
     assert e.begin_sync(1)
     plan, _, rev = e.plan_for(1, [])
     installed = apply(plan, [])
-    store.revision, store.policies = 2, (handmade.policy(1, "deny", "international"),)
+    assert store.add_policy(PolicyRequest.of(
+            "deny", "all", "international")).id == 1 and store.revision() == 2
     assert e.recompile()
     assert not e.begin_sync(1)  # busy: only marked dirty
     assert e.acknowledged(1, rev, len(plan)) == "sync"
@@ -56,19 +55,19 @@ def test_change_during_a_sync_marks_dirty_and_syncs_again_after_the_barrier():
     plan2, _, rev2 = e.plan_for(1, installed)
     assert rev2 == 2 and len(plan2.add) == 1 and not plan2.delete  # one foreign prefix
     e.acknowledged(1, rev2, len(plan2))
-    assert [a[0] for a in store.acks] == [1, 2]
+    assert [a[0] for a in acked(store)] == [1, 2]
 
 
 def test_coalesced_revisions_are_all_acknowledged():
     store, e = make()
     e.begin_sync(1)
     e.acknowledged(1, *e.plan_for(1, [])[2:], 0)
-    store.revision = 4
+    bump(store, 4)
     e.recompile()
     e.begin_sync(1)
     _, _, rev = e.plan_for(1, [])
     e.acknowledged(1, rev, 5)
-    assert [(a[0], a[2]) for a in store.acks] == [(1, 0), (2, 0), (3, 0), (4, 5)]
+    assert [(a[0], a[2]) for a in acked(store)] == [(1, 0), (2, 0), (3, 0), (4, 5)]
 
 
 def test_unchanged_revision_does_not_recompile():
@@ -82,33 +81,35 @@ def test_a_refused_change_is_recorded_as_failed_and_retried_in_full():
     _, _, rev = e.plan_for(1, [])
     e.error(1, "OpenFlow error type=1 code=2")
     assert e.acknowledged(1, rev, 3) == "retry"
-    assert store.acks == [(rev, 1, 0, "failed: OpenFlow error type=1 code=2")]
+    assert acked(store) == [(rev, 1, 0, "", "OpenFlow error type=1 code=2")]
     assert e.begin_sync(1).kinds is None  # the retry fetches and checks everything
     e.acknowledged(1, *e.plan_for(1, [])[2:], 0)
-    assert store.acks[-1] == (rev, 1, 0, "")
+    assert acked(store)[-1] == (rev, 1, 0, "", "")
 
 
 def test_nothing_is_synced_or_acknowledged_before_a_first_compile():
-    store = FakeStore()
+    store = new_store()
     e = Enforcer(store)
     e.connected(1)
     assert e.begin_sync(1) is None
-    assert store.acks == []
+    assert acked(store) == []
 
 
 def test_a_sync_brings_the_switch_to_the_revision_it_began_with():
     store, e = make()
     e.begin_sync(1)
     e.acknowledged(1, *e.plan_for(1, [])[2:], 0)
-    store.revision, store.policies = 2, (handmade.policy(1, "deny", "international"),)
+    assert store.add_policy(PolicyRequest.of(
+            "deny", "all", "international")).id == 1 and store.revision() == 2
     e.recompile()
     e.begin_sync(1)  # the sync of revision 2 is under way...
-    store.revision, store.policies = 3, ()
+    store.revoke_policy(1)
+    assert store.revision() == 3
     e.recompile()  # ...when revision 3 revokes the policy again
     plan, _, rev = e.plan_for(1, [])
     assert rev == 2 and len(plan.add) == 1  # revision 2's flow, as that sync began
     assert e.acknowledged(1, rev, 1) == "sync"  # revision 3 still to do
-    assert [a[0] for a in store.acks] == [1, 2]
+    assert [a[0] for a in acked(store)] == [1, 2]
 
 
 def test_a_failed_sync_starts_over_in_full():
@@ -134,14 +135,15 @@ def test_routine_sync_fetches_only_the_kinds_that_changed():
     assert req.kinds is None  # first sync after connect: every flow
     plan, _, rev = e.plan_for(1, [])
     e.acknowledged(1, rev, len(plan))
-    store.revision, store.policies = 2, (handmade.policy(1, "deny", "service:social"),)
+    assert store.add_policy(PolicyRequest.of(
+            "deny", "all", "service:social")).id == 1 and store.revision() == 2
     e.recompile()
     assert e.begin_sync(1).kinds == frozenset({"policy"})
     e.acknowledged(1, *e.plan_for(1, [])[2:], 1)
     e.connected(2)  # acc2: no change of its own until the next revision
     e.begin_sync(2)
     e.acknowledged(2, 2, 0)
-    store.revision = 3
+    bump(store, 3)
     e.recompile()
     assert e.begin_sync(2).kinds == frozenset()  # nothing changed: a barrier will do
     e.audit(1)
@@ -149,15 +151,15 @@ def test_routine_sync_fetches_only_the_kinds_that_changed():
 
 
 def test_a_schedule_brings_a_policy_in_and_out_of_force_without_a_new_revision():
-    from dataclasses import replace
-
     from sovnet.model.schedule import schedule
 
     now = [0.0]
-    curfew = replace(handmade.policy(1, "deny", "any"), schedule=schedule("01:00-09:00"))
     # scenario t=0 is 00:00 at Unix time 1000; 1 real second is 1 scenario hour
-    store = FakeStore(policies=(curfew,),
-                      settings={"clock": {"epoch": 1000.0, "scale": 3600.0, "origin": 0.0}})
+    store = MemoryStore()
+    with store.transaction() as tx:  # revision 1
+        tx.load_inventory(handmade.topology())
+        tx.put_setting("clock", {"epoch": 1000.0, "scale": 3600.0, "origin": 0.0})
+        tx.add_policy(PolicyRequest.of("deny", "all", "any", schedule=schedule("01:00-09:00")))
     e = Enforcer(store, clock=lambda: now[0])
     now[0] = 1000.5  # 00:30
     assert e.recompile() and e.active_ids == frozenset()
@@ -174,7 +176,7 @@ def test_a_schedule_brings_a_policy_in_and_out_of_force_without_a_new_revision()
     plan, _, rev = e.plan_for(1, [f for f in installed if f.key.table == 1])
     assert plan.add and rev == 1
     e.acknowledged(1, rev, len(plan))
-    assert store.acks[-1] == (1, 1, len(plan), "schedule: on #1")
+    assert acked(store)[-1] == (1, 1, len(plan), "schedule: on #1", "")
     now[0] = 1009.0
     assert e.recompile() and e.active_ids == frozenset()
     assert e.transition == "schedule: off #1"

@@ -6,21 +6,27 @@ from os_ken.ofproto import ofproto_v1_3 as ofp
 from sovnet.controller.enforcer import Enforcer
 from sovnet.controller.ofcodec import decode_stats
 from sovnet.controller.sync import RETRY_FIRST, RETRY_MAX, Step, SwitchSync
+from sovnet.model.command import PolicyRequest
 from sovnet.model.flows import make_cookie
-from tests.unit import handmade
 from tests.unit.controller.fakeswitch import FakeSwitch, converse
-from tests.unit.controller.test_enforcer import FakeStore
+from tests.unit.controller.test_enforcer import bump, new_store
 
-THROTTLE = handmade.policy(6, "throttle:256kbit", "service:cdn")
+THROTTLE = PolicyRequest.of("throttle:256kbit", "all", "service:cdn")
 
 
-def setup(policies=(THROTTLE,), use_bundles=True, part_size=1000):
-    store = FakeStore(policies=policies)
+def setup(use_bundles=True, part_size=1000):
+    """The handmade inventory with a throttle in force (revision 2)."""
+    store = new_store()
+    store.add_policy(THROTTLE)
     enforcer = Enforcer(store, clock=lambda: 123.0)
     assert enforcer.recompile()
     sync = SwitchSync(enforcer, use_bundles)
     switch = FakeSwitch(1, part_size)
     return store, enforcer, sync, switch
+
+
+def acks(store) -> list[tuple]:
+    return [(a.revision, a.dpid, a.flows_changed, a.refused) for a in store.acks()]
 
 
 def holds(switch, enforcer) -> bool:
@@ -39,7 +45,7 @@ def test_a_switch_that_connects_gets_meters_then_one_bundle_then_a_barrier():
     assert switch.sent == ["meters?", "flows?", "meter+", "meter+", "open", *["bundled"] * n_flows,
                            "commit", "barrier"]
     assert holds(switch, enforcer)
-    assert store.acks == [(1, 1, n_flows + n_meters, "")]
+    assert acks(store) == [(2, 1, n_flows + n_meters, "")]
 
 
 def test_without_bundles_the_same_changes_go_as_bare_flow_mods():
@@ -54,7 +60,7 @@ def test_a_policy_change_fetches_only_policy_flows_and_adds_what_is_missing():
     store, enforcer, sync, switch = setup()
     converse(sync, switch, sync.connected(1))
     switch.sent.clear()
-    store.revision, store.policies = 2, (THROTTLE, handmade.policy(1, "deny", "service:social"))
+    store.add_policy(PolicyRequest.of("deny", "all", "service:social"))
     assert enforcer.recompile()
     step = sync.sync(1)
     (request,) = step.send
@@ -62,14 +68,14 @@ def test_a_policy_change_fetches_only_policy_flows_and_adds_what_is_missing():
     converse(sync, switch, step)
     assert switch.sent == ["flows?", "open", "bundled", "commit", "barrier"]
     assert holds(switch, enforcer)
-    assert store.acks[-1] == (2, 1, 1, "")
+    assert acks(store)[-1] == (3, 1, 1, "")
 
 
 def test_lifting_a_throttle_deletes_its_meter_after_the_flows_that_use_it():
     store, enforcer, sync, switch = setup()
     converse(sync, switch, sync.connected(1))
     switch.sent.clear()
-    store.revision, store.policies = 2, ()
+    store.revoke_policy(1)
     enforcer.recompile()
     converse(sync, switch, sync.sync(1))
     assert switch.sent[0:2] == ["meters?", "flows?"]
@@ -95,11 +101,11 @@ def test_a_switch_with_nothing_to_change_gets_a_barrier_alone():
     store, enforcer, sync, switch = setup()
     converse(sync, switch, sync.connected(1))
     switch.sent.clear()
-    store.revision = 2  # a revision that changes nothing on this switch
+    bump(store, 3)  # a revision that changes nothing on this switch
     assert enforcer.recompile()
     converse(sync, switch, sync.sync(1))
     assert switch.sent == ["barrier"]
-    assert store.acks[-1] == (2, 1, 0, "")
+    assert acks(store)[-1] == (3, 1, 0, "")
 
 
 def test_a_refused_bundle_is_retried_with_growing_pauses_until_it_takes():
@@ -107,15 +113,15 @@ def test_a_refused_bundle_is_retried_with_growing_pauses_until_it_takes():
     switch.refuse_commits = True
     steps = converse(sync, switch, sync.connected(1))
     assert steps[-1] == Step(retry_in=RETRY_FIRST)
-    assert switch.flows == {} and store.acks[-1][2] == 0
+    assert switch.flows == {} and acks(store)[-1][2] == 0 and acks(store)[-1][3]
     assert converse(sync, switch, sync.sync(1))[-1] == Step(retry_in=2 * RETRY_FIRST)
     switch.refuse_commits = False
     switch.sent.clear()
     assert converse(sync, switch, sync.sync(1))[-1] == Step()
     assert switch.sent[:2] == ["meters?", "flows?"]  # after a refusal: everything, checked
-    assert holds(switch, enforcer) and store.acks[-1][3] == ""
+    assert holds(switch, enforcer) and acks(store)[-1][3] == ""
     switch.refuse_commits = True
-    store.revision, store.policies = 2, ()
+    store.revoke_policy(1)
     enforcer.recompile()
     assert converse(sync, switch, sync.sync(1))[-1] == Step(retry_in=RETRY_FIRST)  # reset
 
@@ -146,7 +152,7 @@ def test_a_barrier_nobody_asked_for_is_ignored():
     converse(sync, switch, sync.connected(1))
     assert sync.barrier_reply(1, 999) == Step()
     assert sync.barrier_reply(2, 1) == Step()
-    assert len(store.acks) == 1
+    assert len(store.acks()) == 1
 
 
 def test_a_disconnect_drops_the_dump_under_way_and_an_offline_switch_gets_nothing():

@@ -143,8 +143,8 @@ def test_a_stream_round_sends_its_window_in_real_seconds_and_its_line_becomes_a_
     import dataclasses
 
     from sovnet.experiments.plan import Action
-    from sovnet.experiments.scenario import Probe, ServiceFilter
     from sovnet.model.policy import parse_scope
+    from sovnet.model.scenario import Probe, ServiceFilter
 
     sc, agents, folder, counts, _, _ = setup()
     probe = Probe("stream", 3600, (parse_scope("subscriber:alice"),), 1, ServiceFilter(("gov",)),

@@ -11,7 +11,8 @@ from sovnet.errors import ConfigError
 from sovnet.experiments import expect
 from sovnet.experiments.effect import effect, reachability
 from sovnet.experiments.plan import all_vantages, schedule, select_vantages
-from sovnet.experiments.scenario import (
+from sovnet.model.policy import Policy, initial_subscribers, parse_scope, parse_target
+from sovnet.model.scenario import (
     Expectation,
     Probe,
     ServiceFilter,
@@ -19,7 +20,6 @@ from sovnet.experiments.scenario import (
     parse_duration,
     parse_time_scale,
 )
-from sovnet.model.policy import Policy, initial_subscribers, parse_scope, parse_target
 from sovnet.results import Measurement
 
 
@@ -244,7 +244,8 @@ def _state_after(sc, at: float):
         adds += step.add
         for name, status in step.status:
             subs[name] = dataclasses.replace(subs[name], status=status)
-    policies = [Policy(i, a.action, a.scope, a.target, a.priority) for i, a in enumerate(adds, 1)]
+    policies = [Policy(i, a.action, a.request.scope, a.request.target, a.request.priority)
+                for i, a in enumerate(adds, 1)]
     return adds, policies, subs
 
 
@@ -252,7 +253,8 @@ def test_kashmir_whitelist_is_usable_for_5_of_its_12_sites_by_construction():
     sc = load_scenario(ROOT / "experiments" / "kashmir-2020.yaml")
     topo = sc.topology
     adds, policies, subs = _state_after(sc, 200 * 86400)  # 2G + whitelist
-    listed = [a.target.value for a in adds if a.name == "whitelist" and a.target.kind == "service"]
+    listed = [a.request.target.value for a in adds
+              if a.name == "whitelist" and a.request.target.kind == "service"]
     services = [s.name for s in topo.services]
     for who in ("chpost1", "chpre1", "dlmac1"):  # verified: the list, nothing else
         reach = reachability(topo, policies, subs, [who], services)

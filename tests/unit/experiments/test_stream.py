@@ -14,7 +14,6 @@ from sovnet.config.scenario import load_scenario
 from sovnet.errors import ConfigError
 from sovnet.experiments import expect
 from sovnet.experiments.effect import ping_reachability, reachability
-from sovnet.experiments.scenario import Expectation, ServiceFilter
 from sovnet.experiments.stream_effect import measure, stream_effects
 from sovnet.model.policy import (
     Policy,
@@ -23,6 +22,7 @@ from sovnet.model.policy import (
     parse_scope,
     parse_target,
 )
+from sovnet.model.scenario import Expectation, ServiceFilter
 from sovnet.probes.stream import build_echo, checksum, parse_icmp
 from sovnet.results import Measurement, StepEvent, StreamEffect, StreamKeys
 

@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 
 from sovnet.flowlog.process import CollectorError, CollectorProcess
+from sovnet.model.command import PolicyRequest
 from sovnet.poll import eventually
 from sovnet.store import open_store
 from tests.unit import handmade
@@ -48,7 +49,7 @@ def send(sock, collector, exporter, *records):
 
 def count(store, n):
     def check():
-        assert len(store.flow_records()) == n
+        assert len(store.flows.records()) == n
 
     return check
 
@@ -59,7 +60,7 @@ def alice_to_bank(**kw):
 
 def test_covered_flows_become_records_with_the_policy_and_the_rest_is_dropped(lab):
     store, collector, sock = lab
-    p = store.add_policy("log", "subscriber:alice", "service:bank", author="test")
+    p = store.add_policy(PolicyRequest.of("log", "subscriber:alice", "service:bank", author="test"))
     send(sock, collector, ACC2, dict(src=BOB.ip, dst=BANK.ip, in_port=BOB.port,
                                      out_port=UPLINK))  # bob is not in scope
     send(sock, collector, ACC1, alice_to_bank(nbytes=812, packets=11),
@@ -67,7 +68,7 @@ def test_covered_flows_become_records_with_the_policy_and_the_rest_is_dropped(la
               out_port=ALICE.port, nbytes=7430, packets=9))
 
     def both():
-        got = {r.direction: r for r in store.flow_records()}
+        got = {r.direction: r for r in store.flows.records()}
         assert set(got) == {"up", "down"}
         return got
 
@@ -80,13 +81,13 @@ def test_covered_flows_become_records_with_the_policy_and_the_rest_is_dropped(la
 
 def test_later_pieces_of_a_flow_add_up_in_one_row(lab):
     store, collector, sock = lab
-    store.add_policy("log", "all", "any", author="test")
+    store.add_policy(PolicyRequest.of("log", "all", "any", author="test"))
     send(sock, collector, ACC1, alice_to_bank(nbytes=1000, packets=2))
     eventually(count(store, 1), timeout=10)
     send(sock, collector, ACC1, alice_to_bank(nbytes=500, packets=1))
 
     def added_up():
-        [row] = store.flow_records()
+        [row] = store.flows.records()
         assert (row.bytes, row.packets) == (1500, 3)
 
     eventually(added_up, timeout=10)
@@ -94,7 +95,7 @@ def test_later_pieces_of_a_flow_add_up_in_one_row(lab):
 
 def test_unknown_exporters_and_garbage_are_ignored_and_logged(lab):
     store, collector, sock = lab
-    store.add_policy("log", "all", "any", author="test")
+    store.add_policy(PolicyRequest.of("log", "all", "any", author="test"))
     sock.sendto(b"not netflow at all", ("127.0.0.1", collector.port))
     send(sock, collector, 77, alice_to_bank())
     send(sock, collector, ACC1, alice_to_bank(src_port=41000))
@@ -106,34 +107,34 @@ def test_unknown_exporters_and_garbage_are_ignored_and_logged(lab):
 
     eventually(logged, timeout=10)
     eventually(count(store, 1), timeout=10)
-    assert store.flow_records()[0].src_port == 41000
+    assert store.flows.records()[0].src_port == 41000
 
 
 def test_a_new_retention_expires_older_records_at_once(lab):
     store, collector, sock = lab
-    store.add_policy("log", "all", "any", author="test")
+    store.add_policy(PolicyRequest.of("log", "all", "any", author="test"))
     send(sock, collector, ACC1, alice_to_bank(src_port=41000))
     eventually(count(store, 1), timeout=10)
-    old = store.flow_records()[0]
-    store.add_flow_records([replace(old, src_port=40000, first_seen=old.first_seen - 3600,
+    old = store.flows.records()[0]
+    store.flows.add([replace(old, src_port=40000, first_seen=old.first_seen - 3600,
                                     last_seen=old.last_seen - 3600)])  # an hour old
     store.put_setting("flowlog", {"retention": 600}, "test", "keep ten minutes")
 
     def expired():
-        assert [r.src_port for r in store.flow_records()] == [41000]
+        assert [r.src_port for r in store.flows.records()] == [41000]
 
     eventually(expired, timeout=10)
 
 
 def test_on_sigterm_it_writes_what_it_received_then_exits(lab):
     store, collector, sock = lab
-    store.add_policy("log", "all", "any", author="test")
+    store.add_policy(PolicyRequest.of("log", "all", "any", author="test"))
     proc = collector.popen
     for i in range(20):
         send(sock, collector, ACC1, alice_to_bank(src_port=42000 + i))
     collector.stop()
     assert proc.returncode == 0
-    assert len(store.flow_records()) == 20
+    assert len(store.flows.records()) == 20
     assert "stopped: 20 packets" in collector.log_file.read_text()
 
 

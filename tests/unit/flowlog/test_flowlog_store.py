@@ -1,19 +1,19 @@
-"""Flow records in the store (insert, merge, query, retention), the flowlog and retention
-commands, and the run folder's flows.jsonl."""
+"""The flowlog and retention commands, and the run folder's flows.jsonl. (The flow log of each
+store backend is in tests/unit/store/test_contract.py.)"""
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 
 import pytest
 
 from sovnet import commands
-from sovnet.errors import SovnetError, StoreError
+from sovnet.errors import SovnetError
 from sovnet.flowlog.export import logging_used, settle, write_jsonl
+from sovnet.model.command import PolicyRequest
 from sovnet.store import open_store
-from sovnet.store.flowrecords import DEFAULT_RETENTION, MERGE_GAP, FlowRecord
+from sovnet.store.flowrecords import FlowRecord
 from tests.unit import handmade
 
 TOPO = handmade.topology()
@@ -37,81 +37,14 @@ def store(tmp_path):
     s.close()
 
 
-def plain(r):
-    return replace(r, id=None)
-
-
-def test_records_are_stored_and_read_back_oldest_first(store):
-    a, b = rec(first=NOW - 20), rec("bob", "social", first=NOW - 10, dropped=True)
-    assert store.add_flow_records([b, a]) == 2
-    got = store.flow_records()
-    assert [plain(r) for r in got] == [a, b]
-    assert all(r.id is not None for r in got)
-    assert store.add_flow_records([]) == 0
-
-
-def test_a_later_piece_of_the_same_flow_is_added_to_its_row(store):
-    first = rec(first=NOW - 10, last=NOW - 9, nbytes=700)
-    second = rec(first=NOW - 8, last=NOW - 7, nbytes=300, collected_at=NOW)
-    assert store.add_flow_records([first]) == 1
-    assert store.add_flow_records([second]) == 0
-    [row] = store.flow_records()
-    assert (row.bytes, row.packets, row.first_seen, row.last_seen, row.collected_at) == (
-        1000, 10, NOW - 10, NOW - 7, NOW)
-
-
-def test_pieces_further_apart_than_the_gap_or_of_another_flow_make_new_rows(store):
-    store.add_flow_records([rec(first=NOW - 100, last=NOW - 99)])
-    store.add_flow_records([rec(first=NOW - 99 + MERGE_GAP + 1)])  # idle too long: a new flow
-    store.add_flow_records([rec(first=NOW - 80, src_port=40001)])  # another connection
-    store.add_flow_records([rec(first=NOW - 80, direction="down")])
-    store.add_flow_records([rec(first=NOW - 80, policy=2)])  # another policy named it
-    assert len(store.flow_records()) == 5
-
-
-def test_filters_by_subscriber_service_and_time_and_limit_to_the_newest(store):
-    store.add_flow_records([rec(first=NOW - 300), rec("bob", "bank", first=NOW - 200),
-                            rec("alice", "social", first=NOW - 100)])
-    assert [r.service for r in store.flow_records(subscriber="alice")] == ["bank", "social"]
-    assert [r.subscriber for r in store.flow_records(service="bank")] == ["alice", "bob"]
-    assert [r.subscriber for r in store.flow_records(since=NOW - 250)] == ["bob", "alice"]
-    assert [r.subscriber for r in store.flow_records(until=NOW - 250)] == ["alice"]
-    assert [r.first_seen for r in store.flow_records(limit=2)] == [NOW - 200, NOW - 100]
-    assert store.count_flow_records(service="bank") == 2
-    with pytest.raises(StoreError, match="expected 1 or more"):
-        store.flow_records(limit=0)
-    with pytest.raises(StoreError, match="expected Unix seconds"):
-        store.flow_records(since="yesterday")
-
-
-def test_retention_defaults_to_90_days_and_the_setting_expires_older_records(store):
-    assert store.flowlog_retention() == DEFAULT_RETENTION == 90 * 86400
-    store.add_flow_records([rec(first=NOW - 91 * 86400), rec(first=NOW - 3600),
-                            rec(first=NOW - 60)])
-    assert store.expire_flow_records(now=NOW) == 1
-    store.put_setting("flowlog", {"retention": 600}, "test", "keep ten minutes")
-    assert store.flowlog_retention() == 600
-    assert store.expire_flow_records(now=NOW) == 1
-    assert [r.first_seen for r in store.flow_records()] == [NOW - 60]
-    with pytest.raises(StoreError, match="expected flow-log retention"):
-        store.put_setting("flowlog", {"retention": -1})
-
-
-def test_flow_records_are_not_history(store):
-    rev = store.revision()
-    store.add_flow_records([rec()])
-    store.expire_flow_records(now=NOW + DEFAULT_RETENTION + 10)
-    assert store.revision() == rev and store.flow_records() == []
-
-
 # -- the commands ---------------------------------------------------------------------------
 def run(store, line):
     return commands.run(store, line)
 
 
 def test_flowlog_prints_a_table_with_the_newest_records(store):
-    store.add_policy("log", "subscriber:alice", "service:bank", author="test")
-    store.add_flow_records([rec(first=NOW - 100 + i, src_port=40000 + i) for i in range(3)]
+    store.add_policy(PolicyRequest.of("log", "subscriber:alice", "service:bank", author="test"))
+    store.flows.add([rec(first=NOW - 100 + i, src_port=40000 + i) for i in range(3)]
                            + [rec(first=NOW - 50, dropped=True, src_port=41000)])
     text, rev = run(store, "flowlog --limit 2")
     lines = text.splitlines()
@@ -123,7 +56,7 @@ def test_flowlog_prints_a_table_with_the_newest_records(store):
 
 
 def test_flowlog_filters_and_json(store):
-    store.add_flow_records([rec(first=NOW - 7200), rec("bob", "social", first=NOW - 60)])
+    store.flows.add([rec(first=NOW - 7200), rec("bob", "social", first=NOW - 60)])
     out, _ = run(store, "flowlog --json")
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["subscriber"] for r in rows] == ["alice", "bob"]
@@ -154,13 +87,13 @@ def test_flowlog_and_retention_refuse_bad_input_saying_what_was_expected(store, 
 def test_retention_shows_and_sets_and_deletes_what_it_no_longer_keeps(store):
     assert run(store, "retention") == (
         "flow records are kept 90 d (the default; `retention SECONDS` sets it)", None)
-    store.add_flow_records([rec(first=NOW - 7200), rec(first=NOW - 60)])
+    store.flows.add([rec(first=NOW - 7200), rec(first=NOW - 60)])
     text, rev = run(store, "retention 1h --why audit")
     assert text == "flow records are now kept 1 h (3600 s); deleted 1 older ones"
     assert rev == store.revision() and store.history(limit=1)[0].reason == "audit"
     assert run(store, "retention")[0] == "flow records are kept 1 h (3600 s)"
     assert run(store, "retention 86400")[0].startswith("flow records are now kept 1 d")
-    assert len(store.flow_records()) == 1
+    assert len(store.flows.records()) == 1
 
 
 def test_sovnet_store_flowlog_reports_errors_without_a_traceback(store, capsys):
@@ -176,7 +109,7 @@ def test_sovnet_store_flowlog_reports_errors_without_a_traceback(store, capsys):
 # -- the run folder's flows.jsonl -----------------------------------------------------------
 def test_flows_jsonl_has_every_record_on_the_runs_clocks(store, tmp_path):
     t0 = NOW - 100
-    store.add_flow_records([rec(first=t0 + 10, last=t0 + 12), rec("bob", "social", first=t0 - 5)])
+    store.flows.add([rec(first=t0 + 10, last=t0 + 12), rec("bob", "social", first=t0 - 5)])
     n = write_jsonl(store.path, tmp_path / "flows.jsonl", t0, 2400.0, {1: "acc1"})
     rows = [json.loads(line) for line in (tmp_path / "flows.jsonl").read_text().splitlines()]
     assert n == 2 and [r["subscriber"] for r in rows] == ["bob", "alice"]
@@ -195,7 +128,7 @@ def test_flows_jsonl_has_every_record_on_the_runs_clocks(store, tmp_path):
 def test_settling_waits_only_where_a_log_policy_was_ever_in_force(store):
     assert not logging_used(store)
     assert settle(store, time.time()) == 0.0
-    p = store.add_policy("log", "all", "any")
+    p = store.add_policy(PolicyRequest.of("log", "all", "any"))
     store.revoke_policy(p.id)
     assert logging_used(store)
     assert settle(store, time.time() - 10) == 0.0  # the bound has passed already

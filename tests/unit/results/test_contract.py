@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from sovnet.experiments import expect
-from sovnet.experiments.scenario import Expectation, ServiceFilter
 from sovnet.model.policy import parse_scope
+from sovnet.model.scenario import Expectation, ServiceFilter
 from sovnet.report import analysis, build_report, figures, load_run
 from sovnet.report.style import Timeline
 from sovnet.results import read_measurements

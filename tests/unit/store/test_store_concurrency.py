@@ -11,6 +11,7 @@ from collections import Counter
 import pytest
 
 from sovnet.errors import StoreError
+from sovnet.model.command import PolicyRequest
 from sovnet.store import StoreWatcher, open_store
 from sovnet.store.bench import add_policies, detection_latency
 
@@ -27,9 +28,9 @@ def path(tmp_path):
 def test_data_version_sees_other_connections(path):
     with open_store(path) as mine, open_store(path) as other:
         v0 = mine.data_version()
-        mine.add_policy("deny", "all", "any")  # its own commits do not count
+        mine.add_policy(PolicyRequest.of("deny", "all", "any"))  # its own commits do not count
         assert mine.data_version() == v0
-        other.add_policy("deny", "all", "any")
+        other.add_policy(PolicyRequest.of("deny", "all", "any"))
         assert mine.data_version() != v0
         v1 = mine.data_version()
         other.record_ack(2, 1, time.time(), 0)  # nor do acks escape notice
@@ -39,18 +40,19 @@ def test_data_version_sees_other_connections(path):
 def test_watcher_sees_commit_from_another_connection(path):
     seen: queue.Queue[tuple[float, int]] = queue.Queue()
     with open_store(path) as writer:
-        writer.add_policy("deny", "all", "any")  # present before start: not reported
+        writer.add_policy(PolicyRequest.of(
+                "deny", "all", "any"))  # present before start: not reported
         with StoreWatcher(path, lambda rev: seen.put((time.monotonic(), rev))) as watcher:
             assert watcher.last_revision == 1
             t0 = time.monotonic()
-            p = writer.add_policy("deny", "all", "international")
+            p = writer.add_policy(PolicyRequest.of("deny", "all", "international"))
             noticed_at, rev = seen.get(timeout=TIMEOUT)
             assert rev == 2 and p.id == 2
             print(f"commit noticed after {(noticed_at - t0) * 1000:.2f} ms")
             writer.record_ack(2, 1, time.time(), 1)  # an ack is no revision
             with writer.transaction("ops", "two") as tx:
-                tx.add_policy("allow", "all", "any")
-                tx.add_policy("allow", "all", "port:tcp/443")
+                tx.add_policy(PolicyRequest.of("allow", "all", "any"))
+                tx.add_policy(PolicyRequest.of("allow", "all", "port:tcp/443"))
             assert seen.get(timeout=TIMEOUT)[1] == 3
         assert not watcher.running
     assert seen.empty()
@@ -78,9 +80,9 @@ def test_watcher_survives_a_failing_callback(path):
         raise RuntimeError("callback bug")
 
     with open_store(path) as writer, StoreWatcher(path, on_change) as watcher:
-        writer.add_policy("deny", "all", "any")
+        writer.add_policy(PolicyRequest.of("deny", "all", "any"))
         assert seen.get(timeout=TIMEOUT) == 1
-        writer.add_policy("deny", "all", "any")
+        writer.add_policy(PolicyRequest.of("deny", "all", "any"))
         assert seen.get(timeout=TIMEOUT) == 2
         assert watcher.running
 
@@ -129,7 +131,8 @@ def test_threads_share_one_store(path):
         def work(n: int) -> None:
             try:
                 for _ in range(n):
-                    store.add_policy("deny", "all", "any", author=threading.current_thread().name)
+                    store.add_policy(PolicyRequest.of(
+                            "deny", "all", "any", author=threading.current_thread().name))
                     store.snapshot()
             except BaseException as e:  # noqa: BLE001 - reported below
                 errors.append(e)

@@ -10,13 +10,15 @@ Pure: standard library and sovnet.model only.
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sovnet.model.policy import Scope, Target
+from sovnet.model.command import PolicyRequest
+from sovnet.model.policy import Scope, in_scope
 from sovnet.model.schedule import Clock, Schedule
-from sovnet.model.topology import Topology
+from sovnet.model.topology import Subscriber, Topology
 
 PROBE_KINDS = ("web", "throughput", "latency", "stream")
 METRICS = ("accessible", "usable", "blocking", "throughput_kbps", "rtt_ms", "delivered",
@@ -73,19 +75,23 @@ def parse_time_scale(text: str | int | float) -> float:
 
 @dataclass(frozen=True)
 class PolicyChange:
-    """A policy the timeline adds; `name` lets a later step revoke it."""
+    """A policy the timeline adds (`request`); `name` lets a later step revoke it."""
 
     name: str
-    action: str
-    scope: Scope
-    target: Target
-    priority: int = 100
-    reason: str = ""
-    schedule: Schedule | None = None
+    request: PolicyRequest
+
+    @property
+    def action(self) -> str:
+        return str(self.request.action)
+
+    @property
+    def schedule(self) -> Schedule | None:
+        return self.request.schedule
 
     def describe(self) -> str:
-        when = f", {self.schedule}" if self.schedule else ""
-        return (f"{self.action} {self.target} for {self.scope} (priority {self.priority}{when})"
+        r = self.request
+        when = f", {r.schedule}" if r.schedule else ""
+        return (f"{r.action} {r.target} for {r.scope} (priority {r.priority}{when})"
                 + (f" as {self.name}" if self.name else ""))
 
 
@@ -211,11 +217,13 @@ class Scenario:
         out: list[tuple[str, float, float]] = []
 
         def close(pc: PolicyChange, a: float, b: float) -> None:
+            when = pc.schedule
+            assert when is not None  # only scheduled policies are live here
             t = a
             while t < b:
-                nxt = pc.schedule.next_change(clock, t)
+                nxt = when.next_change(clock, t)
                 end = b if nxt is None else min(nxt, b)
-                if pc.schedule.active(clock, t):
+                if when.active(clock, t):
                     label = pc.name or pc.action
                     if out and out[-1][0] == label and out[-1][2] == t:
                         out[-1] = (label, out[-1][1], end)  # the same stretch, split by a step
@@ -240,3 +248,37 @@ class Scenario:
             if t >= start:
                 name = phase
         return name
+
+
+@dataclass(frozen=True)
+class Vantage:
+    subscriber: str
+    cls: str
+    isp: str
+
+
+def select_vantages(topology: Topology, probe: Probe, seed: int) -> list[Vantage]:
+    """Up to `per_group` subscribers per (ISP, class) among those in the probe's scopes.
+
+    Subscribers the topology leaves unregistered are skipped unless named one by one: a
+    measurer is someone who is online when the run starts. The choice is seeded, so the same
+    scenario picks the same vantage points every run.
+    """
+    named = {s.value for s in probe.scopes if s.kind == "subscriber"}
+    groups: dict[tuple[str, str], list[Subscriber]] = {}
+    for sub in topology.subscribers:
+        if not any(in_scope(topology, scope, sub.name) for scope in probe.scopes):
+            continue
+        if not sub.registered and sub.name not in named:
+            continue
+        groups.setdefault((sub.isp, sub.cls), []).append(sub)
+    out = []
+    for key in sorted(groups):
+        # One generator per group: a group's pick does not depend on which other groups are
+        # in scope, so probes with different scopes agree on who measures.
+        rng = random.Random(f"{seed}:{key[0]}:{key[1]}")
+        members = sorted(groups[key], key=lambda s: s.name)
+        for sub in sorted(rng.sample(members, min(probe.per_group, len(members))),
+                          key=lambda s: s.name):
+            out.append(Vantage(sub.name, sub.cls, sub.isp))
+    return out
