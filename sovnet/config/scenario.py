@@ -1,4 +1,4 @@
-"""load_scenario: a scenario file -> experiments.scenario.Scenario, every problem at once.
+"""load_scenario: a scenario file -> sovnet.model.scenario.Scenario, every problem at once.
 
 Paths inside a scenario (topology, policy sets) are relative to the scenario file. Names are
 checked against the topology with the store's own rule, so a scenario that validates is one the
