@@ -174,7 +174,7 @@ class FlowLog(Protocol):
     def expire(self, now: float | None = None) -> int: ...
 
 
-class PolicyStore(Protocol):
+class PolicyStore(EnforcementPort, Protocol):
     """A versioned, append-only store of inventory, policies and subscriber admission state.
 
     Every read takes `revision` (None = the latest) and raises StoreError for a revision that
@@ -223,25 +223,14 @@ class PolicyStore(Protocol):
 
     def settings(self, revision: int | None = None) -> dict[str, dict[str, Any]]: ...
 
-    def snapshot(self, revision: int | None = None) -> Snapshot: ...
-
     def history(self, limit: int | None = None, since: int | None = None) -> list[RevisionInfo]: ...
 
     def revision_info(self, rev: int) -> RevisionInfo: ...
 
     def data_version(self) -> int: ...
 
-    # -- enforcement acknowledgements (no revisions) ----------------------------------------
-    def record_ack(
-        self,
-        revision: int,
-        dpid: int,
-        acked_at: float,
-        flows_changed: int,
-        note: str = "",
-        refused: str = "",
-    ) -> None: ...
-
+    # -- enforcement acknowledgements (no revisions): record_ack and snapshot come from
+    # EnforcementPort ------------------------------------------------------------------------
     def acks(self, revision: int | None = None) -> list[Ack]: ...
 
     # -- collected traffic (no revisions) --------------------------------------------------
