@@ -10,6 +10,7 @@ Pure: standard library and sovnet.model only.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from dataclasses import dataclass, field
@@ -31,19 +32,32 @@ _DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)(ms|d|h|m|s))+$")
 _PART_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
 
 
+MAX_DURATION = 3650 * 86400.0  # ten years
+
+
 def parse_duration(text: str | int | float) -> float:
     """'1h30m' -> 5400.0; a bare number is seconds. ValueError names what was expected."""
     if isinstance(text, bool):
         raise ValueError(f"expected a duration such as 90s, 15m, 8h or 2d, got {text!r}")
     if isinstance(text, (int, float)):
+        if math.isnan(text):
+            raise ValueError("expected a duration such as 90s, 15m, 8h or 2d, got .nan")
         if text < 0:
             raise ValueError(f"expected a duration of at least 0, got {text:g}")
-        return float(text)
+        return _bounded(float(text), f"{text:g}")
     compact = text.replace(" ", "")
     if not _DURATION_RE.match(compact):
         raise ValueError(f"bad duration {text!r} (expected a duration such as 90s, 15m, 8h, "
                          "2d or 1h30m)")
-    return sum(float(n) * _UNITS[u] for n, u in _PART_RE.findall(compact))
+    return _bounded(sum(float(n) * _UNITS[u] for n, u in _PART_RE.findall(compact)), text)
+
+
+def _bounded(seconds: float, text: str) -> float:
+    # Beyond this nothing can be scheduled or replayed in a lifetime, and inf breaks arithmetic.
+    if seconds > MAX_DURATION:
+        raise ValueError(f"duration {text} is too long (expected at most "
+                         f"{format_duration(MAX_DURATION)})")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:
