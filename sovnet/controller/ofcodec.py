@@ -54,7 +54,7 @@ def decode_meters(stats) -> dict[int, tuple[int, int]]:
 def decode_instructions(ofp, instructions) -> tuple:
     """Instructions sovnet never writes (someone edited a flow carrying our cookie) decode as
     ("foreign", text): they differ from anything compiled, so the diff replaces the flow."""
-    out = []
+    out: list[tuple] = []
     for ins in instructions:
         name = type(ins).__name__
         if name == "OFPInstructionActions":

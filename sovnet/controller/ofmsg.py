@@ -27,7 +27,7 @@ from sovnet.reconcile.diff import FlowPlan
 BUNDLE_FLAGS = ofp.ONF_BF_ATOMIC | ofp.ONF_BF_ORDERED
 _FLOW_COMMANDS = {"add": ofp.OFPFC_ADD, "modify": ofp.OFPFC_MODIFY_STRICT,
                   "delete": ofp.OFPFC_DELETE_STRICT}
-_METER_COMMANDS = {"add": ofp.OFPMC_ADD, "modify": ofp.OFPMC_MODIFY, "delete": ofp.OFPMC_DELETE}
+_METER_COMMANDS = {"add": ofp.OFPMC_ADD, "modify": ofp.OFPMC_MODIFY}
 
 
 def flow_mod(f: FlowRule, command: str) -> parser.OFPFlowMod:
@@ -59,21 +59,24 @@ def flow_mods(plan: FlowPlan, current: dict) -> list:
     return msgs
 
 
-def meter_mod(meter: Meter | int, command: str) -> parser.OFPMeterMod:
-    """command: add | modify | delete (a delete takes the meter id)."""
-    cmd = _METER_COMMANDS[command]
-    if command == "delete":
-        return parser.OFPMeterMod(None, command=cmd, flags=0, meter_id=meter, bands=[])
+def meter_mod(meter: Meter, command: str) -> parser.OFPMeterMod:
+    """command: add | modify."""
     band = parser.OFPMeterBandDrop(rate=meter.rate_kbps, burst_size=meter.burst_kbit)
-    return parser.OFPMeterMod(None, command=cmd, flags=ofp.OFPMF_KBPS | ofp.OFPMF_BURST,
+    return parser.OFPMeterMod(None, command=_METER_COMMANDS[command],
+                              flags=ofp.OFPMF_KBPS | ofp.OFPMF_BURST,
                               meter_id=meter.meter_id, bands=[band])
+
+
+def meter_delete(meter_id: int) -> parser.OFPMeterMod:
+    return parser.OFPMeterMod(None, command=ofp.OFPMC_DELETE, flags=0, meter_id=meter_id,
+                              bands=[])
 
 
 def meter_mods(plan: FlowPlan) -> tuple[list, list]:
     """(before the flows' bundle, after it): a flow may only name a meter that exists."""
     before = [meter_mod(m, "add") for m in plan.meters_add]
     before += [meter_mod(m, "modify") for m in plan.meters_modify]
-    return before, [meter_mod(i, "delete") for i in plan.meters_delete]
+    return before, [meter_delete(i) for i in plan.meters_delete]
 
 
 def bundle(bundle_id: int, mods: list) -> list:

@@ -113,7 +113,7 @@ def test_meters_round_trip(compiled):
         parsed = wire_meter_mod(ofmsg.meter_mod(m, "add"))
         assert (parsed.command, parsed.flags) == (ofp.OFPMC_ADD, ofp.OFPMF_KBPS | ofp.OFPMF_BURST)
         assert decode_meters([parsed]) == {m.meter_id: (m.rate_kbps, m.burst_kbit)}
-    gone = wire_meter_mod(ofmsg.meter_mod(7, "delete"))
+    gone = wire_meter_mod(ofmsg.meter_delete(7))
     assert (gone.command, gone.meter_id, gone.bands) == (ofp.OFPMC_DELETE, 7, [])
 
 
