@@ -19,6 +19,8 @@ from sovnet.errors import ConfigError
 from sovnet.model.policy import SUBSCRIBER_STATUSES
 from sovnet.model.scenario import (
     BLOCKING_VALUES,
+    METRICS,
+    PROBE_PARAMS,
     Expectation,
     PolicyChange,
     Probe,
@@ -140,8 +142,7 @@ def _probe(p: ProbeIn, at: tuple, scale: float, topology: Topology, r: Reporter)
         r.value(at + ("every",), f"{format_duration(p.every)} is {real:.2g} s of real time at "
                                  f"this time scale (expected at least {MIN_REAL_INTERVAL:g} s "
                                  "between rounds, so that a round's timeouts fit)")
-    for key, kind in (("bytes", "throughput"), ("count", "latency"), ("rate", "stream"),
-                      ("window", "stream")):
+    for key, kind in PROBE_PARAMS.items():
         if getattr(p, key) is not None and p.kind != kind:
             r.key(at + (key,), f"'{key}' applies to {kind} probes only (this one is {p.kind})")
     if p.bytes is not None and p.bytes > 1 << 30:
@@ -301,9 +302,8 @@ def _expectations(e: ExpectIn, at: tuple, duration: float, topology: Topology,
                                   f"window inside the scenario (expected 0 <= start < end <= "
                                   f"{format_duration(duration)})")
     to = _services(e.to, at + ("to",), topology, r)
-    checks = [(m, "", getattr(e, m)) for m in ("accessible", "usable", "throughput_kbps",
-                                                "rtt_ms", "delivered", "last_packet_ms",
-                                                "first_packet_ms") if getattr(e, m) is not None]
+    checks = [(m, "", getattr(e, m)) for m in METRICS
+              if m != "blocking" and getattr(e, m) is not None]
     for value in e.blocking or {}:
         if value not in BLOCKING_VALUES:
             r.key(at + ("blocking", value), f"unknown blocking value {value!r} (expected one "
@@ -311,7 +311,6 @@ def _expectations(e: ExpectIn, at: tuple, duration: float, topology: Topology,
     checks += [("blocking", value, t) for value, t in (e.blocking or {}).items()
                if value in BLOCKING_VALUES]
     if not checks and not e.blocking:
-        r.entry(at, "no outcome to check (expected one of: accessible, usable, blocking, "
-                    "throughput_kbps, rtt_ms, delivered, last_packet_ms, first_packet_ms)")
+        r.entry(at, f"no outcome to check (expected one of: {', '.join(METRICS)})")
     return [Expectation(e.name, e.from_, (start, end), to, metric, op, value, blocking)
             for metric, blocking, (op, value) in checks]

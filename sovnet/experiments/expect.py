@@ -16,7 +16,7 @@ import operator
 from collections.abc import Iterable
 
 from sovnet.compile.targets import in_scope
-from sovnet.model.scenario import Expectation, ServiceFilter
+from sovnet.model.scenario import MEASURED_BY, Expectation, ServiceFilter
 from sovnet.model.topology import Topology
 from sovnet.results import (
     ExpectationResult,
@@ -29,8 +29,6 @@ from sovnet.results import (
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
         "==": operator.eq}
-_KIND = {"accessible": "web", "usable": "web", "blocking": "web",
-         "throughput_kbps": "throughput", "rtt_ms": "latency", "delivered": "stream"}
 _PACKET = {"last_packet_ms": False, "first_packet_ms": True}  # metric -> allowed after the step
 
 
@@ -40,7 +38,7 @@ def selected(topology: Topology, measurements: Iterable[Measurement], e: Expecta
     blocked connection retried after a policy was lifted would otherwise count against it)."""
     start, end = e.during
     return [m for m in measurements
-            if m.kind == _KIND[e.metric] and m.ok and m.service in services
+            if m.kind == MEASURED_BY[e.metric] and m.ok and m.service in services
             and any(in_scope(topology, s, m.subscriber) for s in e.scopes)
             and start <= m.t_scenario and m.t_end <= end]
 

@@ -22,8 +22,13 @@ from sovnet.model.schedule import Clock, Schedule
 from sovnet.model.topology import Subscriber, Topology
 
 PROBE_KINDS = ("web", "throughput", "latency", "stream")
-METRICS = ("accessible", "usable", "blocking", "throughput_kbps", "rtt_ms", "delivered",
-           "last_packet_ms", "first_packet_ms")
+# metric -> the kind of probe whose measurements it is computed from
+MEASURED_BY = {"accessible": "web", "usable": "web", "blocking": "web",
+               "throughput_kbps": "throughput", "rtt_ms": "latency", "delivered": "stream",
+               "last_packet_ms": "stream", "first_packet_ms": "stream"}
+METRICS = tuple(MEASURED_BY)
+# a probe's parameter -> the kind of probe it belongs to
+PROBE_PARAMS = {"bytes": "throughput", "count": "latency", "rate": "stream", "window": "stream"}
 BLOCKING_VALUES = ("false", "dns", "tcp_ip", "http-failure", "http-diff", "null")
 OPS = (">=", "<=", ">", "<", "==")
 
