@@ -89,8 +89,12 @@ def _terminate(*_):
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        code = _main(argv)
-        sys.stdout.flush()  # a reader that went away shows here, not in the exit's last flush
+        try:
+            code = _main(argv)
+        finally:
+            # A reader that went away shows here, not in the exit's last flush (exit 120), also
+            # when argparse exits from inside parse_args (--help, a usage error).
+            sys.stdout.flush()
         return code
     except BrokenPipeError:
         # `sovnet ... | head`: the reader has what it wanted. As Python's "Note on SIGPIPE"

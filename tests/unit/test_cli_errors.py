@@ -81,8 +81,10 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path, args):
         args = tuple(str(db) if a == "DB" else a for a in args)
     rfd, wfd = os.pipe()
     os.close(rfd)
+    # Block-buffered, as a pipe is by default: the broken pipe may then show only at a flush.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     proc = subprocess.Popen([sys.executable, "-m", "sovnet", *args], stdout=wfd,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env=env)
     os.close(wfd)
     _, err = proc.communicate()
     assert (proc.returncode, err) == (141, "")
