@@ -11,6 +11,8 @@
              dns1
 """
 
+import time
+
 from sovnet.model.policy import Policy, Scope, SubscriberState, Target, initial_subscribers
 from sovnet.model.topology import Host, Isp, Link, Resolver, Service, Subscriber, Switch, Topology
 
@@ -78,3 +80,19 @@ def policy(pid, action, target, scope="all", priority=100) -> Policy:
     t = target if isinstance(target, Target) else parse_target(target)
     s = scope if isinstance(scope, Scope) else parse_scope(scope)
     return Policy(pid, action, s, t, priority)
+
+
+NOW = time.time()
+
+
+def flow_record(subscriber="alice", service="bank", first=NOW - 10, last=None, nbytes=700,
+                **kw):
+    """A flow record of the handmade network, as the collector would store it."""
+    from sovnet.store.flowrecords import FlowRecord
+
+    ips = {"alice": "10.1.0.2", "bob": "10.2.0.2", "bank": "10.250.0.2", "social": "172.16.0.2"}
+    fields = dict(subscriber=subscriber, direction="up", service=service, src=ips[subscriber],
+                  dst=ips[service], proto=6, src_port=40000, dst_port=80, packets=5,
+                  bytes=nbytes, first_seen=first, last_seen=first + 1 if last is None else last,
+                  dpid=1, policy=1, collected_at=first + 2)
+    return FlowRecord(**{**fields, **kw})

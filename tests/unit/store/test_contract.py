@@ -13,7 +13,8 @@ from sovnet.errors import StoreError
 from sovnet.model.command import PolicyRequest
 from sovnet.model.policy import Policy, PolicySyntaxError, Scope, Target
 from sovnet.store import Ack, Change
-from sovnet.store.flowrecords import DEFAULT_RETENTION, MERGE_GAP, FlowRecord
+from sovnet.store.flowrecords import DEFAULT_RETENTION, MERGE_GAP
+from tests.unit import handmade
 from tests.unit.store.conftest import make_store, where
 
 
@@ -305,16 +306,10 @@ def test_settings_and_standing_are_revisions(store):
 
 
 # -- flow records (collected data beside the history) -------------------------------------
-NOW = time.time()
+NOW = handmade.NOW
+rec = handmade.flow_record
 
 
-def rec(subscriber="alice", service="bank", first=NOW - 10, last=None, nbytes=700, **kw):
-    ips = {"alice": "10.1.0.2", "bob": "10.2.0.2", "bank": "10.250.0.2", "social": "172.16.0.2"}
-    fields = dict(subscriber=subscriber, direction="up", service=service, src=ips[subscriber],
-                  dst=ips[service], proto=6, src_port=40000, dst_port=80, packets=5,
-                  bytes=nbytes, first_seen=first, last_seen=first + 1 if last is None else last,
-                  dpid=1, policy=1, collected_at=first + 2)
-    return FlowRecord(**{**fields, **kw})
 
 
 def plain(r):
