@@ -11,8 +11,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 
-from sovnet.compile.targets import in_scope, target_services
-from sovnet.model.policy import FLOW_ACTIONS, Policy, SubscriberState, parse_port
+from sovnet.compile.targets import target_services
+from sovnet.model.policy import FLOW_ACTIONS, Policy, SubscriberState, in_scope, parse_port
 from sovnet.model.topology import Topology
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable
 
-from sovnet.compile.targets import in_scope
+from sovnet.model.policy import in_scope
 from sovnet.model.scenario import MEASURED_BY, Expectation, ServiceFilter
 from sovnet.model.topology import Topology
 from sovnet.results import (

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Vantage points are chosen where config can check a scenario too; this module plans the run.
+# Vantage points are chosen in model.scenario, where config checks a scenario too; this
+# module plans the run.
 from sovnet.model.scenario import Probe, Scenario, Step, Vantage, select_vantages
-
-__all__ = ["Action", "Vantage", "all_vantages", "schedule", "select_vantages"]
 
 
 @dataclass(frozen=True)

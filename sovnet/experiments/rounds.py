@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sovnet.experiments.agent_pool import AgentPool
-from sovnet.experiments.plan import Action, Vantage
+from sovnet.experiments.plan import Action
 from sovnet.experiments.records import ASN_BASE, Context, record
 from sovnet.experiments.rundir import RunFolder
-from sovnet.model.scenario import Probe, Scenario
+from sovnet.model.scenario import Probe, Scenario, Vantage
 from sovnet.model.topology import resolver_ip
 
 TIMEOUTS = {"dns": 1.0, "connect": 1.5, "http": 3.0}

@@ -10,7 +10,7 @@ from sovnet.config.scenario import load_scenario
 from sovnet.errors import ConfigError
 from sovnet.experiments import expect
 from sovnet.experiments.effect import effect, reachability
-from sovnet.experiments.plan import all_vantages, schedule, select_vantages
+from sovnet.experiments.plan import all_vantages, schedule
 from sovnet.model.policy import Policy, initial_subscribers, parse_scope, parse_target
 from sovnet.model.scenario import (
     Expectation,
@@ -19,6 +19,7 @@ from sovnet.model.scenario import (
     format_duration,
     parse_duration,
     parse_time_scale,
+    select_vantages,
 )
 from sovnet.results import Measurement
 
