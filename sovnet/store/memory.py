@@ -17,12 +17,12 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from sovnet.errors import StoreError
-from sovnet.model.policy import DEFAULT_STANDING, Policy, SubscriberState
+from sovnet.model.policy import Policy, SubscriberState
 from sovnet.model.topology import Topology
 from sovnet.store import flowrecords
 from sovnet.store.base import Ack, Change, RevisionInfo, Snapshot
 from sovnet.store.flowrecords import FlowRecord
-from sovnet.store.transaction import Transaction, policy_from_body
+from sovnet.store.transaction import Transaction, policies_in_force, subscribers_in_force
 from sovnet.store.writes import SingleChangeWrites
 
 
@@ -298,18 +298,11 @@ class MemoryStore(SingleChangeWrites):
         return Topology.from_dict(json.loads(row.body_json))
 
     def _policies_at(self, rev: int) -> tuple[Policy, ...]:
-        bodies = _in_force(self._rows, "policy", rev)
-        return tuple(policy_from_body(int(k), bodies[k]) for k in sorted(bodies, key=int))
+        return policies_in_force(_in_force(self._rows, "policy", rev))
 
     def _subscribers_at(self, rev: int) -> dict[str, SubscriberState]:
-        devices: dict[str, set[str]] = {}
-        for mac, body in _in_force(self._rows, "device", rev).items():
-            devices.setdefault(body["subscriber"], set()).add(mac)
-        return {
-            name: SubscriberState(name, body["status"], frozenset(devices.get(name, ())),
-                                  body.get("standing", DEFAULT_STANDING))
-            for name, body in sorted(_in_force(self._rows, "subscriber", rev).items())
-        }
+        return subscribers_in_force(_in_force(self._rows, "subscriber", rev),
+                                    _in_force(self._rows, "device", rev))
 
     # -- enforcement acknowledgements -----------------------------------------------------------
     def record_ack(

@@ -25,11 +25,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from sovnet.errors import StoreError
-from sovnet.model.policy import DEFAULT_STANDING, Policy, SubscriberState
+from sovnet.model.policy import Policy, SubscriberState
 from sovnet.model.topology import Topology
 from sovnet.store import db, flowrecords
 from sovnet.store.base import Ack, Change, RevisionInfo, Snapshot
-from sovnet.store.transaction import SqliteTransaction, policy_from_body
+from sovnet.store.transaction import SqliteTransaction, policies_in_force, subscribers_in_force
 from sovnet.store.writes import SingleChangeWrites
 
 
@@ -235,19 +235,12 @@ class SqliteStore(SingleChangeWrites):
 
     @staticmethod
     def _policies_at(conn: sqlite3.Connection, rev: int) -> tuple[Policy, ...]:
-        bodies = db.in_force(conn, "policy", rev)
-        return tuple(policy_from_body(int(k), bodies[k]) for k in sorted(bodies, key=int))
+        return policies_in_force(db.in_force(conn, "policy", rev))
 
     @staticmethod
     def _subscribers_at(conn: sqlite3.Connection, rev: int) -> dict[str, SubscriberState]:
-        devices: dict[str, set[str]] = {}
-        for mac, body in db.in_force(conn, "device", rev).items():
-            devices.setdefault(body["subscriber"], set()).add(mac)
-        return {
-            name: SubscriberState(name, body["status"], frozenset(devices.get(name, ())),
-                                  body.get("standing", DEFAULT_STANDING))
-            for name, body in sorted(db.in_force(conn, "subscriber", rev).items())
-        }
+        return subscribers_in_force(db.in_force(conn, "subscriber", rev),
+                                    db.in_force(conn, "device", rev))
 
     # -- enforcement acknowledgements -----------------------------------------------------------
     def record_ack(

@@ -18,7 +18,14 @@ from typing import Any
 
 from sovnet.errors import CompileError, StoreError
 from sovnet.model.command import PolicyCommand, PolicyRequest, Revoke
-from sovnet.model.policy import SUBSCRIBER_STATUSES, Policy, Scope, Target
+from sovnet.model.policy import (
+    DEFAULT_STANDING,
+    SUBSCRIBER_STATUSES,
+    Policy,
+    Scope,
+    SubscriberState,
+    Target,
+)
 from sovnet.model.schedule import Schedule
 from sovnet.model.topology import Topology
 from sovnet.store import db
@@ -85,6 +92,24 @@ def policy_from_body(policy_id: int, body: dict[str, Any]) -> Policy:
         reason=body.get("reason", ""),
         schedule=Schedule.from_body(body.get("schedule")),
     )
+
+
+def policies_in_force(bodies: dict[str, dict[str, Any]]) -> tuple[Policy, ...]:
+    """The policy bodies in force at a revision (key: the id) -> Policies, by id."""
+    return tuple(policy_from_body(int(k), bodies[k]) for k in sorted(bodies, key=int))
+
+
+def subscribers_in_force(subscribers: dict[str, dict[str, Any]],
+                         devices: dict[str, dict[str, Any]]) -> dict[str, SubscriberState]:
+    """The subscriber and device bodies in force at a revision -> each subscriber's state."""
+    macs: dict[str, set[str]] = {}
+    for mac, body in devices.items():
+        macs.setdefault(body["subscriber"], set()).add(mac)
+    return {
+        name: SubscriberState(name, body["status"], frozenset(macs.get(name, ())),
+                              body.get("standing", DEFAULT_STANDING))
+        for name, body in sorted(subscribers.items())
+    }
 
 
 class Transaction:
