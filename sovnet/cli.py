@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from sovnet.controller import launcher
 from sovnet.errors import ConfigError, SovnetError
 
 
@@ -54,13 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--policies", action="append", default=[],
                    help="a policy set to load before the CLI opens (repeatable)")
 
-    ctl = sub.add_parser("controller", help="run the controller (os-ken) in this process")
-    ctl.add_argument("--store", required=True)
-    ctl.add_argument("--host", default="127.0.0.1")
-    ctl.add_argument("--port", type=int, default=6653)
-    ctl.add_argument("--reconcile-interval", type=float, default=30.0)
-    ctl.add_argument("--log-file")
-    ctl.add_argument("-v", "--verbose", action="store_true")
+    ctl = sub.add_parser("controller", help="run the controller (os-ken) in this process",
+                         description=launcher.DESCRIPTION)
+    launcher.add_arguments(ctl)
 
     s = sub.add_parser("store", help="run a policy command on a store file",
                        description="COMMAND: policy|subscriber|device|history|enforcement|explain|"
@@ -251,10 +248,7 @@ def _cli(args) -> int:
 
 
 def _controller(args) -> int:
-    from sovnet.controller.launcher import run
-
-    return run(args.store, args.host, args.port, args.reconcile_interval, args.log_file,
-               args.verbose)
+    return launcher.run_parsed(args)
 
 
 def _store(args) -> int:

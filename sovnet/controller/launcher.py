@@ -63,10 +63,18 @@ def conf_args(store_path: str, host: str, port: int, reconcile_interval: float,
             "--sovnet-bundles" if use_bundles else "--sovnet-nobundles"]
 
 
+DESCRIPTION = ("Run sovnet's OpenFlow 1.3 controller (os-ken) in this process: it enforces the "
+               "policy store's current revision on every switch that connects.")
+
+
 def parser(prog: str | None = None) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=prog, description="Run sovnet's OpenFlow 1.3 controller (os-ken) in this process: "
-        "it enforces the policy store's current revision on every switch that connects.")
+    p = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The controller's options, for this file's parser and `sovnet controller` alike."""
     p.add_argument("--store", required=True, help="the policy store (SQLite file)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     p.add_argument("--port", type=int, default=6653, help="OpenFlow TCP port (6653)")
@@ -76,11 +84,13 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
                    help="send flow-mods bare instead of in one atomic bundle per switch")
     p.add_argument("--log-file", help="log here instead of to stderr")
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG")
-    return p
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
-    args = parser(prog).parse_args(argv)
+    return run_parsed(parser(prog).parse_args(argv))
+
+
+def run_parsed(args: argparse.Namespace) -> int:
     return run(args.store, args.host, args.port, args.reconcile_interval, args.log_file,
                args.verbose, use_bundles=not args.no_bundles)
 
