@@ -285,7 +285,7 @@ class _Runner:
                 if a.revision < ev["revision"] or name is None:
                     continue
                 if a.refused:
-                    refused.setdefault(name, f"failed: {a.refused}")
+                    refused.setdefault(name, a.refused)
                 elif name not in acks or a.acked_at - self.t0_wall < acks[name]:
                     acks[name] = round(a.acked_at - self.t0_wall, 4)
             done = set(acks) >= set(self.switch_names.values())
