@@ -23,7 +23,7 @@ from pathlib import Path
 from mininet.net import Mininet
 from mininet.node import Host, OVSSwitch
 
-from sovnet.emulation import cleanup, ovs, steer, tc
+from sovnet.emulation import cleanup, lablock, ovs, steer, tc
 from sovnet.emulation import servers as hostservers
 from sovnet.emulation.topo import (
     LateRemoteController,
@@ -71,6 +71,7 @@ class Network:
         self.state: cleanup.RunState | None = None
         self.servers: list[hostservers.Server] = []
         self._phase = "new"  # new -> starting -> running -> stopped
+        self._lock: str | None = None
 
     # --- context manager ---------------------------------------------------------------
     def __enter__(self) -> Network:
@@ -107,6 +108,7 @@ class Network:
             raise EmulationError(f"network {self.topology.name}: cannot start twice")
         self._phase = "starting"
         try:
+            self._lock = lablock.acquire()
             self._start()
         except BaseException as e:
             try:
@@ -271,6 +273,13 @@ class Network:
         if self._phase in ("new", "stopped"):
             self._phase = "stopped"
             return
+        try:
+            self._stop()
+        finally:
+            lablock.release(self._lock)
+            self._lock = None
+
+    def _stop(self) -> None:
         notes = []
         if self.servers:
             hostservers.stop_servers(self.servers)
