@@ -19,8 +19,10 @@ from sovnet.errors import ConfigError
 from sovnet.model.policy import SUBSCRIBER_STATUSES
 from sovnet.model.scenario import (
     BLOCKING_VALUES,
+    FAILURE_RE,
     METRICS,
     PROBE_PARAMS,
+    SHARE_METRICS,
     Expectation,
     PolicyChange,
     Probe,
@@ -303,14 +305,21 @@ def _expectations(e: ExpectIn, at: tuple, duration: float, topology: Topology,
                                   f"{format_duration(duration)})")
     to = _services(e.to, at + ("to",), topology, r)
     checks = [(m, "", getattr(e, m)) for m in METRICS
-              if m != "blocking" and getattr(e, m) is not None]
+              if m not in SHARE_METRICS and getattr(e, m) is not None]
     for value in e.blocking or {}:
         if value not in BLOCKING_VALUES:
             r.key(at + ("blocking", value), f"unknown blocking value {value!r} (expected one "
                                             f"of: {', '.join(BLOCKING_VALUES)})")
+    for value in e.failure or {}:
+        if not FAILURE_RE.match(value):
+            r.key(at + ("failure", value), f"bad failure string {value!r} (expected an OONI "
+                                           "failure such as connection_reset, "
+                                           "generic_timeout_error or null)")
     checks += [("blocking", value, t) for value, t in (e.blocking or {}).items()
                if value in BLOCKING_VALUES]
-    if not checks and not e.blocking:
+    checks += [("failure", value, t) for value, t in (e.failure or {}).items()
+               if FAILURE_RE.match(value)]
+    if not checks and not e.blocking and not e.failure:
         r.entry(at, f"no outcome to check (expected one of: {', '.join(METRICS)})")
     return [Expectation(e.name, e.from_, (start, end), to, metric, op, value, blocking)
             for metric, blocking, (op, value) in checks]

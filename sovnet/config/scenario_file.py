@@ -148,6 +148,9 @@ class ExpectIn(In):
     usable: Threshold | None = None
     blocking: dict[str, Threshold] | None = Field(
         None, description=f"blocking value ({', '.join(BLOCKING_VALUES)}) -> threshold")
+    failure: dict[str, Threshold] | None = Field(
+        None, description="OONI failure string (connection_reset, generic_timeout_error, "
+                          "ssl_invalid_hostname, ...; null: none) -> threshold on its share")
     throughput_kbps: Threshold | None = None
     rtt_ms: Threshold | None = None
     delivered: Threshold | None = Field(None, description="stream: share of packets answered")

@@ -66,8 +66,10 @@ def observe(e: Expectation, ms: list[Measurement]) -> tuple[float | None, int, s
         hits = sum(k.accessible is True for k in web)
     elif e.metric == "usable":
         hits = sum(k.usable is True for k in web)
+    elif e.metric == "failure":
+        hits = sum((k.failure or "null") == e.outcome for k in web)
     else:
-        hits = sum(k.blocking_text == e.blocking for k in web)
+        hits = sum(k.blocking_text == e.outcome for k in web)
     return hits / len(ms), len(ms), ""
 
 

@@ -23,13 +23,17 @@ from sovnet.model.topology import Subscriber, Topology
 
 PROBE_KINDS = ("web", "throughput", "latency", "stream")
 # metric -> the kind of probe whose measurements it is computed from
-MEASURED_BY = {"accessible": "web", "usable": "web", "blocking": "web",
+MEASURED_BY = {"accessible": "web", "usable": "web", "blocking": "web", "failure": "web",
                "throughput_kbps": "throughput", "rtt_ms": "latency", "delivered": "stream",
                "last_packet_ms": "stream", "first_packet_ms": "stream"}
 METRICS = tuple(MEASURED_BY)
 # a probe's parameter -> the kind of probe it belongs to
 PROBE_PARAMS = {"bytes": "throughput", "count": "latency", "rate": "stream", "window": "stream"}
 BLOCKING_VALUES = ("false", "dns", "tcp_ip", "http-failure", "http-diff", "null")
+# Metrics that check the share of web measurements with one value of a test key: OONI's
+# `blocking` verdict, or its `http_experiment_failure` string ("null": no failure).
+SHARE_METRICS = ("blocking", "failure")
+FAILURE_RE = re.compile(r"^(null|[a-z0-9_]+)$")
 OPS = (">=", "<=", ">", "<", "==")
 
 _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
@@ -187,10 +191,10 @@ class Expectation:
     metric: str  # one of METRICS
     op: str  # one of OPS
     threshold: float
-    blocking: str = ""  # for metric "blocking": the value whose share is checked
+    outcome: str = ""  # for metrics "blocking" and "failure": the value whose share is checked
 
     def metric_label(self) -> str:
-        return f"blocking:{self.blocking}" if self.metric == "blocking" else self.metric
+        return f"{self.metric}:{self.outcome}" if self.metric in SHARE_METRICS else self.metric
 
     def scope_label(self) -> str:
         return ", ".join(str(s) for s in self.scopes)

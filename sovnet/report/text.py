@@ -127,7 +127,7 @@ def observed(x: ExpectationResult) -> str:
 
 
 def _is_share(metric: str) -> bool:
-    return metric in ("accessible", "usable") or metric.startswith("blocking")
+    return metric in ("accessible", "usable") or metric.startswith(("blocking:", "failure:"))
 
 
 def condition(x: ExpectationResult) -> str:

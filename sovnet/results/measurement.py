@@ -31,6 +31,7 @@ class WebKeys:
     usable: bool | None  # x_sovnet_usable: the page and everything it needs loaded
     blocking: str | bool | None  # OONI's value: false, null or a verdict string
     decisive_offset: float = 0.0  # seconds from the start to the packet that decided it
+    failure: str | None = None  # OONI's http_experiment_failure: why the page did not load
 
     @property
     def verdict(self) -> str:
@@ -196,7 +197,8 @@ def _keys(kind: str, k: dict[str, Any], where: str) -> Keys:
         return WebKeys(accessible=acc if isinstance(acc, bool) else None,
                        usable=usable if isinstance(usable, bool) else None,
                        blocking=blocking if isinstance(blocking, (str, bool)) else None,
-                       decisive_offset=_decisive_offset(k, acc))
+                       decisive_offset=_decisive_offset(k, acc),
+                       failure=opt_str(k.get("http_experiment_failure")))
     if kind == "throughput":
         failure = k.get("failure")
         return ThroughputKeys(kbps=opt_num(k.get("throughput_kbps")),

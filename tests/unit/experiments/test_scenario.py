@@ -137,11 +137,12 @@ def _model(objs):
     return [Measurement.parse(m, f"m{i}") for i, m in enumerate(objs)]
 
 
-def _web(sub, cls, svc, t, accessible, blocking=False, usable=None):
+def _web(sub, cls, svc, t, accessible, blocking=False, usable=None, failure=None):
     return {"test_name": "web_connectivity", "subscriber": sub, "class": cls, "isp": "fixnet",
             "service": svc, "category": "GRP", "locus": "foreign", "t_real": t / 100,
             "t_scenario": t, "probe_error": None,
             "test_keys": {"accessible": accessible, "blocking": blocking,
+                          "http_experiment_failure": failure,
                           "x_sovnet_usable": accessible if usable is None else usable}}
 
 
@@ -158,7 +159,7 @@ def test_expectations_select_who_what_when_and_fail_on_nothing():
     exp = [Expectation("cut", (parse_scope("class:fixed_home"),), (0, 1000),
                        ServiceFilter(("social",)), "accessible", "<=", 0.05),
            Expectation("seen", (parse_scope("all"),), (0, 1000), ServiceFilter(("social",)),
-                       "blocking", ">=", 0.6, blocking="tcp_ip"),
+                       "blocking", ">=", 0.6, outcome="tcp_ip"),
            Expectation("bank", (parse_scope("all"),), (0, 1000), ServiceFilter(("bank",)),
                        "usable", ">=", 0.5),
            Expectation("none", (parse_scope("isp:mobinet"),), (0, 1000), ServiceFilter(),
@@ -170,6 +171,23 @@ def test_expectations_select_who_what_when_and_fail_on_nothing():
     assert (got["bank"]["observed"], got["bank"]["pass"]) == (0.0, False)
     assert (got["none"]["n"], got["none"]["pass"], got["none"]["note"]) == (
         0, False, "no measurement matched")
+
+
+def test_failure_share_counts_ooni_failure_strings_and_null_for_none():
+    sc = load_scenario(SHORT)
+    ms = [_web("alice", "fixed_home", "social", 100, False, "http-failure",
+               failure="connection_reset"),
+          _web("alice", "fixed_home", "social", 200, False, "http-failure",
+               failure="generic_timeout_error"),
+          _web("carol", "enterprise", "social", 300, True)]
+    exp = [Expectation("reset", (parse_scope("all"),), (0, 1000), ServiceFilter(("social",)),
+                       "failure", ">=", 0.3, outcome="connection_reset"),
+           Expectation("none", (parse_scope("all"),), (0, 1000), ServiceFilter(("social",)),
+                       "failure", ">=", 0.5, outcome="null")]
+    got = {r["name"]: r for r in evaluate(sc.topology, exp, _model(ms))}
+    assert (got["reset"]["observed"], got["reset"]["pass"]) == (pytest.approx(1 / 3), True)
+    assert got["reset"]["metric"] == "failure:connection_reset"
+    assert (got["none"]["observed"], got["none"]["pass"]) == (pytest.approx(1 / 3), False)
 
 
 def test_median_metrics():
