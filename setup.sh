@@ -132,7 +132,7 @@ fi
 STAMP=.venv/.sovnet-pyproject.sha256
 HASH=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$STAMP" 2>/dev/null)" = "$HASH" ] &&
-   .venv/bin/python -c 'import os_ken, mininet.net, dnslib, sovnet' 2>/dev/null; then
+   .venv/bin/python -c 'import os_ken, mininet.net, dnslib, trustme, sovnet' 2>/dev/null; then
     note "pyproject.toml unchanged since the last install: pip skipped"
     PIP="skipped (pyproject.toml unchanged)"
 else
@@ -150,7 +150,7 @@ else
     PIP="installed -e .[dev]"
 fi
 STEP="4/5 check imports in .venv"
-run .venv/bin/python -c 'import os_ken, mininet.net, dnslib, sovnet'
+run .venv/bin/python -c 'import os_ken, mininet.net, dnslib, trustme, sovnet'
 SUMMARY+=(".venv: ${VENV}; pip: ${PIP}")
 
 # ---------------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ POLICY_BASE = 1000
 _ACTION_STEP = {"allow": 0, "throttle": 0, "deny": 2, "reject": 2, "blockpage": 2,
                 "steer_dns": 3}
 REDIRECT_STEP = 3
-HTTP, DNS, TCP, UDP = 80, 53, 6, 17
+HTTP, HTTPS, DNS, TCP, UDP = 80, 443, 53, 6, 17
 # A drop-band policer's bucket, in seconds of traffic at the rate. Measured with TCP downloads
 # of 6 s at the cap (tests/integration/test_throttle.py): 0.25 s gave 97 % of a 1 Mbit/s cap,
 # 0.5 s 99-104 % of 256 kbit/s to 2 Mbit/s caps, 1 s 111 % (its bucket passes at line rate
@@ -194,9 +194,10 @@ def _policy(topo, dpid, local_subs, access, subscribers) -> list[FlowRule]:
 
 
 def _redirects(topo, dpid, p, matches, metas, covered, cookie) -> list[FlowRule]:
-    """blockpage / steer_dns: the target's HTTP, or DNS, goes to the resolver host of each
-    covered subscriber's ISP (which answers for any address: sovnet.emulation.servers)."""
-    ports = [(TCP, "tcp_dst", HTTP)] if p.act.kind == "blockpage" else \
+    """blockpage / steer_dns: the target's HTTP and HTTPS, or DNS, goes to the resolver host of
+    each covered subscriber's ISP (which answers for any address: sovnet.emulation.servers).
+    HTTPS steered there meets the blockpage's own certificate, as in reality."""
+    ports = [(TCP, "tcp_dst", HTTP), (TCP, "tcp_dst", HTTPS)] if p.act.kind == "blockpage" else \
         [(UDP, "udp_dst", DNS), (TCP, "tcp_dst", DNS)]
     flows = []
     for isp in sorted({topo.subscriber(s).isp for s in covered}):

@@ -75,8 +75,8 @@ def allowed(topo: Topology, policies: Iterable[Policy],
     if not deciding:
         return True
     top = [p for p in deciding if p.priority == max(q.priority for q in deciding)]
-    redirected = any(p.action == "steer_dns" or (p.action == "blockpage" and (proto, port)
-                                                 == (6, 80)) for p in top)
+    redirected = any(p.action == "steer_dns" or (p.action == "blockpage" and proto == 6
+                                                 and port in (80, 443)) for p in top)
     if redirected:  # to the ISP's resolver host: the destination only if that is where it went
         resolver = topo.resolver_for(topo.subscriber(src).isp)
         return resolver is not None and topo.host(resolver.name).ip == dst_ip

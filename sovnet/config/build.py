@@ -241,7 +241,9 @@ def _topology(p: Parsed, dpids: dict[str, int], ports: dict[Any, int],
         elif h.kind == "service":
             services.append(Service(name=h.name, domains=tuple(h.get("domains")),
                                     category=h.get("category"), locus=h.get("locus"),
-                                    depends_on=tuple(h.get("depends_on") or ())))
+                                    depends_on=tuple(h.get("depends_on") or ()),
+                                    https_redirect=bool(h.get("https_redirect", False)),
+                                    http3=bool(h.get("http3", False))))
         else:
             resolvers.append(Resolver(name=h.name, isp=h.get("isp")))
     return Topology(

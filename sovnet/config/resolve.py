@@ -18,7 +18,7 @@ from sovnet.config.yamlsrc import Path
 
 _APPLIES = {  # fields of a group that subscribers / services take
     "subscribers": ("class", "isp", "registered", "switch"),
-    "services": ("category", "locus", "switch", "depends_on"),
+    "services": ("category", "locus", "switch", "depends_on", "https_redirect", "http3"),
 }
 _REQUIRED = {
     "subscribers": ("class", "isp", "switch"),

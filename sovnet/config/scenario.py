@@ -144,9 +144,13 @@ def _probe(p: ProbeIn, at: tuple, scale: float, topology: Topology, r: Reporter)
         r.value(at + ("every",), f"{format_duration(p.every)} is {real:.2g} s of real time at "
                                  f"this time scale (expected at least {MIN_REAL_INTERVAL:g} s "
                                  "between rounds, so that a round's timeouts fit)")
-    for key, kind in PROBE_PARAMS.items():
-        if getattr(p, key) is not None and p.kind != kind:
-            r.key(at + (key,), f"'{key}' applies to {kind} probes only (this one is {p.kind})")
+    for key, kinds in PROBE_PARAMS.items():
+        if getattr(p, key) is not None and p.kind not in kinds:
+            r.key(at + (key,), f"'{key}' applies to {' and '.join(kinds)} probes only (this "
+                               f"one is {p.kind})")
+    if p.split_hello and (p.scheme or "http") != "https":
+        r.key(at + ("split_hello",), "'split_hello' needs scheme: https (a ClientHello is "
+                                     "only sent over TLS)")
     if p.bytes is not None and p.bytes > 1 << 30:
         r.value(at + ("bytes",), f"expected at most {1 << 30} bytes, got {p.bytes}")
     window = p.window if p.window is not None else p.every
@@ -155,7 +159,8 @@ def _probe(p: ProbeIn, at: tuple, scale: float, topology: Topology, r: Reporter)
     return Probe(kind=p.kind, every=p.every, scopes=p.from_, per_group=p.per_group,
                  to=_services(p.to, at + ("to",), topology, r), start=p.start,
                  bytes=p.bytes or DEFAULT_BYTES, count=p.count or DEFAULT_COUNT,
-                 rate=p.rate or DEFAULT_RATE, window=window)
+                 rate=p.rate or DEFAULT_RATE, window=window, scheme=p.scheme or "http",
+                 split_hello=bool(p.split_hello))
 
 
 def _stream_shape(p: ProbeIn, window: float, at: tuple, scale: float, r: Reporter) -> None:

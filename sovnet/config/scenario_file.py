@@ -104,6 +104,11 @@ class ProbeIn(In):
     rate: int | None = Field(None, ge=1, description="stream: echo requests per real second")
     window: Duration | None = Field(None, description="stream: emulated time each round sends "
                                                       "for (default: every)")
+    scheme: Literal["http", "https"] | None = Field(
+        None, description="web, throughput: measure http:// (default) or https:// URLs")
+    split_hello: bool | None = Field(
+        None, description="web (https): send the ClientHello in small TCP segments, the "
+                          "evasion that beats an inspector reading one packet")
 
 
 class PolicyAddIn(PolicyIn):

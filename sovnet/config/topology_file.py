@@ -190,6 +190,9 @@ class ServiceFields(In):
     locus: Locus | None = None
     switch: Endpoint | None = Field(None, description="SWITCH or SWITCH:PORT")
     depends_on: list[str] | None = None
+    https_redirect: bool | None = Field(
+        None, description="HTTP on port 80 answers 301 to the https:// URL, as most sites do")
+    http3: bool | None = Field(None, description="also serve HTTP/3 over QUIC on udp/443")
 
 
 class Defaults(In):
@@ -208,6 +211,8 @@ class Group(In):
     category: Category | None = None
     locus: Locus | None = None
     depends_on: list[str] | None = None
+    https_redirect: bool | None = None
+    http3: bool | None = None
 
 
 class IspIn(In):

@@ -6,6 +6,9 @@ and whatever the Host and path, the answer is a blockpage. It is built like the 
 OONI meets: Iran's answers 403 Forbidden with a small page of its own, as does this one, naming
 the ISP and the order. To a measurer the connection works but the answer differs from the
 control's in status, length and title: OONI's `blocking: "http-diff"`.
+Blockpages are plain HTTP, as in reality. HTTPS steered here (--tls-port) meets a certificate
+for the blockpage's own name, never the blocked site's: the client's handshake fails with
+`ssl_invalid_hostname`, which is what OONI measures where an ISP redirects TLS to its blockpage.
 Standard library only. Logs one line per request to stderr.
 """
 
@@ -16,7 +19,7 @@ import html
 import sys
 from http.server import BaseHTTPRequestHandler
 
-from sovnet.emulation.httpd import serve
+from sovnet.emulation.httpd import add_tls_arguments, serve, tls_of
 
 STATUS = 403
 MAX_DISCARD = 1 << 20  # request body bytes read (and dropped) before answering
@@ -92,9 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--isp", required=True, help="the ISP named on the page")
     ap.add_argument("--port", type=int, default=80)
     ap.add_argument("--address", default="0.0.0.0")
-    ap.add_argument("--ready", help="file written once the socket listens")
+    ap.add_argument("--ready", help="file written once the sockets listen")
+    add_tls_arguments(ap)
     a = ap.parse_args(argv)
-    return serve(make_handler(a.isp), a.address, a.port, a.ready, f"blockpaged {a.isp}")
+    return serve(make_handler(a.isp), a.address, a.port, a.ready, f"blockpaged {a.isp}",
+                 tls_of(a))
 
 
 if __name__ == "__main__":

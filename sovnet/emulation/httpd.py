@@ -1,6 +1,8 @@
 """The web server of a service host: `python -m sovnet.emulation.httpd --service NAME ...`.
 
-Answers GET and HEAD for its own domain names only (other Host headers get 421):
+Answers GET and HEAD for its own domain names only (other Host headers get 421), over HTTP on
+--port and, with --tls-port, over HTTPS with the lab CA's certificate (sovnet.emulation.labca);
+with --redirect-https, plain HTTP answers every request for its names with a 301 to https://:
   /           a small HTML page titled with the service name that loads each dependency's
               http://<domain>/asset.js (so a browser-like probe sees the dependencies)
   /asset.js   a small script
@@ -14,9 +16,12 @@ import argparse
 import html
 import os
 import signal
+import ssl
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from sovnet.emulation.tlsserve import serve_tls_in_background
 
 MAX_BYTES = 1 << 30
 CHUNK = b"sovnet!\n" * 8192  # 64 KiB
@@ -37,7 +42,8 @@ def page(service: str, domains: list[str], depends: list[str]) -> bytes:
     return body.encode()
 
 
-def make_handler(service: str, domains: list[str], depends: list[str]):
+def make_handler(service: str, domains: list[str], depends: list[str],
+                 redirect_https: bool = False):
     names = {d.lower().rstrip(".") for d in domains}
     index = page(service, domains, depends)
     asset = (
@@ -71,6 +77,8 @@ def make_handler(service: str, domains: list[str], depends: list[str]):
                 msg = f"421 misdirected: {service} serves {', '.join(sorted(names))}\n"
                 return self._send(421, "text/plain", msg.encode(), head)
             url = urlsplit(self.path)
+            if redirect_https and not isinstance(self.connection, ssl.SSLSocket):
+                return self._redirect(f"https://{host}{self.path}", head)
             if url.path in ("/", "/index.html"):
                 return self._send(200, "text/html; charset=utf-8", index, head)
             if url.path == "/asset.js":
@@ -84,6 +92,16 @@ def make_handler(service: str, domains: list[str], depends: list[str]):
                     return self._send(400, "text/plain", b"n must be 0..2**30\n", head)
                 return self._bytes(n, head)
             return self._send(404, "text/plain", b"not found\n", head)
+
+        def _redirect(self, location: str, head: bool) -> None:
+            body = f"moved to {location}\n".encode()
+            self.send_response(301)
+            self.send_header("Location", location)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if not head:
+                self.wfile.write(body)
 
         def _bytes(self, n: int, head: bool) -> None:
             self.send_response(200)
@@ -117,16 +135,38 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--depends", default="", help="comma-separated domains of dependencies")
     ap.add_argument("--port", type=int, default=80)
     ap.add_argument("--address", default="0.0.0.0")
-    ap.add_argument("--ready", help="file written once the socket listens")
+    ap.add_argument("--ready", help="file written once the sockets listen")
+    add_tls_arguments(ap)
+    ap.add_argument("--redirect-https", action="store_true",
+                    help="answer plain HTTP with a 301 to the https:// URL")
     a = ap.parse_args(argv)
-    handler = make_handler(a.service, _split(a.domains), _split(a.depends))
-    return serve(handler, a.address, a.port, a.ready, f"httpd {a.service}")
+    handler = make_handler(a.service, _split(a.domains), _split(a.depends), a.redirect_https)
+    return serve(handler, a.address, a.port, a.ready, f"httpd {a.service}", tls_of(a))
 
 
-def serve(handler, address: str, port: int, ready: str | None, name: str) -> int:
-    """Listen, write the ready file the network polls for, serve until SIGTERM."""
+def add_tls_arguments(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--tls-port", type=int, help="also serve HTTPS on this port")
+    ap.add_argument("--cert", help="certificate chain (PEM) for HTTPS")
+    ap.add_argument("--key", help="private key (PEM) for HTTPS")
+
+
+def tls_of(a: argparse.Namespace) -> tuple[int, str, str] | None:
+    if a.tls_port is None:
+        return None
+    if not (a.cert and a.key):
+        raise SystemExit("--tls-port needs --cert and --key")
+    return a.tls_port, a.cert, a.key
+
+
+def serve(handler, address: str, port: int, ready: str | None, name: str,
+          tls: tuple[int, str, str] | None = None) -> int:
+    """Listen (HTTP, and HTTPS with `tls` = (port, cert, key)), write the ready file the
+    network polls for, serve until SIGTERM."""
     ThreadingHTTPServer.daemon_threads = True
     server = ThreadingHTTPServer((address, port), handler)
+    if tls is not None:
+        serve_tls_in_background(handler, address, *tls)
+        name += f" (https on {tls[0]})"
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     if ready:
         with open(ready, "w") as f:

@@ -25,6 +25,7 @@ from mininet.node import Host, OVSSwitch
 
 from sovnet.emulation import cleanup, lablock, ovs, steer, tc
 from sovnet.emulation import servers as hostservers
+from sovnet.emulation.labca import SYSTEM_BUNDLE, LabCA
 from sovnet.emulation.topo import (
     LateRemoteController,
     QuietTCLink,
@@ -220,7 +221,21 @@ class Network:
             if out.strip() != "ok":
                 raise EmulationError(f"host {h.name}: cannot set its resolver: {out.strip()}")
 
+    def _trust_lab_ca(self) -> LabCA:
+        """A new CA for this lab; every host trusts it as a managed device would, through the
+        system bundle (bind-mounted in the host's private mount namespace, like resolv.conf),
+        so curl, OpenSSL and Python's ssl accept the services' certificates unconfigured."""
+        ca = LabCA(self.workdir)
+        bundle = ca.bundle()
+        for h in self.topology.hosts:
+            out = self.net.get(h.name).cmd(
+                f"mount --bind {bundle} {SYSTEM_BUNDLE} && echo ok")
+            if out.strip() != "ok":
+                raise EmulationError(f"host {h.name}: cannot install the lab CA: {out.strip()}")
+        return ca
+
     def _start_servers(self) -> None:
+        hostservers.issue_certs(self.topology, self._trust_lab_ca())
         zone_file = Path(self.zone_file) if self.zone_file else self.workdir / "zone.json"
         if not self.zone_file:
             hostservers.write_zone(self.topology, zone_file)

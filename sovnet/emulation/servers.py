@@ -1,8 +1,10 @@
 """Starting, awaiting and stopping the servers that run inside the emulated hosts.
 
-Every service host runs `python -m sovnet.emulation.httpd` on port 80 and every resolver host
+Every service host runs `python -m sovnet.emulation.httpd` on ports 80 and 443 (HTTPS with a
+certificate from the lab CA for all its domains) and every resolver host
 `python -m sovnet.emulation.dnsd` on port 53 (UDP and TCP) and its ISP's blockpage server,
-`python -m sovnet.emulation.blockpaged`, on port 80. Each writes a ready file once its sockets
+`python -m sovnet.emulation.blockpaged`, on ports 80 and 443 (with a certificate for the
+blockpage's own name only). Each writes a ready file once its sockets
 listen; start() polls for those files (and for early deaths) instead of sleeping.
 """
 
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sovnet.emulation.labca import LabCA, cert_paths
 from sovnet.errors import EmulationError
 from sovnet.model.topology import Topology, resolver_ip  # noqa: F401 (re-exported)
 from sovnet.poll import attempts
@@ -37,6 +40,27 @@ def write_zone(topology: Topology, path: Path) -> Path:
     path = Path(path)
     path.write_text(json.dumps(zone(topology), indent=1, sort_keys=True) + "\n")
     return path
+
+
+HTTPS = 443
+
+
+def blockpage_name(isp: str) -> str:
+    """The only name an ISP's blockpage server has a certificate for."""
+    return f"blockpage.{isp}.sovnet"
+
+
+def issue_certs(topology: Topology, ca: LabCA) -> None:
+    """A certificate per server that speaks TLS, at the paths server_specs gives them."""
+    for svc in topology.services:
+        ca.issue(svc.name, list(svc.domains))
+    for res in topology.resolvers:
+        ca.issue(f"{res.name}.blockpaged", [blockpage_name(res.isp)])
+
+
+def _tls_args(workdir: Path, name: str) -> list[str]:
+    cert, key = cert_paths(workdir, name)
+    return ["--tls-port", str(HTTPS), "--cert", str(cert), "--key", str(key)]
 
 
 @dataclass
@@ -87,10 +111,13 @@ def server_specs(
             "80",
             "--ready",
             str(ready),
+            *_tls_args(workdir, svc.name),
+            *(["--redirect-https"] if svc.https_redirect else []),
         ]
         specs.append(
             ServerSpec(
-                svc.name, "http", argv, ready, workdir / f"{svc.name}.httpd.log", ("tcp/80",)
+                svc.name, "http", argv, ready, workdir / f"{svc.name}.httpd.log",
+                ("tcp/80", f"tcp/{HTTPS}"),
             )
         )
     for res in topology.resolvers:
@@ -117,9 +144,9 @@ def server_specs(
         # The resolver host is also its ISP's blockpage server (blockpage policies).
         ready = workdir / f"{res.name}.blockpaged.ready"
         argv = [python, "-m", "sovnet.emulation.blockpaged", "--isp", res.isp, "--port", "80",
-                "--ready", str(ready)]
+                "--ready", str(ready), *_tls_args(workdir, f"{res.name}.blockpaged")]
         specs.append(ServerSpec(res.name, "blockpage", argv, ready,
-                                workdir / f"{res.name}.blockpaged.log", ("tcp/80",)))
+                                workdir / f"{res.name}.blockpaged.log", ("tcp/80", f"tcp/{HTTPS}")))
     return specs
 
 

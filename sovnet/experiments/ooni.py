@@ -137,7 +137,9 @@ def _decide(observation: dict, control: dict, tk: dict) -> tuple[object, bool | 
 
 
 def blocking_flags(observation: dict, control: dict | None, tk: dict) -> int:
-    """x_blocking_flags: every anomaly seen, plus SUCCESS when the page was accessible.
+    """x_blocking_flags: every anomaly seen, plus SUCCESS when the page was accessible. A
+    failed TLS handshake is TLS (4), as probe-cli's QA expects for a reset or a blackhole after
+    the ClientHello; a failed HTTP exchange after TLS or on plain HTTP is HTTP_FAILURE (8).
 
     Same bits as probe-cli v0.5, whose QA expects DNS|SUCCESS (33) for NXDOMAIN from the ISP
     resolver and DNS|TCPIP|SUCCESS (35) for a spoofed address refusing TCP: its SUCCESS there
@@ -151,13 +153,22 @@ def blocking_flags(observation: dict, control: dict | None, tk: dict) -> int:
     if _tcp_blocked(observation, control):
         flags |= TCPIP
     requests = observation.get("requests") or []
-    if requests and requests[0].get("failure") is not None:
+    if _tls_failed(observation):
+        flags |= TLS
+    elif requests and requests[0].get("failure") is not None:
         flags |= HTTP_FAILURE
     if _response(observation) is not None and not accessible:
         flags |= HTTP_DIFF
     if accessible:
         flags |= SUCCESS
     return flags
+
+
+def _tls_failed(observation: dict) -> bool:
+    """The last TLS handshake failed (a reset, a blackhole or a forged certificate after the
+    TCP connect): probe-cli's analysisFlagTLSBlocking, reported with blocking "http-failure"."""
+    handshakes = observation.get("tls_handshakes") or []
+    return bool(handshakes) and handshakes[-1].get("failure") is not None
 
 
 def _tcp_records(observation: dict, control: dict | None) -> list[dict]:

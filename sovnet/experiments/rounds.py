@@ -20,7 +20,7 @@ from sovnet.experiments.rundir import RunFolder
 from sovnet.model.scenario import Probe, Scenario, Vantage
 from sovnet.model.topology import resolver_ip
 
-TIMEOUTS = {"dns": 1.0, "connect": 1.5, "http": 3.0}
+TIMEOUTS = {"dns": 1.0, "connect": 1.5, "tls": 2.0, "http": 3.0}
 THROUGHPUT_TIMEOUT = 15.0
 
 
@@ -98,9 +98,11 @@ class ProbeRounds:
     def _target(self, probe: Probe, service: str) -> dict:
         svc = self.topo.service(service)
         if probe.kind == "web":
-            return {"service": service, "url": f"http://{svc.domains[0]}/"}
+            target = {"service": service, "url": f"{probe.scheme}://{svc.domains[0]}/"}
+            return {**target, "split_hello": True} if probe.split_hello else target
         if probe.kind == "throughput":
-            return {"service": service, "url": f"http://{svc.domains[0]}/bytes?n={probe.bytes}"}
+            return {"service": service,
+                    "url": f"{probe.scheme}://{svc.domains[0]}/bytes?n={probe.bytes}"}
         return {"service": service, "ip": self.topo.host(service).ip}
 
     def result(self, host: str, line: dict) -> None:

@@ -24,9 +24,10 @@ ACTION_FORMS = ("allow, deny, reject, blockpage, steer_dns, dns_tamper:nxdomain,
                 "throttle:RATE (e.g. throttle:256kbit, throttle:2mbit) or log")
 # Access decisions, taken in the switches' policy table; the highest-priority one covering a
 # packet decides. A reject is a deny the sender is told about: the controller answers a TCP SYN
-# with a reset and anything else with an ICMP "prohibited". blockpage sends HTTP (tcp/80) for the
-# target to the ISP's blockpage server and drops the rest; steer_dns sends DNS (udp/tcp 53) for
-# the target to the ISP's own resolver, whatever resolver the subscriber asked.
+# with a reset and anything else with an ICMP "prohibited". blockpage sends HTTP and HTTPS
+# (tcp/80, tcp/443) for the target to the ISP's blockpage server and drops the rest; steer_dns
+# sends DNS (udp/tcp 53) for the target to the ISP's own resolver, whatever resolver the
+# subscriber asked.
 FLOW_ACTIONS = ("allow", "deny", "reject", "blockpage", "steer_dns")
 BLOCKING_ACTIONS = ("deny", "reject", "blockpage")
 # Orthogonal to access: each applies on top of whatever the access decision lets through, the

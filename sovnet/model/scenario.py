@@ -28,7 +28,11 @@ MEASURED_BY = {"accessible": "web", "usable": "web", "blocking": "web", "failure
                "last_packet_ms": "stream", "first_packet_ms": "stream"}
 METRICS = tuple(MEASURED_BY)
 # a probe's parameter -> the kind of probe it belongs to
-PROBE_PARAMS = {"bytes": "throughput", "count": "latency", "rate": "stream", "window": "stream"}
+# The probe parameters and the kinds of probe each applies to.
+PROBE_PARAMS = {"bytes": ("throughput",), "count": ("latency",), "rate": ("stream",),
+                "window": ("stream",), "scheme": ("web", "throughput"),
+                "split_hello": ("web",)}
+SCHEMES = ("http", "https")
 BLOCKING_VALUES = ("false", "dns", "tcp_ip", "http-failure", "http-diff", "null")
 # Metrics that check the share of web measurements with one value of a test key: OONI's
 # `blocking` verdict, or its `http_experiment_failure` string ("null": no failure).
@@ -180,6 +184,8 @@ class Probe:
     count: int = 3  # latency: echo requests per measurement
     rate: int = 100  # stream: echo requests per second (real time)
     window: float = 0.0  # stream: emulated seconds each round sends for (0: `every`)
+    scheme: str = "http"  # web, throughput: the services' URLs are http:// or https://
+    split_hello: bool = False  # web: send the ClientHello in small TCP segments (an evasion)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,8 @@ class Service:
     category: str
     locus: str  # "domestic" or "foreign"
     depends_on: tuple[str, ...] = ()
+    https_redirect: bool = False  # port 80 answers 301 to https://
+    http3: bool = False  # also HTTP/3 over QUIC on udp/443
 
 
 @dataclass(frozen=True)

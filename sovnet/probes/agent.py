@@ -33,6 +33,7 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from sovnet.probes import tls
 from sovnet.probes.net import (
     Clock,
     ProbeEnv,
@@ -92,7 +93,7 @@ def measure_throughput(target: dict, cmd: dict, env: ProbeEnv) -> dict:
     deadline = time.monotonic() + float(cmd.get("timeout", 15))
     timeouts = Timeouts.from_command(cmd.get("timeouts"))
     url = target["url"]
-    u = split_url(url, env.http_port)
+    u = split_url(url, env.http_port, env.https_port)
     obs = {"url": url, "bytes": 0, "seconds": None, "throughput_kbps": None, "failure": None}
     if is_ip(u.host):
         addrs = [u.host]
@@ -103,9 +104,15 @@ def measure_throughput(target: dict, cmd: dict, env: ProbeEnv) -> dict:
         obs["failure"] = "generic_timeout_error"
     if obs["failure"] is not None:
         return obs
-    sock, obs["failure"] = connect_first(addrs, u.port, min(timeouts.connect, remaining))
+    sock, ip, obs["failure"] = connect_first(addrs, u.port, min(timeouts.connect, remaining))
     if sock is None:
         return obs
+    if u.tls:  # the SNI an inspector reads: a throttle by SNI is measured through it
+        record, sock = tls.handshake(sock, ip, u.port, u.host, timeouts.tls, Clock())
+        obs["tls_handshakes"] = [record]
+        if sock is None:
+            obs["failure"] = record["failure"]
+            return obs
     status, received, seconds, failure = count_body(sock, u.target, u.netloc, deadline)
     if failure is None and status != 200:
         failure = f"unknown_failure: HTTP status {status}"

@@ -141,11 +141,19 @@ def resolve(hostname: str, resolver: tuple[str, int], timeout: float, clock: Clo
     return queries, (addrs if failure is None else []), failure
 
 
-def tcp_connect(ip: str, port: int, timeout: float, clock: Clock):
-    """-> (df-005 record, the connected socket or None)."""
+# The least MSS Linux takes: a ClientHello then leaves in several segments, the first ending
+# long before the SNI (record and handshake headers, random, session id: 76 bytes), which is how
+# a probe splits its ClientHello against a censor that reads one packet (split_hello).
+SPLIT_MSS = 88
+
+
+def tcp_connect(ip: str, port: int, timeout: float, clock: Clock, mss: int | None = None):
+    """-> (df-005 record, the connected socket or None). `mss` caps the segments it sends."""
     t0 = clock.now()
     sock: socket.socket | None = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.settimeout(timeout)
+    if mss is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, mss)
     failure = None
     try:
         sock.connect((ip, port))
@@ -159,14 +167,14 @@ def tcp_connect(ip: str, port: int, timeout: float, clock: Clock):
 
 def connect_first(addrs: list[str], port: int, timeout: float):
     """Try the addresses in turn, as a browser does, until one connects.
-    -> (socket or None, the first failure)."""
+    -> (socket or None, its address, the first failure)."""
     first_failure = None
     for addr in addrs:
         record, sock = tcp_connect(addr, port, timeout, Clock())
         if sock is not None:
-            return sock, None
+            return sock, addr, None
         first_failure = first_failure or record["status"]["failure"]
-    return None, first_failure
+    return None, None, first_failure
 
 
 @dataclass
@@ -256,6 +264,7 @@ class ProbeEnv:
 
     resolver: tuple[str, int] | None
     http_port: int = 80
+    https_port: int = 443
 
     def dns(self) -> tuple[str, int]:
         """The resolver, for probes that cannot do without one."""
@@ -270,15 +279,22 @@ class Url:
     port: int
     netloc: str  # as written in the URL: the Host header a browser would send
     target: str  # path and query
+    scheme: str = "http"
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme == "https"
 
 
-def split_url(url: str, http_port: int) -> Url:
-    """An http URL; port-less URLs use http_port (80 in the emulation, another in tests)."""
+def split_url(url: str, http_port: int, https_port: int = 443) -> Url:
+    """An http or https URL; port-less URLs use http_port or https_port (80 and 443 in the
+    emulation, others in tests)."""
     parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
-        raise ValueError(f"not an http URL: {url!r}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Url(parts.hostname, parts.port or http_port, parts.netloc, target)
+    default = https_port if parts.scheme == "https" else http_port
+    return Url(parts.hostname, parts.port or default, parts.netloc, target, parts.scheme)
 
 
 def is_ip(host: str) -> bool:

@@ -117,14 +117,16 @@ def test_every_resolver_host_runs_its_isps_blockpage_server(tmp_path):
         assert argv[1:3] == ["-m", "sovnet.emulation.blockpaged"]
         assert argv[argv.index("--isp") + 1] == r.isp
         assert argv[argv.index("--port") + 1] == "80"
-        assert pages[r.name].ports == ("tcp/80",)
+        assert pages[r.name].ports == ("tcp/80", "tcp/443")
+        assert argv[argv.index("--tls-port") + 1] == "443"
         assert pages[r.name].ready != next(s.ready for s in specs
                                            if s.host == r.name and s.kind == "dns")
 
 
 def test_resolver_hosts_redirect_the_ports_of_their_servers(tmp_path):
     specs = servers.server_specs(small(), tmp_path, tmp_path / "z")
-    assert steer.steered_ports(small(), specs) == {"dns1": ["udp/53", "tcp/53", "tcp/80"]}
+    assert steer.steered_ports(small(), specs) == {
+        "dns1": ["udp/53", "tcp/53", "tcp/80", "tcp/443"]}
     script = steer.ruleset("10.1.0.53", ["udp/53", "tcp/53", "tcp/80", "tcp/80"])
     rules = [line.strip() for line in script.splitlines() if "redirect" in line]
     assert rules == [

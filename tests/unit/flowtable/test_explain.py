@@ -61,8 +61,11 @@ def test_explain_follows_a_blockpage_steer_to_the_isp_resolver():
     resolver = topo.resolver_for(topo.subscriber("alice").isp).name
     assert e.trace.delivered_to == resolver and e.trace.steered
     assert f"tcp/80: steered to {resolver} (the ISP's resolver and blockpage server" in e.render()
+    # HTTPS goes there too (to meet the blockpage's certificate); other ports are dropped.
     https = explain(topo, tables, pol, "alice", "social.example", port=443)
-    assert https.trace.delivered_to is None and https.policy == block
+    assert https.trace.delivered_to == resolver and https.policy == block
+    other = explain(topo, tables, pol, "alice", "social.example", port=8443)
+    assert other.trace.delivered_to is None and other.policy == block
 
 
 def test_explain_names_the_log_policy_that_records_the_traffic():
