@@ -275,3 +275,36 @@ def test_body_checks_skip_truncated_and_empty_bodies():
     assert ooni.body_checks({"body_length": 800, "body_is_truncated": True}, ctrl) == (
         None, 0.0)
     assert ooni.body_checks({"body_length": 0}, ctrl) == (None, 0.0)
+
+
+def handshake(failure=None) -> dict:
+    return {"network": "tcp", "address": f"{SITE}:443", "server_name": "bank.sov",
+            "tls_version": "" if failure else "TLSv1.3", "failure": failure,
+            "cipher_suite": "" if failure else "TLS_AES_256_GCM_SHA384",
+            "negotiated_protocol": "" if failure else "http/1.1", "peer_certificates": [],
+            "no_tls_verify": False, "alpn": ["http/1.1"], "t0": 0.003, "t": 0.004}
+
+
+@pytest.mark.parametrize("failure", ["connection_reset", "generic_timeout_error",
+                                     "ssl_invalid_hostname", "eof_error"])
+def test_tls_interference_is_http_failure_with_the_tls_flag(failure):
+    """probe-cli QA (tlsBlockingConnectionReset, ...): blocking http-failure, flags 4."""
+    obs = observation(requests=[], http_failure=failure)
+    obs["tls_handshakes"] = [handshake(failure)]
+    tk = ooni.classify(obs, control())
+    assert (tk["blocking"], tk["accessible"], tk["x_blocking_flags"],
+            tk["http_experiment_failure"]) == ("http-failure", False, ooni.TLS, failure)
+
+
+def test_tls_failing_for_the_control_too_means_the_site_is_down():
+    obs = observation(requests=[], http_failure="ssl_failed_handshake")
+    obs["tls_handshakes"] = [handshake("ssl_failed_handshake")]
+    tk = ooni.classify(obs, control(http_failure="ssl_failed_handshake"))
+    assert (tk["blocking"], tk["accessible"], tk["x_blocking_flags"]) == (False, False, 0)
+
+
+def test_a_good_handshake_and_page_is_accessible():
+    obs = observation()
+    obs["tls_handshakes"] = [handshake()]
+    tk = ooni.classify(obs, control())
+    assert (tk["blocking"], tk["accessible"], tk["x_blocking_flags"]) == (False, True, 32)
