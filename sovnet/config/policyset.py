@@ -29,6 +29,7 @@ from sovnet.model.policy import (
     PolicySyntaxError,
     Scope,
     Target,
+    check_dpi,
     check_priority,
     parse_scope,
     parse_target,
@@ -105,6 +106,11 @@ def policy_spec(pol: PolicyIn, at: tuple, written: dict, r: Reporter,
             if key in parsed:
                 check_names(parsed[key], at + (key,), topology, r)
     if len(parsed) < 4:
+        return None
+    try:
+        check_dpi(parsed["action"], parsed["target"])
+    except PolicySyntaxError as exc:
+        r.value(at + ("action",), str(exc))
         return None
     try:
         when = schedule(pol.daily, pol.from_, pol.until)

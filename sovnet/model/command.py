@@ -19,6 +19,7 @@ from sovnet.model.policy import (
     PolicySyntaxError,
     Scope,
     Target,
+    check_dpi,
     check_priority,
     parse_scope,
     parse_target,
@@ -75,8 +76,9 @@ class PolicyRequest:
         check_priority(priority)
         if schedule is not None and not isinstance(schedule, Schedule):
             raise PolicySyntaxError(f"expected a Schedule, got {type(schedule).__name__}")
-        return cls(act, _scope(scope), _target(target), priority, schedule, str(author),
-                   reason)
+        tgt = _target(target)
+        check_dpi(act, tgt)
+        return cls(act, _scope(scope), tgt, priority, schedule, str(author), reason)
 
 
 @dataclass(frozen=True)

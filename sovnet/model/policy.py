@@ -10,6 +10,7 @@ Pure: standard library only.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 ACTIONS = ("allow", "deny", "reject", "blockpage", "steer_dns", "dns_tamper", "throttle", "log")
 ACTION_FORMS = ("allow, deny, reject, blockpage, steer_dns, dns_tamper:nxdomain, dns_tamper:IP, "
                 "throttle:RATE (e.g. throttle:256kbit, throttle:2mbit) or log")
+# deny, reject and throttle on an inspector target (sni, ...) take options: deny:residual=90s,
+# reject:residual=2m,both, throttle:140kbit,reassemble.
 # Access decisions, taken in the switches' policy table; the highest-priority one covering a
 # packet decides. A reject is a deny the sender is told about: the controller answers a TCP SYN
 # with a reset and anything else with an ICMP "prohibited". blockpage sends HTTP and HTTPS
@@ -39,7 +42,16 @@ DNS_TAMPER_MODES = "nxdomain or an IPv4 address to answer instead"
 SCOPE_KINDS = ("all", "isp", "class", "subscriber", "tier", "standing")
 # Admission tiers, lowest first; "revoked" is no tier: a revoked subscriber is not admitted.
 TIERS = ("registered", "verified", "privileged")
-TARGET_KINDS = ("international", "service", "category", "locus", "prefix", "port", "any")
+TARGET_KINDS = ("international", "service", "category", "locus", "prefix", "port", "any",
+                "sni", "sni-contains", "host", "quic")
+# Targets an in-path inspector recognises in a flow's first bytes (sovnet.inspect): the SNI of
+# a TLS ClientHello, a substring of it, the Host of cleartext HTTP, QUIC (by its Initial's SNI,
+# or all of it). They take deny (drop silently), reject (reset) or throttle:RATE, with options.
+DPI_TARGETS = ("sni", "sni-contains", "host", "quic")
+DPI_ACTIONS = ("deny", "reject", "throttle")
+DPI_OPTIONS = "residual=DURATION (e.g. residual=90s, residual=2m), reassemble, both (reject)"
+_NAME_RE = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+_PART_RE = re.compile(r"^[a-z0-9.-]+$")
 PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1}
 SUBSCRIBER_STATUSES = ("registered", "verified", "privileged", "revoked")
 DEFAULT_STANDING = 100  # a subscriber's standing (0-100) until the store says otherwise
@@ -65,7 +77,7 @@ class Target:
     value: str = ""  # empty for "international" and "any"
 
     def __str__(self) -> str:
-        return self.kind if self.kind in ("international", "any") else f"{self.kind}:{self.value}"
+        return f"{self.kind}:{self.value}" if self.value else self.kind
 
 
 @dataclass(frozen=True)
@@ -166,8 +178,13 @@ def parse_target(text: str) -> Target:
     if kind not in TARGET_KINDS:
         raise PolicySyntaxError(
             f"unknown target {text!r} (expected international, any, service:NAME, "
-            "category:CODE, locus:domestic|foreign, prefix:CIDR or port:PROTO/PORT)"
+            "category:CODE, locus:domestic|foreign, prefix:CIDR, port:PROTO/PORT, sni:NAME, "
+            "sni-contains:TEXT, host:NAME, quic or quic:NAME)"
         )
+    if kind == "quic" and not value:
+        return Target(kind)
+    if kind in DPI_TARGETS:
+        return Target(kind, _name_pattern(kind, value, text))
     if kind in ("international", "any"):
         if value:
             raise PolicySyntaxError(f"target {kind!r} takes no value, got {text!r}")
@@ -186,6 +203,56 @@ def parse_target(text: str) -> Target:
     if kind == "locus" and value not in ("domestic", "foreign"):
         raise PolicySyntaxError(f"bad locus {value!r} (expected domestic or foreign)")
     return Target(kind, value)
+
+
+def _name_pattern(kind: str, value: str, text: str) -> str:
+    name = value.strip().rstrip(".").lower()
+    ok = _PART_RE.match(name) if kind == "sni-contains" else _NAME_RE.match(name)
+    if not name or not ok:
+        form = ("a part of a name such as t.co" if kind == "sni-contains"
+                else "a name such as friendbook.example, or *.example for every name below it")
+        raise PolicySyntaxError(f"bad {kind} pattern in {text!r} (expected {form})")
+    return name
+
+
+def parse_duration_s(text: str) -> float:
+    """'90s' -> 90.0, '2m' -> 120.0, '45' -> 45.0: the residual of an inspector's block."""
+    m = re.fullmatch(r"(\d+)(s|m)?", text.strip())
+    if m is None or int(m.group(1)) <= 0:
+        raise PolicySyntaxError(f"bad duration {text!r} (expected seconds or minutes such as "
+                                "90s or 2m)")
+    return float(int(m.group(1)) * (60 if m.group(2) == "m" else 1))
+
+
+def action_options(action: str) -> tuple[float, bool, bool]:
+    """(residual seconds, reassemble, reset the server too) of an action's options: the
+    parameter of deny and reject, what follows the rate of throttle
+    ("throttle:140kbit,reassemble")."""
+    kind, _, param = action.partition(":")
+    words = param.split(",")[1:] if kind == "throttle" else (param.split(",") if param else [])
+    residual, reassemble, both = 0.0, False, False
+    for word in words:
+        key, eq, value = word.strip().partition("=")
+        if key == "residual" and eq and kind != "throttle":
+            residual = parse_duration_s(value)
+        elif key == "reassemble" and not eq:
+            reassemble = True
+        elif key == "both" and not eq and kind == "reject":
+            both = True
+        else:
+            raise PolicySyntaxError(f"bad option {word.strip()!r} in {action!r} (expected "
+                                    f"{DPI_OPTIONS})")
+    return residual, reassemble, both
+
+
+def check_dpi(action: Action, target: Target) -> None:
+    """An inspector target takes deny, reject or throttle; options need an inspector target."""
+    if target.kind in DPI_TARGETS and action.kind not in DPI_ACTIONS:
+        raise PolicySyntaxError(f"{action} cannot apply to {target} (expected deny, reject or "
+                                "throttle:RATE for an sni, sni-contains, host or quic target)")
+    if target.kind not in DPI_TARGETS and action.has_options:
+        raise PolicySyntaxError(f"options in {action} apply to sni, sni-contains, host and quic "
+                                f"targets only, not to {target}")
 
 
 def parse_port(value: str) -> tuple[int, int | None]:
@@ -212,8 +279,12 @@ def check_action(action: str) -> str:
             dns_answer(action)
         else:
             throttle_kbps(action)
+    elif param and kind in ("deny", "reject"):
+        action_options(action)
     elif param:
         raise PolicySyntaxError(f"action {kind!r} takes no parameter, got {action!r}")
+    if kind == "throttle":
+        action_options(action)
     return action
 
 
@@ -225,6 +296,7 @@ def throttle_kbps(action: str) -> int | None:
     kind, _, param = action.partition(":")
     if kind != "throttle":
         return None
+    param = param.split(",")[0]
     text = param.strip().lower()
     unit = next((u for u in _RATE_UNITS if text.endswith(u)), None)
     number = text[: -len(unit)] if unit else ""
@@ -275,6 +347,14 @@ class Action:
     param: str = ""
     rate_kbps: int | None = None  # throttle: the rate in kbit/s
     answer: str | None = None  # dns_tamper: "nxdomain" or the IPv4 address answered
+    # Options of an inspector's action (targets sni, sni-contains, host, quic):
+    residual: float = 0.0  # seconds the (client, server, port) stays blocked after a trigger
+    reassemble: bool = False  # read the whole ClientHello, not just its first segment
+    reset_server: bool = False  # reject: reset the server's side too
+
+    @property
+    def has_options(self) -> bool:
+        return bool(self.residual or self.reassemble or self.reset_server)
 
     @classmethod
     def parse(cls, text: str) -> Action:
@@ -283,8 +363,10 @@ class Action:
         if not isinstance(text, str):
             raise PolicySyntaxError(f"unknown action {text!r} (expected a text such as deny)")
         check_action(text)
-        return cls(action_kind(text), text.partition(":")[2], throttle_kbps(text),
-                   dns_answer(text))
+        kind = action_kind(text)
+        options = action_options(text) if kind in DPI_ACTIONS else (0.0, False, False)
+        return cls(kind, text.partition(":")[2], throttle_kbps(text), dns_answer(text),
+                   *options)
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.param}" if self.param else self.kind

@@ -44,7 +44,8 @@ def test_action_forms():
     assert dns_answer("deny") is None
     for bad, why in [("dns_tamper", "bad dns_tamper answer ''"),
                      ("dns_tamper:blockpage", "bad dns_tamper answer 'blockpage'"),
-                     ("deny:now", "action 'deny' takes no parameter")]:
+                     ("deny:now", "bad option 'now' in 'deny:now'"),
+                     ("allow:now", "action 'allow' takes no parameter")]:
         with pytest.raises(PolicySyntaxError, match=why):
             check_action(bad)
 
