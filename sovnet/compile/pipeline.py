@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sovnet.compile import dpi
 from sovnet.compile.paths import next_hops, trunk_ports
 from sovnet.compile.targets import (
     ETH_ARP,
@@ -38,6 +39,7 @@ from sovnet.compile.targets import (
     target_matches,
 )
 from sovnet.errors import CompileError
+from sovnet.inspect.rules import Rule
 from sovnet.model.flows import (
     CONTROLLER_PORT,
     META_INFRA,
@@ -57,6 +59,7 @@ from sovnet.model.flows import (
     rule,
 )
 from sovnet.model.policy import (
+    DPI_TARGETS,
     FLOW_ACTIONS,
     Policy,
     SubscriberState,
@@ -91,6 +94,7 @@ MeterTables = dict[int, tuple[Meter, ...]]
 class Compiled:
     flows: FlowTables
     meters: MeterTables
+    inspect: tuple[Rule, ...] = ()  # the inspector's rules (sovnet.compile.dpi)
 
 
 def policy_priority(policy: Policy, step: int | None = None) -> int:
@@ -120,10 +124,13 @@ def compile_network(
     # Each policy's packet matches, worked out once (and so validated, even where no switch
     # needs it) rather than again on every switch. dns_tamper and log are enforced off the
     # switches (sovnet.compile.dns_tamper, sovnet.flowlog).
-    access = [(p, target_matches(topo, p.target, p.id)) for p in ordered
+    plain = [p for p in ordered if p.target.kind not in DPI_TARGETS]
+    access = [(p, target_matches(topo, p.target, p.id)) for p in plain
               if p.act.kind in FLOW_ACTIONS]
-    throttles = [(p, target_matches(topo, p.target, p.id)) for p in ordered
+    throttles = [(p, target_matches(topo, p.target, p.id)) for p in plain
                  if p.act.kind == "throttle"]
+    inspected = dpi.dpi_policies(ordered)
+    dpi_meters: dict[int, dict[int, tuple[int, int]]] = {}
     for p, _ in (*access, *throttles):
         check_scope(topo, p.scope, p.id)
     flows_out: FlowTables = {}
@@ -131,15 +138,25 @@ def compile_network(
     for sw in sorted(topo.switches, key=lambda s: s.dpid):
         local_subs = [s.name for s in topo.subscribers if topo.host(s.name).switch == sw.name]
         shaping, meters = _shaping(topo, sw.dpid, local_subs, throttles, subscribers)
+        inspect, more, ids = dpi.switch_flows(topo, sw.dpid, local_subs, inspected, subscribers,
+                                              len(meters) + 1)
+        if len(meters) + len(more) > MAX_METERS:
+            raise CompileError(f"more than {MAX_METERS} meters on switch dpid={sw.dpid} "
+                               "(expected fewer throttles)")
+        meters = (*meters, *more)
+        for pid, pair in ids.items():
+            dpi_meters.setdefault(pid, {})[sw.dpid] = pair
         flows = [
             *_admission(topo, sw.dpid, sw.name, trunks[sw.name], subscribers),
             *(_policy(topo, sw.dpid, local_subs, access, subscribers) if local_subs else ()),
             *shaping,
+            *inspect,
             *_forward(topo, sw.dpid, hops[sw.name]),
         ]
         flows_out[sw.dpid] = _dedupe(flows)
         meters_out[sw.dpid] = meters
-    return Compiled(flows_out, meters_out)
+    return Compiled(flows_out, meters_out,
+                    dpi.rules(topo, inspected, subscribers, dpi_meters))
 
 
 def _admission(topo, dpid, switch, trunks, subscribers) -> list[FlowRule]:

@@ -32,8 +32,10 @@ from oslo_config import cfg as oslo_cfg
 
 from sovnet.controller import ofmsg
 from sovnet.controller.enforcer import Enforcer
+from sovnet.controller.inspector import Inspector
 from sovnet.controller.refusal import refusal
 from sovnet.controller.sync import Step, SwitchSync
+from sovnet.model.flows import cookie_kind, is_ours
 from sovnet.store import StoreWatcher, open_store
 
 log = logging.getLogger("sovnet.controller")
@@ -100,6 +102,7 @@ class SovnetController(app_manager.OSKenApp):
         self.store = open_store(self.settings.store_path)
         self.enforcer = Enforcer(self.store)
         self.sync = SwitchSync(self.enforcer, self.settings.use_bundles)
+        self.inspector = Inspector()
         self.datapaths: dict[int, object] = {}
         self.send_lock = threading.Lock()
         self.stopping = threading.Event()
@@ -204,16 +207,22 @@ class SovnetController(app_manager.OSKenApp):
 
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
     def _packet_in(self, ev):
-        """A packet a reject policy sent up: tell its sender no, out of the port it came in.
-        Not @guarded: one packet we cannot answer is no reason to resync the switch, but no
-        exception may leave the handler (it would end os-ken's event loop)."""
+        """A packet the inspect flows sent up goes to the inspector; one a reject policy (or an
+        inspector's residual block) sent up is refused: its sender is told no, out of the port
+        it came in. Not @guarded: one packet we cannot answer is no reason to resync the
+        switch, but no exception may leave the handler (it would end os-ken's event loop)."""
         msg = ev.msg
         try:
+            if cookie_kind(msg.cookie) == "inspect" and is_ours(msg.cookie):
+                self._send(msg.datapath, self.inspector.packet_in(
+                    msg.datapath.id, msg.match["in_port"], msg.data,
+                    self.enforcer.inspect_rules))
+                return
             answer = refusal(msg.data)
             if answer is not None:
                 self._send(msg.datapath, [ofmsg.packet_out(msg.match["in_port"], answer)])
         except Exception:  # noqa: BLE001
-            log.exception("dpid=%016x cannot answer a rejected packet", msg.datapath.id)
+            log.exception("dpid=%016x cannot answer a packet sent up", msg.datapath.id)
 
     @set_ev_cls(ofp_event.EventONFBundleCtrlMsg, MAIN_DISPATCHER)
     @guarded

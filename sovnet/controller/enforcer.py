@@ -81,6 +81,7 @@ class Enforcer:
         self.transition = ""
         self.desired: dict[int, tuple[FlowRule, ...]] = {}
         self.meters: dict[int, tuple[Meter, ...]] = {}
+        self.inspect_rules: tuple = ()  # the inspector's rules (sovnet.inspect.rules.Rule)
         self.switches: dict[int, SwitchState] = {}
 
     # -- store side -------------------------------------------------------------------------
@@ -120,6 +121,7 @@ class Enforcer:
                     self.transition = ""
                 self.revision, self.desired, self.meters = (snap.revision, tables,
                                                             compiled.meters)
+                self.inspect_rules = compiled.inspect
                 self.active_ids = ids
                 self.generation += 1
                 for dpid, st in self.switches.items():

@@ -51,13 +51,20 @@ def client_hello_sni(data: bytes) -> Hello:
         if got.status == "incomplete" and len(data) >= MAX_HELLO:
             return NOT_TLS  # larger than any inspector holds: passed unread
         return got
-    body, _ = got
-    if body[0] != CLIENT_HELLO:
+    return handshake_sni(got[0])
+
+
+def handshake_sni(body: bytes) -> Hello:
+    """The SNI of a ClientHello handshake message without its record layer (QUIC carries it
+    so, in CRYPTO frames)."""
+    if len(body) < 4 or body[0] != CLIENT_HELLO:
         return NOT_TLS
-    hello = body[4:4 + int.from_bytes(body[1:4], "big")]
+    size = int.from_bytes(body[1:4], "big")
+    if len(body) < 4 + size:
+        return Hello("incomplete")
     try:
-        return _sni(hello)
-    except (IndexError, ValueError):
+        return _sni(body[4:4 + size])
+    except (IndexError, ValueError, UnicodeDecodeError):
         return NOT_TLS
 
 

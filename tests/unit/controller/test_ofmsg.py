@@ -26,6 +26,9 @@ EVERY_ACTION = (
     handmade.policy(6, "throttle:256kbit", "service:cdn"),
     handmade.policy(7, "dns_tamper:nxdomain", "service:social"),
     handmade.policy(8, "log", "any"),
+    handmade.policy(9, "reject:residual=5s", "sni:social.example", "isp:fixnet"),
+    handmade.policy(10, "throttle:140kbit", "sni-contains:cdn"),
+    handmade.policy(11, "deny", "quic"),
 )
 
 

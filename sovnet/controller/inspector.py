@@ -1,0 +1,210 @@
+"""The in-path inspector: the controller reads the first packets of the flows the compiled
+inspect flows send up (sovnet.compile.dpi), decides with the store's rules
+(sovnet.inspect.rules) and installs a verdict for the connection.
+
+A packet without payload (the client's ACK of the handshake) goes on at once. The first packet
+with payload is read: a ClientHello's SNI on tcp/443, an HTTP Host on tcp/80, a QUIC Initial's
+SNI on udp/443. What the rules say becomes a flow for that connection in the shaping table:
+
+  pass      on to forwarding (idle 30 s), and the packet goes on
+  deny      dropped (idle 10 s): the client times out
+  reject    dropped, and a reset to the client (and to the server with `both`)
+  throttle  both directions through the policy's meters (idle 30 s), the packet goes on
+
+A residual rule blocks (client, server, port) for its seconds, whatever the next SNI: dropped
+for deny, refused with a reset for reject. By default only the first packet with payload is
+read, as Russia's TSPU does; a ClientHello longer than it is passed. With a `reassemble` rule
+the inspector keeps reading: it forwards each segment (the client waits for the server's ACK
+before it sends more) and decides when the ClientHello is whole.
+
+Connections open when a rule arrives keep their verdict until it idles out, as in a stateful
+middlebox that decides once per flow. Over capacity the inspector fails closed: Open vSwitch
+queues the packet-ins, and then drops them, and those connections wait and retransmit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from os_ken.lib.packet import ethernet, ipv4, packet, tcp, udp
+from os_ken.lib.packet.in_proto import IPPROTO_TCP, IPPROTO_UDP
+from os_ken.ofproto import ofproto_v1_3 as ofp
+from os_ken.ofproto import ofproto_v1_3_parser as parser
+
+from sovnet.compile.dpi import PRIO_RESIDUAL, PRIO_VERDICT
+from sovnet.controller.ofcodec import to_instructions, to_match
+from sovnet.inspect.http import http_host
+from sovnet.inspect.quic import quic_initial_sni
+from sovnet.inspect.rules import Rule, decide, reassembles
+from sovnet.inspect.tls import MAX_HELLO, Hello, client_hello_sni
+from sovnet.model.flows import (
+    CONTROLLER_PORT,
+    KIND_SHIFT,
+    KINDS,
+    OWNER_SHIFT,
+    TABLE_FORWARD,
+    TABLE_SHAPING,
+    VERDICT_TAG,
+)
+
+log = logging.getLogger("sovnet.inspector")
+
+PASS_IDLE, BLOCK_IDLE = 30, 10
+MAX_HELD = 4096  # connections whose ClientHello is being reassembled at once
+RESIDUAL_KIND = 7  # in a verdict cookie: a residual block whose packets a reset answers
+
+
+def verdict_cookie(policy_id: int, residual: bool = False) -> int:
+    kind = RESIDUAL_KIND if residual else KINDS["inspect"]
+    return (VERDICT_TAG << OWNER_SHIFT) | (kind << KIND_SHIFT) | (policy_id & 0xFFFFFFFF)
+
+
+def is_residual(cookie: int) -> bool:
+    return cookie >> OWNER_SHIFT == VERDICT_TAG and (cookie >> KIND_SHIFT) & 0xFF == \
+        RESIDUAL_KIND
+
+
+@dataclass(frozen=True)
+class Flow:
+    src: str
+    dst: str
+    proto: int
+    sport: int
+    dport: int
+
+    def match(self) -> dict:
+        f = "tcp" if self.proto == IPPROTO_TCP else "udp"
+        return {"eth_type": 0x0800, "ip_proto": self.proto, "ipv4_src": self.src,
+                "ipv4_dst": self.dst, f"{f}_src": self.sport, f"{f}_dst": self.dport}
+
+    def reverse_match(self) -> dict:
+        f = "tcp" if self.proto == IPPROTO_TCP else "udp"
+        return {"eth_type": 0x0800, "ip_proto": self.proto, "ipv4_src": self.dst,
+                "ipv4_dst": self.src, f"{f}_src": self.dport, f"{f}_dst": self.sport}
+
+    def three_tuple(self) -> dict:
+        f = "tcp" if self.proto == IPPROTO_TCP else "udp"
+        return {"eth_type": 0x0800, "ip_proto": self.proto, "ipv4_src": self.src,
+                "ipv4_dst": self.dst, f"{f}_dst": self.dport}
+
+
+def _flow_mod(match: dict, instructions: tuple, cookie: int, priority: int, idle: int = 0,
+              hard: int = 0) -> parser.OFPFlowMod:
+    return parser.OFPFlowMod(
+        datapath=None, cookie=cookie, table_id=TABLE_SHAPING, command=ofp.OFPFC_ADD,
+        idle_timeout=idle, hard_timeout=hard, priority=priority, buffer_id=ofp.OFP_NO_BUFFER,
+        out_port=ofp.OFPP_ANY, out_group=ofp.OFPG_ANY,
+        match=to_match(parser, tuple(match.items())),
+        instructions=to_instructions(ofp, parser, instructions))
+
+
+def forward(in_port: int, data: bytes) -> parser.OFPPacketOut:
+    """The packet goes on where it was going, through the forwarding table."""
+    return parser.OFPPacketOut(None, buffer_id=ofp.OFP_NO_BUFFER, in_port=in_port, actions=[
+        parser.NXActionResubmitTable(in_port=ofp.OFPP_IN_PORT, table_id=TABLE_FORWARD)],
+        data=data)
+
+
+def back_out(in_port: int, data: bytes) -> parser.OFPPacketOut:
+    return parser.OFPPacketOut(None, buffer_id=ofp.OFP_NO_BUFFER, in_port=ofp.OFPP_CONTROLLER,
+                               actions=[parser.OFPActionOutput(in_port)], data=data)
+
+
+def resets(eth, ip, seg, payload_len: int, both: bool) -> tuple[bytes, bytes | None]:
+    """(a reset to the client as if from the server, one to the server as if from the
+    client): what the GFW and TSPU inject."""
+    to_client = packet.Packet()
+    to_client.add_protocol(ethernet.ethernet(dst=eth.src, src=eth.dst, ethertype=eth.ethertype))
+    to_client.add_protocol(ipv4.ipv4(src=ip.dst, dst=ip.src, proto=IPPROTO_TCP, ttl=64))
+    to_client.add_protocol(tcp.tcp(src_port=seg.dst_port, dst_port=seg.src_port, seq=seg.ack,
+                                   ack=(seg.seq + payload_len) & 0xFFFFFFFF, offset=5,
+                                   bits=tcp.TCP_RST | tcp.TCP_ACK, window_size=0))
+    to_client.serialize()
+    if not both:
+        return bytes(to_client.data), None
+    to_server = packet.Packet()
+    to_server.add_protocol(ethernet.ethernet(dst=eth.dst, src=eth.src, ethertype=eth.ethertype))
+    to_server.add_protocol(ipv4.ipv4(src=ip.src, dst=ip.dst, proto=IPPROTO_TCP, ttl=64))
+    to_server.add_protocol(tcp.tcp(src_port=seg.src_port, dst_port=seg.dst_port, seq=seg.seq,
+                                   ack=0, offset=5, bits=tcp.TCP_RST, window_size=0))
+    to_server.serialize()
+    return bytes(to_client.data), bytes(to_server.data)
+
+
+class Inspector:
+    def __init__(self) -> None:
+        self.held: OrderedDict[Flow, bytes] = OrderedDict()
+        self.counts = {"inspected": 0, "passed": 0, "blocked": 0, "throttled": 0}
+
+    def packet_in(self, dpid: int, in_port: int, data: bytes, rules: tuple[Rule, ...]) -> list:
+        """The messages to send the switch for one packet the inspect flows sent up."""
+        pkt = packet.Packet(data)
+        eth, ip = pkt.get_protocol(ethernet.ethernet), pkt.get_protocol(ipv4.ipv4)
+        if eth is None or ip is None:
+            return []
+        seg = pkt.get_protocol(tcp.tcp) if ip.proto == IPPROTO_TCP else None
+        dgram = pkt.get_protocol(udp.udp) if ip.proto == IPPROTO_UDP else None
+        l4 = seg or dgram
+        if l4 is None:
+            return [forward(in_port, data)]
+        payload = bytes(pkt.protocols[-1]) if isinstance(pkt.protocols[-1], bytes) else b""
+        flow = Flow(ip.src, ip.dst, ip.proto, l4.src_port, l4.dst_port)
+        if not payload:
+            return [forward(in_port, data)]  # the handshake's ACK, a FIN: nothing to read
+        self.counts["inspected"] += 1
+        if dgram is not None:
+            protocol, hello = "quic", quic_initial_sni(payload)
+        else:
+            protocol = "http" if flow.dport == 80 else "tls"
+            buf = self.held.pop(flow, b"") + payload
+            hello = http_host(buf) if protocol == "http" else client_hello_sni(buf)
+            if (hello.status == "incomplete" and len(buf) < MAX_HELLO
+                    and reassembles(rules, flow.src, protocol)):
+                self._hold(flow, buf)
+                return [forward(in_port, data)]
+        name = hello.name if hello.status == "name" else None
+        rule = decide(rules, flow.src, protocol, name)
+        return self._verdict(dpid, in_port, data, flow, rule, (eth, ip, seg, len(payload)),
+                             hello)
+
+    def _hold(self, flow: Flow, buf: bytes) -> None:
+        self.held[flow] = buf
+        while len(self.held) > MAX_HELD:
+            self.held.popitem(last=False)
+
+    def _verdict(self, dpid, in_port, data, flow: Flow, rule: Rule | None, parts,
+                 hello: Hello) -> list:
+        if rule is None:
+            self.counts["passed"] += 1
+            return [_flow_mod(flow.match(), (("goto", TABLE_FORWARD),), verdict_cookie(0),
+                              PRIO_VERDICT, idle=PASS_IDLE), forward(in_port, data)]
+        log.info("%s %s:%s -> %s:%s (%s %r)", rule.describe(), flow.src, flow.sport, flow.dst,
+                 flow.dport, hello.status, hello.name)
+        cookie = verdict_cookie(rule.policy_id)
+        if rule.action == "throttle":
+            self.counts["throttled"] += 1
+            up, down = rule.meters.get(dpid, (None, None))
+            if up is None:
+                return [forward(in_port, data)]
+            return [_flow_mod(flow.match(), (("meter", up), ("goto", TABLE_FORWARD)), cookie,
+                              PRIO_VERDICT, idle=PASS_IDLE),
+                    _flow_mod(flow.reverse_match(), (("meter", down), ("goto", TABLE_FORWARD)),
+                              cookie, PRIO_VERDICT, idle=PASS_IDLE),
+                    forward(in_port, data)]
+        self.counts["blocked"] += 1
+        msgs = [_flow_mod(flow.match(), (), cookie, PRIO_VERDICT, idle=BLOCK_IDLE)]
+        if rule.residual:
+            residual = rule.action == "reject"
+            msgs.append(_flow_mod(flow.three_tuple(),
+                                  (("output", CONTROLLER_PORT),) if residual else (),
+                                  verdict_cookie(rule.policy_id, residual), PRIO_RESIDUAL,
+                                  hard=max(1, round(rule.residual))))
+        eth, ip, seg, payload_len = parts
+        if rule.action == "reject" and seg is not None:
+            to_client, to_server = resets(eth, ip, seg, payload_len, rule.reset_server)
+            msgs.append(back_out(in_port, to_client))
+            if to_server is not None:
+                msgs.append(forward(in_port, to_server))
+        return msgs
