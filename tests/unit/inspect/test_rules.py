@@ -1,0 +1,126 @@
+"""The inspector's rules as the compiler makes them, the decision over them, and the messages
+the controller's inspector sends for each verdict."""
+
+from __future__ import annotations
+
+import pytest
+from os_ken.ofproto import ofproto_v1_3_parser as parser
+
+from sovnet.compile import compile_network
+from sovnet.compile.dpi import PRIO_HANDSHAKE, PRIO_INSPECT, PRIO_RESIDUAL, PRIO_VERDICT
+from sovnet.controller.inspector import Inspector, is_residual
+from sovnet.inspect.rules import decide, name_matches
+from sovnet.model.flows import CONTROLLER_PORT, TABLE_SHAPING, cookie_kind
+from tests.unit import handmade
+from tests.unit.inspect.hellos import client_hello
+
+TOPO = handmade.topology()
+
+
+@pytest.mark.parametrize("kind, pattern, name, hit", [
+    ("sni", "t.co", "t.co", True),
+    ("sni", "t.co", "microsoft.com", False),
+    ("sni-contains", "t.co", "microsoft.com", True),
+    ("sni", "*.example", "cdn.video.example", True),
+    ("sni", "*.example", "example", False),
+    ("quic", "", None, True),
+    ("quic", "a.example", None, False),
+    ("host", "a.example", "a.example", True),
+])
+def test_name_patterns(kind, pattern, name, hit):
+    assert name_matches(kind, pattern, name) is hit
+
+
+def compiled(*policies):
+    return compile_network(TOPO, policies, handmade.subscribers(TOPO))
+
+
+def test_the_compiler_sends_first_packets_up_only_where_subscribers_are_in_scope():
+    c = compiled(handmade.policy(1, "reject:residual=90s", "sni:social.example", "isp:fixnet"),
+                 handmade.policy(2, "throttle:140kbit", "sni:video.example"))
+    (reset, throttle) = c.inspect
+    fixnet = {TOPO.host(s.name).ip for s in TOPO.subscribers if s.isp == "fixnet"}
+    assert reset.covered == frozenset(fixnet) and reset.residual == 90.0
+    assert throttle.covered == frozenset(TOPO.host(s.name).ip for s in TOPO.subscribers)
+    for dpid, flows in c.flows.items():
+        inspect = [f for f in flows if cookie_kind(f.cookie) == "inspect"]
+        has_subs = any(TOPO.switch(h.switch).dpid == dpid for h in TOPO.hosts
+                       if h.kind == "subscriber")
+        assert bool(inspect) == has_subs
+        for f in inspect:
+            assert f.key.table == TABLE_SHAPING
+            assert f.key.priority in (PRIO_INSPECT, PRIO_HANDSHAKE)
+            if f.key.priority == PRIO_INSPECT:
+                assert f.instructions == (("output", CONTROLLER_PORT),)
+            else:
+                assert dict(f.key.match)["tcp_flags"] == (2, 2)
+        if has_subs:  # the throttle's two meters, after the subscribers' ones
+            assert dpid in throttle.meters
+            up, down = throttle.meters[dpid]
+            assert {m.meter_id for m in c.meters[dpid] if m.policy == 2} == {up, down}
+
+
+def test_the_highest_priority_rule_decides():
+    c = compiled(handmade.policy(1, "reject", "sni-contains:example"),
+                 handmade.policy(2, "throttle:1mbit", "sni:video.example", priority=200))
+    ip = TOPO.host("alice").ip
+    assert decide(c.inspect, ip, "tls", "video.example").policy_id == 2
+    assert decide(c.inspect, ip, "tls", "social.example").policy_id == 1
+    assert decide(c.inspect, ip, "tls", "bank.sov") is None
+    assert decide(c.inspect, ip, "http", "social.example") is None
+    assert decide(c.inspect, "10.99.99.99", "tls", "social.example") is None
+
+
+def frame(payload: bytes, src="alice", dst="social") -> bytes:
+    from os_ken.lib.packet import ethernet, ipv4, packet, tcp
+
+    s, d = TOPO.host(src), TOPO.host(dst)
+    p = packet.Packet()
+    p.add_protocol(ethernet.ethernet(dst=d.mac, src=s.mac, ethertype=0x0800))
+    p.add_protocol(ipv4.ipv4(src=s.ip, dst=d.ip, proto=6))
+    p.add_protocol(tcp.tcp(src_port=40000, dst_port=443, seq=1000, ack=5000, offset=5,
+                           bits=tcp.TCP_ACK | tcp.TCP_PSH))
+    p.add_protocol(payload)
+    p.serialize()
+    return bytes(p.data)
+
+
+def kinds(msgs) -> list[str]:
+    out = []
+    for m in msgs:
+        if isinstance(m, parser.OFPFlowMod):
+            what = "residual" if is_residual(m.cookie) else "flow"
+            out.append(f"{what}@{m.priority}/{m.idle_timeout}/{m.hard_timeout}")
+        else:
+            out.append(type(m.actions[0]).__name__)
+    return out
+
+
+def test_each_verdict_sends_what_a_middlebox_would():
+    rules = compiled(handmade.policy(1, "reject:residual=90s,both", "sni:social.example"),
+                     handmade.policy(2, "deny", "sni:news.example"),
+                     handmade.policy(3, "throttle:140kbit", "sni:video.example")).inspect
+    insp = Inspector()
+    assert kinds(insp.packet_in(1, 1, frame(client_hello("social.example")), rules)) == [
+        f"flow@{PRIO_VERDICT}/10/0", f"residual@{PRIO_RESIDUAL}/0/90", "OFPActionOutput",
+        "NXActionResubmitTable"]
+    assert kinds(insp.packet_in(1, 1, frame(client_hello("news.example")), rules)) == [
+        f"flow@{PRIO_VERDICT}/10/0"]
+    assert kinds(insp.packet_in(1, 1, frame(client_hello("video.example")), rules)) == [
+        f"flow@{PRIO_VERDICT}/30/0", f"flow@{PRIO_VERDICT}/30/0", "NXActionResubmitTable"]
+    assert kinds(insp.packet_in(1, 1, frame(client_hello("bank.sov")), rules)) == [
+        f"flow@{PRIO_VERDICT}/30/0", "NXActionResubmitTable"]
+    assert kinds(insp.packet_in(1, 1, frame(b""), rules)) == ["NXActionResubmitTable"]
+
+
+def test_the_first_packet_inspector_is_cheated_by_a_split_and_the_reassembler_is_not():
+    hello = client_hello("social.example")
+    first, rest = hello[:80], hello[80:]
+    plain = compiled(handmade.policy(1, "reject", "sni:social.example")).inspect
+    assert kinds(Inspector().packet_in(1, 1, frame(first), plain))[0] == \
+        f"flow@{PRIO_VERDICT}/30/0"  # passed
+    whole = compiled(handmade.policy(1, "reject:reassemble", "sni:social.example")).inspect
+    insp = Inspector()
+    assert kinds(insp.packet_in(1, 1, frame(first), whole)) == ["NXActionResubmitTable"]
+    assert kinds(insp.packet_in(1, 1, frame(rest), whole))[0] == f"flow@{PRIO_VERDICT}/10/0"
+    assert not insp.held
