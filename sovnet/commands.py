@@ -8,7 +8,7 @@
     subscriber standing NAME 0-100
     device register SUBSCRIBER MAC         device revoke MAC
     history [-n N]                         enforcement [REV]
-    explain SRC DST [--proto P] [--port N]
+    explain SRC DST [--proto P] [--port N] [--sni NAME]
     flowlog [--subscriber S] [--service X] [--since SECONDS_AGO] [--limit N] [--json]
     retention [SECONDS] [--why T]          how long flow records are kept
 
@@ -25,7 +25,7 @@ import re
 import shlex
 import time
 
-from sovnet.compile import compile_flows
+from sovnet.compile import compile_network
 from sovnet.errors import CompileError, SovnetError
 from sovnet.flowlog import text as flowlog_text
 from sovnet.flowtable.explain import ExplainError, explain
@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("dst")
     x.add_argument("--proto", default="tcp", choices=("tcp", "udp", "icmp"))
     x.add_argument("--port", type=int, default=80)
+    x.add_argument("--sni", help="the name the client sends (SNI or Host), for the inspector; "
+                                 "default: DST when it is a domain name")
 
     fl = sub.add_parser("flowlog", help="flow records: who reached which service, when, how "
                                         "many bytes (kept where a log policy covers them)")
@@ -226,9 +228,9 @@ def _dispatch(store, a) -> tuple[str, int | None]:
             raise CommandError("this store holds no inventory yet (expected a store that "
                                "`sovnet cli` or a Lab has loaded a topology into)")
         now = in_force(snap.policies, snap.clock, time.time())  # what schedules hold now
-        tables = compile_flows(snap.topology, now, snap.subscribers)
-        e = explain(snap.topology, tables, now, a.src, a.dst, a.proto, a.port,
-                    snap.subscribers)
+        compiled = compile_network(snap.topology, now, snap.subscribers)
+        e = explain(snap.topology, compiled.flows, now, a.src, a.dst, a.proto, a.port,
+                    snap.subscribers, compiled.inspect, a.sni)
         return e.render(), None
     if a.cmd == "retention":
         return flowlog_text.retention(store, a.seconds, who, a.why)

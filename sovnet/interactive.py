@@ -25,7 +25,7 @@ HELP = """sovnet commands (they write the policy store; the controller enforces 
   subscriber list | subscriber register|verify|revoke NAME
   device register SUBSCRIBER MAC | device revoke MAC
   history [-n N]        enforcement [REV]
-  explain SRC DST [--proto tcp|udp|icmp] [--port N]
+  explain SRC DST [--proto tcp|udp|icmp] [--port N] [--sni NAME]
   flowlog [--subscriber S] [--service X] [--since SECONDS_AGO] [--limit N] [--json]
   retention [SECONDS]   how long flow records are kept (30m, 12h, 90d also work)
 """

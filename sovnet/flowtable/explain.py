@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sovnet.compile.dns_tamper import tampering
 from sovnet.compile.flowlog import logging_policy
 from sovnet.flowtable.simulate import Trace, table_name, trace
+from sovnet.inspect.rules import Rule, decide
 from sovnet.model.flows import FlowRule, cookie_kind, cookie_policy
 from sovnet.model.policy import PROTOCOLS, Policy, SubscriberState
 from sovnet.model.topology import Topology
@@ -33,12 +34,15 @@ class Explanation:
     dns: Policy | None = None  # a dns_tamper policy that makes src's resolver lie about dst
     policies: Mapping[int, Policy] = field(default_factory=dict)  # by id, to name meters' owners
     logged: Policy | None = None  # the log policy that records this traffic, if any
+    # Sent to the inspector: (the name it reads, its protocol, the rule that decides or None)
+    inspected: tuple[str | None, str, Rule | None] | None = None
 
     def render(self) -> str:
         t = self.trace
+        verdict = t.verdict if self.inspected is None else _inspector_verdict(self.inspected)
         lines = [
             f"{self.src} -> {self.dst_name} ({self.dst_ip}) "
-            f"{_proto_name(self.packet)}: {t.verdict}",
+            f"{_proto_name(self.packet)}: {verdict}",
             f"  path: {' -> '.join(t.hops)}",
         ]
         if self.dns is not None:
@@ -50,6 +54,13 @@ class Explanation:
         for st in t.steps:
             what = st.flow.describe() if st.flow else "no flow matched (table miss: drop)"
             lines.append(f"  {st.switch} {table_name(st.table)}: {what}")
+        if self.inspected is not None:
+            name, protocol, rule = self.inspected
+            what = {"tls": "the SNI", "http": "the Host", "quic": "the QUIC SNI"}[protocol]
+            read = f"{what} {name}" if name else f"{what} (none given: pass --sni NAME)"
+            lines.append(f"  the inspector reads {read}: "
+                         + (f"decided by {rule.describe()}" if rule
+                            else "no inspector rule names it"))
         if self.policy is not None:
             lines.append(f"  decided by policy {self.policy.describe()}"
                          + (f": {self.policy.reason}" if self.policy.reason else ""))
@@ -65,6 +76,21 @@ class Explanation:
             lines.append(f"  logged by policy {self.logged.describe()}: the flow-log collector "
                          "keeps a record of it")
         return "\n".join(lines)
+
+
+_DONE_BY = {"deny": "dropped by the inspector (the client times out)",
+            "reject": "reset by the inspector (connection_reset)",
+            "throttle": "throttled by the inspector, both ways"}
+
+
+def _inspector_verdict(inspected: tuple[str | None, str, Rule | None]) -> str:
+    rule = inspected[2]
+    if rule is None:
+        return "delivered: the inspector lets it pass"
+    text = _DONE_BY[rule.action]
+    if rule.residual:
+        text += f", and the server blocked for {rule.residual:g} s after"
+    return text
 
 
 def resolve_destination(topo: Topology, dst: str) -> tuple[str, str]:
@@ -90,7 +116,10 @@ def resolve_destination(topo: Topology, dst: str) -> tuple[str, str]:
 def explain(topo: Topology, tables: Mapping[int, Iterable[FlowRule]],
             policies: Iterable[Policy], src: str, dst: str,
             proto: str = "tcp", port: int | None = 80,
-            subscribers: Mapping[str, SubscriberState] | None = None) -> Explanation:
+            subscribers: Mapping[str, SubscriberState] | None = None,
+            rules: tuple[Rule, ...] = (), sni: str | None = None) -> Explanation:
+    """`rules`: the inspector's (Compiled.inspect); `sni`: the name the client sends, by
+    default the destination when it is a domain name."""
     try:
         h = topo.host(src)
     except KeyError:
@@ -117,7 +146,13 @@ def explain(topo: Topology, tables: Mapping[int, Iterable[FlowRule]],
     logged = (logging_policy(topo, by_id.values(), subscribers or {}, src, ip,
                              PROTOCOLS[proto], port if proto in ("tcp", "udp") else None)
               if h.kind == "subscriber" else None)
-    return Explanation(src, ip, name, pkt, t, deciding, policy, lie, by_id, logged)
+    inspected = None
+    if t.rejected and t.steps and t.steps[-1].flow is not None and \
+            cookie_kind(t.steps[-1].flow.cookie) == "inspect":
+        read = sni or (dst if dst != ip and "." in dst else None)
+        protocol = "quic" if proto == "udp" else ("http" if port == 80 else "tls")
+        inspected = (read, protocol, decide(rules, h.ip, protocol, read))
+    return Explanation(src, ip, name, pkt, t, deciding, policy, lie, by_id, logged, inspected)
 
 
 def _deciding_flow(t: Trace) -> FlowRule | None:

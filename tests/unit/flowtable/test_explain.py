@@ -74,3 +74,23 @@ def test_explain_names_the_log_policy_that_records_the_traffic():
     assert ("logged by policy #7 log service:bank for subscriber:alice (priority 100)"
             in explain(topo, tables, pol, "alice", "bank").render())
     assert "logged" not in explain(topo, tables, pol, "alice", "social.example").render()
+
+
+def test_explain_names_the_sni_rule_that_decides():
+    from sovnet.compile import compile_network
+
+    reset = handmade.policy(9, "reject:residual=90s", "sni:social.example")
+    topo = handmade.topology()
+    c = compile_network(topo, [reset], handmade.subscribers(topo))
+    e = explain(topo, c.flows, [reset], "alice", "social.example", port=443,
+                rules=c.inspect)
+    text = e.render()
+    assert text.splitlines()[0].endswith(
+        "tcp/443: reset by the inspector (connection_reset), and the server blocked for 90 s "
+        "after")
+    assert ("the inspector reads the SNI social.example: decided by policy #9 reject "
+            "sni:social.example") in text
+    other = explain(topo, c.flows, [reset], "alice", "social.example", port=443,
+                    rules=c.inspect, sni="news.example").render()
+    assert "delivered: the inspector lets it pass" in other
+    assert "the inspector reads the SNI news.example: no inspector rule names it" in other
