@@ -160,7 +160,7 @@ def _probe(p: ProbeIn, at: tuple, scale: float, topology: Topology, r: Reporter)
                  to=_services(p.to, at + ("to",), topology, r), start=p.start,
                  bytes=p.bytes or DEFAULT_BYTES, count=p.count or DEFAULT_COUNT,
                  rate=p.rate or DEFAULT_RATE, window=window, scheme=p.scheme or "http",
-                 split_hello=bool(p.split_hello))
+                 split_hello=bool(p.split_hello), direction=p.direction or "down")
 
 
 def _stream_shape(p: ProbeIn, window: float, at: tuple, scale: float, r: Reporter) -> None:

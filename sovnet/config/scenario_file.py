@@ -106,6 +106,8 @@ class ProbeIn(In):
                                                       "for (default: every)")
     scheme: Literal["http", "https"] | None = Field(
         None, description="web, throughput: measure http:// (default) or https:// URLs")
+    direction: Literal["down", "up", "both"] | None = Field(
+        None, description="throughput: download (default), upload, or both on two connections")
     split_hello: bool | None = Field(
         None, description="web (https): send the ClientHello in small TCP segments, the "
                           "evasion that beats an inspector reading one packet")
@@ -157,6 +159,8 @@ class ExpectIn(In):
         None, description="OONI failure string (connection_reset, generic_timeout_error, "
                           "ssl_invalid_hostname, ...; null: none) -> threshold on its share")
     throughput_kbps: Threshold | None = None
+    throughput_up_kbps: Threshold | None = Field(
+        None, description="throughput probes with direction up or both: the upload's median")
     rtt_ms: Threshold | None = None
     delivered: Threshold | None = Field(None, description="stream: share of packets answered")
     last_packet_ms: Threshold | None = Field(

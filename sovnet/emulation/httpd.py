@@ -7,6 +7,7 @@ with --redirect-https, plain HTTP answers every request for its names with a 301
               http://<domain>/asset.js (so a browser-like probe sees the dependencies)
   /asset.js   a small script
   /bytes?n=N  N bytes of filler, for throughput probes
+  POST /upload  reads the body and answers how many bytes arrived (a throughput probe's upload)
 Standard library only. Logs one line per request to stderr.
 """
 
@@ -114,6 +115,25 @@ def make_handler(service: str, domains: list[str], depends: list[str],
                 part = CHUNK[: min(n, len(CHUNK))]
                 self.wfile.write(part)
                 n -= len(part)
+
+        def do_POST(self):  # noqa: N802
+            """/upload: read the body and say how much arrived, for the upload leg of a
+            throughput probe."""
+            if urlsplit(self.path).path != "/upload":
+                return self._send(404, "text/plain", b"not found\n", False)
+            try:
+                n = int(self.headers.get("Content-Length") or -1)
+            except ValueError:
+                n = -1
+            if not 0 <= n <= MAX_BYTES:
+                return self._send(400, "text/plain", b"Content-Length 0..2**30 needed\n", False)
+            left = n
+            while left > 0:
+                chunk = self.rfile.read(min(left, len(CHUNK)))
+                if not chunk:
+                    return  # the client went away mid-upload: nobody to answer
+                left -= len(chunk)
+            return self._send(200, "text/plain", f"received {n}\n".encode(), False)
 
         def do_GET(self):  # noqa: N802 (http.server's naming)
             self._serve(head=False)

@@ -23,6 +23,7 @@ from sovnet.results import (
     Measurement,
     StreamEffect,
     StreamKeys,
+    ThroughputKeys,
     WebKeys,
     median_value,
 )
@@ -48,10 +49,11 @@ def observe(e: Expectation, ms: list[Measurement]) -> tuple[float | None, int, s
     (throughput, round-trip time) that is the samples only (sovnet.results.median_value): a
     failed transfer, or a latency probe with no reply, has no figure to take a median of; the
     note says how many there were."""
-    if e.metric in ("throughput_kbps", "rtt_ms"):
-        value, n = median_value(m.value for m in ms)
+    if e.metric in ("throughput_kbps", "throughput_up_kbps", "rtt_ms"):
+        value, n = median_value(m.keys.up_kbps if e.metric == "throughput_up_kbps"
+                                and isinstance(m.keys, ThroughputKeys) else m.value for m in ms)
         left = len(ms) - n
-        what = "failed transfer" if e.metric == "throughput_kbps" else "probe without a reply"
+        what = "probe without a reply" if e.metric == "rtt_ms" else "failed transfer"
         plural = "" if left == 1 else "s"
         return value, n, (f"{left} {what}{plural} not counted" if left and n
                           else f"{left} {what}{plural}, no sample" if left else "")

@@ -87,7 +87,7 @@ class ProbeRounds:
         if probe.kind == "web":
             command.update(timeouts=TIMEOUTS, page=True)
         elif probe.kind == "throughput":
-            command["timeout"] = THROUGHPUT_TIMEOUT
+            command.update(timeout=THROUGHPUT_TIMEOUT, direction=probe.direction)
         elif probe.kind == "stream":  # the window is emulated time; the agent sends in real time
             window = probe.window or probe.every
             command.update(rate=probe.rate, window=round(self.sc.real(window), 3))

@@ -24,14 +24,16 @@ from sovnet.model.topology import Subscriber, Topology
 PROBE_KINDS = ("web", "throughput", "latency", "stream")
 # metric -> the kind of probe whose measurements it is computed from
 MEASURED_BY = {"accessible": "web", "usable": "web", "blocking": "web", "failure": "web",
-               "throughput_kbps": "throughput", "rtt_ms": "latency", "delivered": "stream",
+               "throughput_kbps": "throughput", "throughput_up_kbps": "throughput",
+               "rtt_ms": "latency", "delivered": "stream",
                "last_packet_ms": "stream", "first_packet_ms": "stream"}
 METRICS = tuple(MEASURED_BY)
 # a probe's parameter -> the kind of probe it belongs to
 # The probe parameters and the kinds of probe each applies to.
 PROBE_PARAMS = {"bytes": ("throughput",), "count": ("latency",), "rate": ("stream",),
                 "window": ("stream",), "scheme": ("web", "throughput"),
-                "split_hello": ("web",)}
+                "split_hello": ("web",), "direction": ("throughput",)}
+DIRECTIONS = ("down", "up", "both")
 SCHEMES = ("http", "https")
 BLOCKING_VALUES = ("false", "dns", "tcp_ip", "http-failure", "http-diff", "null")
 # Metrics that check the share of web measurements with one value of a test key: OONI's
@@ -186,6 +188,7 @@ class Probe:
     window: float = 0.0  # stream: emulated seconds each round sends for (0: `every`)
     scheme: str = "http"  # web, throughput: the services' URLs are http:// or https://
     split_hello: bool = False  # web: send the ClientHello in small TCP segments (an evasion)
+    direction: str = "down"  # throughput: download, upload (POST) or both
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,10 @@ end of stdin once the commands in flight are done.
 Commands ({"id", "kind", "targets", ...}) and their lines:
   web         {"observation": {...}}: web.measure_web (OONI Web Connectivity + page load)
   web+control {"control": {...}}: web.measure_control (the test helper's side)
-  throughput  {"observation": {"url", "bytes", "seconds", "throughput_kbps", "failure"}}
+  throughput  {"observation": {"url", "bytes", "seconds", "throughput_kbps", "failure",
+              ["tls_handshakes"], ["x_upload": {"bytes", "seconds", "throughput_kbps",
+              "failure"}]}}: a GET of url, and with "direction" up or both a POST of as many
+              bytes to /upload
   latency     {"observation": {"ip", "sent", "received", "rtt_*_ms", "failure"}} from ping
   stream      {"observation": {"ip", "rate", "window_s", "start_wall", "sent", "received",
               "replies": [[seq, t_sent, t_received], ...], "icmp_errors", "failure"}}: echo
@@ -32,6 +35,7 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qs, urlsplit
 
 from sovnet.probes import tls
 from sovnet.probes.net import (
@@ -43,6 +47,7 @@ from sovnet.probes.net import (
     parse_endpoint,
     resolve,
     split_url,
+    upload,
 )
 from sovnet.probes.parse import ProbeParseError, parse_ping
 from sovnet.probes.stream import icmp_stream
@@ -88,10 +93,26 @@ class Output:
             self.stream.flush()
 
 
+def _open(u, addrs: list[str], timeouts: Timeouts, remaining: float, obs: dict):
+    """A connection to the URL's server, with TLS (and the SNI) for https: the socket, or
+    None with obs["failure"] set."""
+    sock, ip, obs["failure"] = connect_first(addrs, u.port, min(timeouts.connect, remaining))
+    if sock is None or not u.tls:
+        return sock
+    # The SNI an inspector reads: a throttle by SNI is measured through it.
+    record, sock = tls.handshake(sock, ip, u.port, u.host, timeouts.tls, Clock())
+    obs.setdefault("tls_handshakes", []).append(record)
+    if sock is None:
+        obs["failure"] = record["failure"]
+    return sock
+
+
 def measure_throughput(target: dict, cmd: dict, env: ProbeEnv) -> dict:
-    """GET target["url"] within cmd["timeout"] seconds and rate the body transfer."""
+    """GET target["url"] within cmd["timeout"] seconds and rate the body transfer; with
+    cmd["direction"] up or both, also POST as many bytes and rate that (x_upload)."""
     deadline = time.monotonic() + float(cmd.get("timeout", 15))
     timeouts = Timeouts.from_command(cmd.get("timeouts"))
+    direction = cmd.get("direction", "down")
     url = target["url"]
     u = split_url(url, env.http_port, env.https_port)
     obs = {"url": url, "bytes": 0, "seconds": None, "throughput_kbps": None, "failure": None}
@@ -99,28 +120,40 @@ def measure_throughput(target: dict, cmd: dict, env: ProbeEnv) -> dict:
         addrs = [u.host]
     else:
         _, addrs, obs["failure"] = resolve(u.host, env.dns(), timeouts.dns, Clock())
-    remaining = deadline - time.monotonic()
-    if obs["failure"] is None and remaining <= 0:
+    if obs["failure"] is None and deadline - time.monotonic() <= 0:
         obs["failure"] = "generic_timeout_error"
     if obs["failure"] is not None:
         return obs
-    sock, ip, obs["failure"] = connect_first(addrs, u.port, min(timeouts.connect, remaining))
-    if sock is None:
-        return obs
-    if u.tls:  # the SNI an inspector reads: a throttle by SNI is measured through it
-        record, sock = tls.handshake(sock, ip, u.port, u.host, timeouts.tls, Clock())
-        obs["tls_handshakes"] = [record]
-        if sock is None:
-            obs["failure"] = record["failure"]
-            return obs
-    status, received, seconds, failure = count_body(sock, u.target, u.netloc, deadline)
-    if failure is None and status != 200:
-        failure = f"unknown_failure: HTTP status {status}"
-    # Bytes that arrived before a failure still give a rate: under throttling that partial rate
-    # is the measurement.
-    kbps = round(received * 8 / 1000 / seconds, 3) if received and seconds > 0 else None
-    obs.update(bytes=received, seconds=round(seconds, 6), throughput_kbps=kbps, failure=failure)
+    if direction in ("down", "both"):
+        sock = _open(u, addrs, timeouts, deadline - time.monotonic(), obs)
+        if sock is not None:
+            status, received, seconds, failure = count_body(sock, u.target, u.netloc, deadline)
+            if failure is None and status != 200:
+                failure = f"unknown_failure: HTTP status {status}"
+            obs.update(bytes=received, seconds=round(seconds, 6),
+                       throughput_kbps=_kbps(received, seconds), failure=failure)
+    if direction in ("up", "both"):
+        leg: dict = {"bytes": 0, "seconds": None, "throughput_kbps": None, "failure": None}
+        size = int(parse_qs(urlsplit(url).query).get("n", ["0"])[0] or 0)
+        sock = _open(u, addrs, timeouts, deadline - time.monotonic(), leg)
+        if sock is not None:
+            status, sent, seconds, failure = upload(sock, u.netloc, size, deadline)
+            sock.close()
+            if failure is None and status != 200:
+                failure = f"unknown_failure: HTTP status {status}"
+            leg.update(bytes=sent, seconds=round(seconds, 6),
+                       throughput_kbps=_kbps(sent, seconds) if failure is None else None,
+                       failure=failure)
+        obs["x_upload"] = leg
+        if direction == "up":  # an upload-only probe: its figure is the upload's
+            obs.update({k: leg[k] for k in ("bytes", "seconds", "throughput_kbps", "failure")})
     return obs
+
+
+def _kbps(n: int, seconds: float) -> float | None:
+    # Bytes that arrived before a failure still give a rate: under throttling that partial
+    # rate is the measurement.
+    return round(n * 8 / 1000 / seconds, 3) if n and seconds > 0 else None
 
 
 def measure_latency(target: dict, cmd: dict) -> dict:

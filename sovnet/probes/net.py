@@ -258,6 +258,36 @@ def count_body(sock: socket.socket, target: str, netloc: str, deadline: float):
     return status, received, seconds, failure
 
 
+def upload(sock: socket.socket, netloc: str, size: int, deadline: float):
+    """POST `size` bytes to /upload and wait for the server to say it has them all:
+    -> (status, bytes sent, seconds, failure). The time runs until the answer, so what the
+    kernel buffered but the network did not yet carry is not counted as sent early."""
+    head = (f"POST /upload HTTP/1.1\r\nHost: {netloc}\r\nConnection: close\r\n"
+            f"Content-Type: application/octet-stream\r\nContent-Length: {size}\r\n\r\n")
+    sent, status, failure = 0, None, None
+    started = time.monotonic()
+    try:
+        sock.settimeout(max(deadline - time.monotonic(), 1e-3))
+        sock.sendall(head.encode())
+        chunk = b"u" * CHUNK
+        while sent < size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("deadline reached while uploading")
+            sock.settimeout(remaining)
+            part = chunk[: min(CHUNK, size - sent)]
+            sock.sendall(part)
+            sent += len(part)
+        resp = http.client.HTTPResponse(sock)  # type: ignore[arg-type]
+        sock.settimeout(max(deadline - time.monotonic(), 1e-3))
+        resp.begin()
+        status = resp.status
+        resp.read()
+    except NETWORK_ERRORS as e:
+        failure = failure_string(e)
+    return status, sent, time.monotonic() - started, failure
+
+
 @dataclass(frozen=True)
 class ProbeEnv:
     """Where a vantage point's probes send their queries and requests."""

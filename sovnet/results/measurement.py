@@ -51,6 +51,7 @@ class WebKeys:
 class ThroughputKeys:
     kbps: float | None
     failure: str | None
+    up_kbps: float | None = None  # the upload leg's (x_upload), when the probe sent one
 
     @property
     def failed(self) -> bool:
@@ -201,8 +202,11 @@ def _keys(kind: str, k: dict[str, Any], where: str) -> Keys:
                        failure=opt_str(k.get("http_experiment_failure")))
     if kind == "throughput":
         failure = k.get("failure")
+        up = k.get("x_upload")
+        up = up if isinstance(up, dict) else {}
         return ThroughputKeys(kbps=opt_num(k.get("throughput_kbps")),
-                              failure=str(failure) if failure else None)
+                              failure=str(failure) if failure else None,
+                              up_kbps=opt_num(up.get("throughput_kbps")))
     if kind == "latency":
         return LatencyKeys(sent=_count(k, "sent"), received=_count(k, "received"),
                            rtt_avg_ms=opt_num(k.get("rtt_avg_ms")))

@@ -80,8 +80,18 @@ def test_a_split_hello_beats_the_first_packet_inspector_not_the_reassembling_one
 
 
 def test_a_throttle_by_sni_holds_both_directions_near_the_rate(lab, policies, clean):  # noqa: F811
-    policies("throttle:500kbit", f"sni:{SOCIAL}")
-    line = agent(lab.host(IN), {"id": "t", "kind": "throughput", "timeout": 15, "targets": [
-        {"service": "social", "url": f"https://{SOCIAL}/bytes?n=250000"}]})["observation"]
-    assert line["failure"] is None and line["tls_handshakes"][0]["server_name"] == SOCIAL
-    assert 0.6 * 500 <= line["throughput_kbps"] <= 1.15 * 500, line
+    """TSPU's 2021 throttle of Twitter: 130-150 kbit/s by dropping, both ways."""
+    policies("throttle:140kbit", f"sni:{SOCIAL}")
+    line = agent(lab.host(IN), {"id": "t", "kind": "throughput", "timeout": 20,
+                                "direction": "both", "targets": [
+        {"service": "social", "url": f"https://{SOCIAL}/bytes?n=60000"}]})["observation"]
+    up = line["x_upload"]
+    assert line["failure"] is None and up["failure"] is None, line
+    assert [h["server_name"] for h in line["tls_handshakes"] + up["tls_handshakes"]] == \
+        [SOCIAL, SOCIAL]
+    for kbps in (line["throughput_kbps"], up["throughput_kbps"]):
+        assert 0.85 * 140 <= kbps <= 1.15 * 140, line
+    free = agent(lab.host(IN), {"id": "t", "kind": "throughput", "timeout": 20,
+                                "direction": "both", "targets": [
+        {"service": "news", "url": f"https://{NEWS}/bytes?n=60000"}]})["observation"]
+    assert min(free["throughput_kbps"], free["x_upload"]["throughput_kbps"]) > 10 * 140
