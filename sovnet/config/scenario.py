@@ -79,7 +79,8 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         topology=topology, time_scale=parsed.time_scale, duration=parsed.duration,
         probes=tuple(probes), steps=tuple(steps), expectations=tuple(expectations),
         seed=parsed.seed, control=control, source=path, inputs=tuple(inputs),
-        origin=time_of_day(parsed.starts_at),
+        origin=time_of_day(parsed.starts_at), starts_on=parsed.starts_on,
+        probe_cc=parsed.probe_cc,
     )
 
 

@@ -6,10 +6,11 @@ the topology afterwards, in sovnet.config.scenario.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 from sovnet.config.policyset import PolicyIn
 from sovnet.config.topology_file import In, _mac
@@ -61,6 +62,28 @@ def _time_of_day(text: str) -> str:
         time_of_day(text)
     except ScheduleError as exc:
         raise ValueError(str(exc)) from None
+    return text
+
+
+def _date_text(value: object) -> object:
+    """YAML reads 2019-11-16 as a date: take it as the text it was."""
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _calendar_date(text: str) -> str:
+    try:
+        dt.date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"bad date {text!r} (expected YYYY-MM-DD, such as 2019-11-16)") from None
+    if len(text) != 10:
+        raise ValueError(f"bad date {text!r} (expected YYYY-MM-DD, such as 2019-11-16)")
+    return text
+
+
+def _country(text: str) -> str:
+    if not re.fullmatch(r"[A-Z]{2}", text):
+        raise ValueError(f"bad country code {text!r} (expected two capital letters, as OONI's "
+                         "probe_cc: IR, MM, IN, or ZZ for none)")
     return text
 
 
@@ -177,6 +200,11 @@ class ScenarioFile(In):
     time_scale: TimeScale = Field(description="e.g. '1h per 2s': emulated time per real time")
     starts_at: Annotated[str, AfterValidator(_time_of_day)] = Field(
         "00:00", description="the time of day at t=0, HH:MM: daily policy windows follow it")
+    starts_on: Annotated[str, BeforeValidator(_date_text), AfterValidator(_calendar_date)] = Field(
+        "2026-01-01", description="the date at t=0, YYYY-MM-DD: measurements are dated in "
+                                  "this calendar, as OONI dates them")
+    probe_cc: Annotated[str, AfterValidator(_country)] = Field(
+        "ZZ", description="the country the probes report (OONI's probe_cc)")
     duration: Duration
     seed: int = 1
     control: str | None = Field(None, description="the service host taking control measurements")

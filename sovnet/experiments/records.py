@@ -8,6 +8,7 @@ checks its expectations against is what a reader of the folder gets.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -42,10 +43,25 @@ class Context:
     t_scenario_end: float  # when the measurement ended: a blocked one waits for timeouts
     store_revision: int
     phase: str
+    # The scenario's calendar: the Unix time of its t=0 (None: date by the wall clock), and
+    # what the run says it is.
+    calendar_t0: float | None = None
+    probe_cc: str = "ZZ"
+    run_id: str = ""  # the run folder's name: one OONI report per run, vantage and test
+    control: str = ""  # the host the test helper's measurements come from
 
 
 def ooni_time(wall: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(wall))
+
+
+def report_id(ctx: Context, test_name: str) -> str:
+    """OONI's report_id form, YYYYMMDDThhmmssZ_<test>_<CC>_<ASN>_n1_<16 characters>: one report
+    per run, vantage point and test, as one probe's session makes one per test."""
+    start = ctx.calendar_t0 if ctx.calendar_t0 is not None else time.time()
+    tail = hashlib.sha256(f"{ctx.run_id}|{ctx.subscriber}|{test_name}".encode()).hexdigest()
+    return (time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(start))
+            + f"_{test_name.replace('_', '')}_{ctx.probe_cc}_{ctx.asn}_n1_{tail[:16]}")
 
 
 def record(ctx: Context, kind: str, line: dict, control: dict | None = None,
@@ -77,17 +93,27 @@ def _record(ctx: Context, kind: str, line: dict, control: dict | None,
     start = line.get("t0_wall")
     if start is None:
         start = wall if wall is not None else time.time()
+    test_name = TEST_NAMES[kind]
+    dated = start if ctx.calendar_t0 is None else ctx.calendar_t0 + ctx.t_scenario
     return {
-        "test_name": TEST_NAMES[kind],
+        "test_name": test_name,
         "test_version": TEST_VERSION,
-        "measurement_start_time": ooni_time(start),
-        "test_runtime": line.get("runtime"),
+        "report_id": report_id(ctx, test_name),
+        "test_start_time": ooni_time(ctx.calendar_t0 if ctx.calendar_t0 is not None
+                                     else start),
+        "measurement_start_time": ooni_time(dated),
+        "x_wall_time": ooni_time(start),
+        "test_runtime": float(line.get("runtime") or 0.0),
         "input": ctx.input,
-        "probe_cc": "ZZ",
+        "probe_cc": ctx.probe_cc,
         "probe_asn": f"AS{ctx.asn}",
         "probe_network_name": ctx.isp,
         "probe_ip": ctx.probe_ip,
         "resolver_ip": ctx.resolver_ip,
+        "resolver_asn": f"AS{ctx.asn}",  # the subscriber's own ISP's resolver
+        "resolver_network_name": ctx.isp,
+        "test_helpers": ({"backend": {"address": f"sovnet://{ctx.control}", "type": "sovnet"}}
+                         if kind == "web" else {}),
         "software_name": "sovnet",
         "software_version": SOFTWARE_VERSION,
         "data_format_version": "0.2.0",

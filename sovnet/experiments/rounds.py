@@ -143,7 +143,9 @@ class ProbeRounds:
             t_scenario=t_real * self.sc.time_scale,
             t_scenario_end=(t_real + (line.get("runtime") or 0.0)) * self.sc.time_scale,
             store_revision=self.revision_at(t_real),
-            phase=self.sc.phase_at(t_real * self.sc.time_scale))
+            phase=self.sc.phase_at(t_real * self.sc.time_scale),
+            calendar_t0=self.sc.calendar_t0, probe_cc=self.sc.probe_cc,
+            run_id=self.folder.path.name, control=self.sc.control or "")
         rec = record(ctx, pend.kind, line, control)
         self.folder.measurement(rec)
         self.counts["measurements"] += 1

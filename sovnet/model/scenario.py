@@ -10,6 +10,7 @@ Pure: standard library and sovnet.model only.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import random
 import re
@@ -223,6 +224,14 @@ class Scenario:
     seed: int = 1
     control: str = ""  # the service host whose vantage is unfiltered
     origin: float = 0.0  # time of day at t=0, seconds: the clock daily schedules run on
+    starts_on: str = "2026-01-01"  # the date at t=0 (YYYY-MM-DD): the measurements' calendar
+    probe_cc: str = "ZZ"  # the country the probes report
+
+    @property
+    def calendar_t0(self) -> float:
+        """The Unix time of t=0 in the scenario's calendar (UTC): starts_on at starts_at."""
+        day = dt.datetime.fromisoformat(self.starts_on).replace(tzinfo=dt.timezone.utc)
+        return day.timestamp() + self.origin
     source: Path | None = None  # the scenario file, when it came from one
     inputs: tuple[tuple[str, Path], ...] = field(default=())  # (role, path) of every file read
 

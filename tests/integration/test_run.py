@@ -210,3 +210,19 @@ def test_mechanisms_are_classified_as_a_measurer_would(tmp_path):
     assert tcp and all(f["bytes"] > 0 and f["switch"] == "acc1" and not f["dropped"]
                        for f in tcp)
     assert all(0 <= f["t_scenario"] <= f["t_scenario_end"] for f in tcp)
+
+
+def test_every_line_loads_with_oonis_own_package(cutoff_run):
+    """OONI's oonidata (its load_measurement, unpatched) reads every line of a real run, and
+    the measurements are dated in the scenario's calendar, the wall time kept aside."""
+    from oonidata.dataclient import load_measurement
+
+    _, out = cutoff_run
+    ms = lines(out / "measurements.jsonl")
+    loaded = [load_measurement(msmt=m) for m in ms]
+    assert len(loaded) == len(ms) > 0
+    assert {type(x).__name__ for x in loaded} >= {"WebConnectivity", "BaseMeasurement"}
+    first = min(m["measurement_start_time"] for m in ms)
+    assert first.startswith("2026-01-01 00:") and all(m["x_wall_time"] for m in ms)
+    assert len({m["report_id"] for m in ms}) == len({(m["subscriber"], m["test_name"])
+                                                     for m in ms})

@@ -27,6 +27,7 @@ class FakeAgents:
 class FakeFolder:
     def __init__(self):
         self.records, self.events = [], []
+        self.path = Path("/nonexistent/2026-12-03T00-00-00Z-fake")
 
     def measurement(self, rec):
         assert isinstance(rec, Measurement)  # the model, as the real folder keeps it
