@@ -157,11 +157,24 @@ def _probe(p: ProbeIn, at: tuple, scale: float, topology: Topology, r: Reporter)
     window = p.window if p.window is not None else p.every
     if p.kind == "stream":
         _stream_shape(p, window, at, scale, r)
-    return Probe(kind=p.kind, every=p.every, scopes=p.from_, per_group=p.per_group,
-                 to=_services(p.to, at + ("to",), topology, r), start=p.start,
+    to = _services(p.to, at + ("to",), topology, r)
+    if p.kind == "http3":
+        _serve_http3(to, at + ("to",), topology, r)
+    return Probe(kind=p.kind, every=p.every, scopes=p.from_, per_group=p.per_group, to=to,
+                 start=p.start,
                  bytes=p.bytes or DEFAULT_BYTES, count=p.count or DEFAULT_COUNT,
                  rate=p.rate or DEFAULT_RATE, window=window, scheme=p.scheme or "http",
                  split_hello=bool(p.split_hello), direction=p.direction or "down")
+
+
+def _serve_http3(to: ServiceFilter, at: tuple, topology: Topology, r: Reporter) -> None:
+    """An HTTP/3 probe measures services that serve it: elsewhere it would only ever time out,
+    which reads as QUIC blocking."""
+    without = [s for s in to.select(topology) if not topology.service(s).http3]
+    if without:
+        r.value(at, f"{', '.join(without)} in topology {topology.name!r} "
+                    f"{'does' if len(without) == 1 else 'do'} not serve HTTP/3 (expected "
+                    "services with http3: true, or a `to:` that selects only those)")
 
 
 def _stream_shape(p: ProbeIn, window: float, at: tuple, scale: float, r: Reporter) -> None:
@@ -316,16 +329,17 @@ def _expectations(e: ExpectIn, at: tuple, duration: float, topology: Topology,
         if value not in BLOCKING_VALUES:
             r.key(at + ("blocking", value), f"unknown blocking value {value!r} (expected one "
                                             f"of: {', '.join(BLOCKING_VALUES)})")
-    for value in e.failure or {}:
-        if not FAILURE_RE.match(value):
-            r.key(at + ("failure", value), f"bad failure string {value!r} (expected an OONI "
-                                           "failure such as connection_reset, "
-                                           "generic_timeout_error or null)")
+    for metric in ("failure", "h3_failure"):
+        for value in getattr(e, metric) or {}:
+            if not FAILURE_RE.match(value):
+                r.key(at + (metric, value), f"bad failure string {value!r} (expected an OONI "
+                                            "failure such as connection_reset, "
+                                            "generic_timeout_error or null)")
     checks += [("blocking", value, t) for value, t in (e.blocking or {}).items()
                if value in BLOCKING_VALUES]
-    checks += [("failure", value, t) for value, t in (e.failure or {}).items()
-               if FAILURE_RE.match(value)]
-    if not checks and not e.blocking and not e.failure:
+    checks += [(metric, value, t) for metric in ("failure", "h3_failure")
+               for value, t in (getattr(e, metric) or {}).items() if FAILURE_RE.match(value)]
+    if not checks and not e.blocking and not e.failure and not e.h3_failure:
         r.entry(at, f"no outcome to check (expected one of: {', '.join(METRICS)})")
     return [Expectation(e.name, e.from_, (start, end), to, metric, op, value, blocking)
             for metric, blocking, (op, value) in checks]

@@ -181,6 +181,11 @@ class ExpectIn(In):
     failure: dict[str, Threshold] | None = Field(
         None, description="OONI failure string (connection_reset, generic_timeout_error, "
                           "ssl_invalid_hostname, ...; null: none) -> threshold on its share")
+    h3_accessible: Threshold | None = Field(
+        None, description="http3: share of HTTP/3 fetches that got a response")
+    h3_failure: dict[str, Threshold] | None = Field(
+        None, description="http3: OONI failure string (generic_timeout_error, ...; null: none) "
+                          "-> threshold on its share of HTTP/3 fetches")
     throughput_kbps: Threshold | None = None
     throughput_up_kbps: Threshold | None = Field(
         None, description="throughput probes with direction up or both: the upload's median")

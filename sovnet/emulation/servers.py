@@ -1,7 +1,8 @@
 """Starting, awaiting and stopping the servers that run inside the emulated hosts.
 
 Every service host runs `python -m sovnet.emulation.httpd` on ports 80 and 443 (HTTPS with a
-certificate from the lab CA for all its domains) and every resolver host
+certificate from the lab CA for all its domains), and `python -m sovnet.emulation.h3d` on udp/443
+when the topology says `http3: true` (same certificate); every resolver host
 `python -m sovnet.emulation.dnsd` on port 53 (UDP and TCP) and its ISP's blockpage server,
 `python -m sovnet.emulation.blockpaged`, on ports 80 and 443 (with a certificate for the
 blockpage's own name only). Each writes a ready file once its sockets
@@ -66,7 +67,7 @@ def _tls_args(workdir: Path, name: str) -> list[str]:
 @dataclass
 class ServerSpec:
     host: str
-    kind: str  # "http", "dns" or "blockpage"
+    kind: str  # "http", "http3", "dns" or "blockpage"
     argv: list[str]
     ready: Path
     log: Path
@@ -120,6 +121,15 @@ def server_specs(
                 ("tcp/80", f"tcp/{HTTPS}"),
             )
         )
+        if svc.http3:
+            ready = workdir / f"{svc.name}.h3d.ready"
+            cert, key = cert_paths(workdir, svc.name)
+            argv = [python, "-m", "sovnet.emulation.h3d", "--service", svc.name,
+                    "--domains", ",".join(svc.domains), "--depends", ",".join(deps),
+                    "--cert", str(cert), "--key", str(key), "--port", "443",
+                    "--ready", str(ready)]
+            specs.append(ServerSpec(svc.name, "http3", argv, ready,
+                                    workdir / f"{svc.name}.h3d.log", ("udp/443",)))
     for res in topology.resolvers:
         ready = workdir / f"{res.name}.dnsd.ready"
         argv = [

@@ -20,6 +20,7 @@ from sovnet.model.scenario import MEASURED_BY, Expectation, ServiceFilter
 from sovnet.model.topology import Topology
 from sovnet.results import (
     ExpectationResult,
+    Http3Keys,
     Measurement,
     StreamEffect,
     StreamKeys,
@@ -63,6 +64,11 @@ def observe(e: Expectation, ms: list[Measurement]) -> tuple[float | None, int, s
         streams = [m.keys for m in ms if isinstance(m.keys, StreamKeys)]
         sent = sum(k.sent for k in streams)
         return (sum(k.received for k in streams) / sent if sent else None), len(ms), ""
+    if e.metric in ("h3_accessible", "h3_failure"):
+        h3 = [m.keys for m in ms if isinstance(m.keys, Http3Keys)]
+        hits = (sum(k.accessible is True for k in h3) if e.metric == "h3_accessible"
+                else sum((k.failure or "null") == e.outcome for k in h3))
+        return hits / len(ms), len(ms), ""
     web = [m.keys for m in ms if isinstance(m.keys, WebKeys)]
     if e.metric == "accessible":
         hits = sum(k.accessible is True for k in web)

@@ -22,6 +22,7 @@ from sovnet.model.topology import resolver_ip
 
 TIMEOUTS = {"dns": 1.0, "connect": 1.5, "tls": 2.0, "http": 3.0}
 THROUGHPUT_TIMEOUT = 15.0
+H3_TIMEOUTS = {"dns": 1.0, "handshake": 2.0, "http": 3.0}
 
 
 @dataclass
@@ -88,6 +89,8 @@ class ProbeRounds:
             command.update(timeouts=TIMEOUTS, page=True)
         elif probe.kind == "throughput":
             command.update(timeout=THROUGHPUT_TIMEOUT, direction=probe.direction)
+        elif probe.kind == "http3":
+            command["timeouts"] = H3_TIMEOUTS
         elif probe.kind == "stream":  # the window is emulated time; the agent sends in real time
             window = probe.window or probe.every
             command.update(rate=probe.rate, window=round(self.sc.real(window), 3))
@@ -103,6 +106,8 @@ class ProbeRounds:
         if probe.kind == "throughput":
             return {"service": service,
                     "url": f"{probe.scheme}://{svc.domains[0]}/bytes?n={probe.bytes}"}
+        if probe.kind == "http3":
+            return {"service": service, "url": f"https://{svc.domains[0]}/"}
         return {"service": service, "ip": self.topo.host(service).ip}
 
     def result(self, host: str, line: dict) -> None:

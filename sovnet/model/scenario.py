@@ -22,12 +22,13 @@ from sovnet.model.policy import Scope, in_scope
 from sovnet.model.schedule import Clock, Schedule
 from sovnet.model.topology import Subscriber, Topology
 
-PROBE_KINDS = ("web", "throughput", "latency", "stream")
+PROBE_KINDS = ("web", "throughput", "latency", "stream", "http3")
 # metric -> the kind of probe whose measurements it is computed from
 MEASURED_BY = {"accessible": "web", "usable": "web", "blocking": "web", "failure": "web",
                "throughput_kbps": "throughput", "throughput_up_kbps": "throughput",
                "rtt_ms": "latency", "delivered": "stream",
-               "last_packet_ms": "stream", "first_packet_ms": "stream"}
+               "last_packet_ms": "stream", "first_packet_ms": "stream",
+               "h3_accessible": "http3", "h3_failure": "http3"}
 METRICS = tuple(MEASURED_BY)
 # a probe's parameter -> the kind of probe it belongs to
 # The probe parameters and the kinds of probe each applies to.
@@ -38,8 +39,9 @@ DIRECTIONS = ("down", "up", "both")
 SCHEMES = ("http", "https")
 BLOCKING_VALUES = ("false", "dns", "tcp_ip", "http-failure", "http-diff", "null")
 # Metrics that check the share of web measurements with one value of a test key: OONI's
-# `blocking` verdict, or its `http_experiment_failure` string ("null": no failure).
-SHARE_METRICS = ("blocking", "failure")
+# `blocking` verdict, or its `http_experiment_failure` string ("null": no failure), the
+# latter also for HTTP/3 (h3_failure).
+SHARE_METRICS = ("blocking", "failure", "h3_failure")
 FAILURE_RE = re.compile(r"^(null|[a-z0-9_]+)$")
 OPS = (">=", "<=", ">", "<", "==")
 
@@ -201,7 +203,7 @@ class Expectation:
     metric: str  # one of METRICS
     op: str  # one of OPS
     threshold: float
-    outcome: str = ""  # for metrics "blocking" and "failure": the value whose share is checked
+    outcome: str = ""  # for SHARE_METRICS: the value whose share is checked
 
     def metric_label(self) -> str:
         return f"{self.metric}:{self.outcome}" if self.metric in SHARE_METRICS else self.metric

@@ -19,6 +19,8 @@ Commands ({"id", "kind", "targets", ...}) and their lines:
   stream      {"observation": {"ip", "rate", "window_s", "start_wall", "sent", "received",
               "replies": [[seq, t_sent, t_received], ...], "icmp_errors", "failure"}}: echo
               requests at "rate" per second for "window" seconds (stream.icmp_stream)
+  http3       {"observation": {...}}: http3.measure_http3 (QUIC handshake + HTTP/3 GET of an
+              https URL), trusting the host's CA bundle (the lab CA is in it)
 Every line has "id", "kind", "service"; a measurement also has "t0_mono", "t0_wall" and
 "runtime". What could not be measured (a missing tool, output not understood, a malformed
 command, a bug) is {"error", "raw"} instead: never a made-up success or failure.
@@ -38,6 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 from sovnet.probes import tls
+from sovnet.probes.http3 import H3Timeouts, measure_http3
 from sovnet.probes.net import (
     Clock,
     ProbeEnv,
@@ -196,6 +199,9 @@ def _measurer(cmd: dict, env: ProbeEnv) -> Measure | None:
         return lambda t: ("observation", measure_throughput(t, cmd, env))
     if kind == "latency":
         return lambda t: ("observation", measure_latency(t, cmd))
+    if kind == "http3":
+        h3_timeouts = H3Timeouts.from_command(cmd.get("timeouts"))
+        return lambda t: ("observation", measure_http3(t, h3_timeouts, env))
     if kind == "stream":
         rate, window = float(cmd["rate"]), float(cmd["window"])
         if not (0 < rate <= 1000 and 0 < window <= 60):

@@ -20,6 +20,7 @@ from sovnet.results.files import RecordError, dump_line, read_json, read_jsonl
 from sovnet.results.measurement import (
     KINDS,
     TEST_NAMES,
+    Http3Keys,
     LatencyKeys,
     Measurement,
     StreamKeys,
@@ -29,6 +30,6 @@ from sovnet.results.measurement import (
     read_measurements,
 )
 
-__all__ = ["KINDS", "TEST_NAMES", "ExpectationResult", "LatencyKeys", "Measurement",
+__all__ = ["KINDS", "TEST_NAMES", "ExpectationResult", "Http3Keys", "LatencyKeys", "Measurement",
            "RecordError", "StepEvent", "StreamEffect", "StreamKeys", "ThroughputKeys", "WebKeys",
            "dump_line", "median_value", "read_json", "read_jsonl", "read_measurements"]

@@ -21,7 +21,7 @@ from typing import Any
 from sovnet.results.files import RecordError, num, opt_num, opt_str, read_jsonl, string
 
 KINDS = {"web_connectivity": "web", "sovnet_throughput": "throughput",
-         "sovnet_latency": "latency", "sovnet_stream": "stream"}
+         "sovnet_latency": "latency", "sovnet_stream": "stream", "sovnet_http3": "http3"}
 TEST_NAMES = {kind: name for name, kind in KINDS.items()}
 
 
@@ -85,12 +85,18 @@ class StreamKeys:
         return start, start + (max(self.sent - 1, 0) / self.rate if self.rate > 0 else 0.0)
 
 
-Keys = WebKeys | ThroughputKeys | LatencyKeys | StreamKeys
+@dataclass(frozen=True)
+class Http3Keys:
+    accessible: bool | None  # the GET over QUIC got an HTTP response
+    failure: str | None  # OONI's http_experiment_failure (the handshake's, if it failed)
+
+
+Keys = WebKeys | ThroughputKeys | LatencyKeys | StreamKeys | Http3Keys
 
 
 @dataclass(frozen=True)
 class Measurement:
-    kind: str  # web | throughput | latency | stream
+    kind: str  # web | throughput | latency | stream | http3
     t_real: float  # real seconds since T0 at the start
     t_scenario: float  # emulated seconds at the start
     t_scenario_end: float | None  # ... at the end (None in folders older than the field)
@@ -207,6 +213,10 @@ def _keys(kind: str, k: dict[str, Any], where: str) -> Keys:
         return ThroughputKeys(kbps=opt_num(k.get("throughput_kbps")),
                               failure=str(failure) if failure else None,
                               up_kbps=opt_num(up.get("throughput_kbps")))
+    if kind == "http3":
+        acc = k.get("accessible")
+        return Http3Keys(accessible=acc if isinstance(acc, bool) else None,
+                         failure=opt_str(k.get("http_experiment_failure")))
     if kind == "latency":
         return LatencyKeys(sent=_count(k, "sent"), received=_count(k, "received"),
                            rtt_avg_ms=opt_num(k.get("rtt_avg_ms")))
