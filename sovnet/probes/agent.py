@@ -20,7 +20,8 @@ Commands ({"id", "kind", "targets", ...}) and their lines:
               "replies": [[seq, t_sent, t_received], ...], "icmp_errors", "failure"}}: echo
               requests at "rate" per second for "window" seconds (stream.icmp_stream)
   http3       {"observation": {...}}: http3.measure_http3 (QUIC handshake + HTTP/3 GET of an
-              https URL), trusting the host's CA bundle (the lab CA is in it)
+              https URL), trusting the host's CA bundle (the lab CA is in it) or the
+              command's "cafile"
 Every line has "id", "kind", "service"; a measurement also has "t0_mono", "t0_wall" and
 "runtime". What could not be measured (a missing tool, output not understood, a malformed
 command, a bug) is {"error", "raw"} instead: never a made-up success or failure.
@@ -201,7 +202,8 @@ def _measurer(cmd: dict, env: ProbeEnv) -> Measure | None:
         return lambda t: ("observation", measure_latency(t, cmd))
     if kind == "http3":
         h3_timeouts = H3Timeouts.from_command(cmd.get("timeouts"))
-        return lambda t: ("observation", measure_http3(t, h3_timeouts, env))
+        cafile = cmd.get("cafile")  # None in a lab: the host's bundle has the lab CA
+        return lambda t: ("observation", measure_http3(t, h3_timeouts, env, cafile))
     if kind == "stream":
         rate, window = float(cmd["rate"]), float(cmd["window"])
         if not (0 < rate <= 1000 and 0 < window <= 60):

@@ -114,6 +114,7 @@ class Run:
     windows: list[Phase] = field(default_factory=list)  # scheduled policies in force (curfews)
     streams: list[Stream] = field(default_factory=list)
     stream_effects: list[StreamEffect] = field(default_factory=list)
+    http3: int = 0  # sovnet_http3 measurements: counted; no figure reads them yet
 
     @property
     def status(self) -> str:
@@ -206,11 +207,13 @@ def _load(folder: str | os.PathLike[str]) -> Run:
     throughput: list[Sample] = []
     latency: list[Sample] = []
     streams: list[Stream] = []
+    http3 = 0
     # Stream replies carry wall-clock times: onto the run's clock through the manifest's T0.
     t0_wall = opt_num(manifest.get("t0_wall")) or 0.0
     mmpath = os.path.join(label, "measurements.jsonl")
     for m in read_measurements(mmpath, torn):  # newer probe kinds are left out: not ours
         if m.kind == "http3":  # no figure of the report reads HTTP/3 yet
+            http3 += 1
             continue
         got = _view(m, t0_wall)
         if isinstance(got, Web):
@@ -232,4 +235,4 @@ def _load(folder: str | os.PathLike[str]) -> Run:
         notes.append("expectations.json is missing: no expectations were evaluated.")
     return Run(root, label, manifest, topology, phases, sorted(steps, key=lambda s: s.t_real),
                sorted(web, key=lambda w: w.t_real), throughput, latency, expectations, notes,
-               windows, sorted(streams, key=lambda s: s.t_real), effects)
+               windows, sorted(streams, key=lambda s: s.t_real), effects, http3)

@@ -53,6 +53,8 @@ def measurement_counts(run: Run) -> dict[str, int]:
               "sovnet_latency": len(run.latency)}
     if run.streams:  # only where a scenario streams: the others' reports stay as they were
         counts["sovnet_stream"] = len(run.streams)
+    if run.http3:
+        counts["sovnet_http3"] = run.http3
     return counts
 
 

@@ -226,3 +226,18 @@ def test_every_line_loads_with_oonis_own_package(cutoff_run):
     assert first.startswith("2026-01-01 00:") and all(m["x_wall_time"] for m in ms)
     assert len({m["report_id"] for m in ms}) == len({(m["subscriber"], m["test_name"])
                                                      for m in ms})
+
+
+def test_quic_blocked_by_udp_endpoint_reads_as_a_handshake_timeout(tmp_path):
+    out = tmp_path / "quic"
+    proc = sovnet("run", str(SCENARIOS / "minimal-quic.yaml"), "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    h3 = [m for m in lines(out / "measurements.jsonl") if m["test_name"] == "sovnet_http3"]
+    seen = {(m["t_scenario"] >= 3600, m["test_keys"]["http_experiment_failure"],
+             m["test_keys"]["quic_handshakes"][0]["negotiated_protocol"]) for m in h3}
+    assert seen == {(False, None, "h3"), (True, "generic_timeout_error", None)}
+    assert all(m["test_keys"]["quic_handshakes"][0]["network"] == "udp" for m in h3)
+    assert "sovnet_http3 16" in (out / "summary.md").read_text()
+    from oonidata.dataclient import load_measurement
+
+    assert all(load_measurement(msmt=m) for m in h3)

@@ -1,5 +1,5 @@
 """HTTP/3 end to end without Mininet: the real h3d server and dnsd on loopback addresses, the
-probe (and the agent) measuring them; and the pure parts (routes, failure strings, packets)."""
+probe (and the agent) measuring them; and the pure parts (routes, failure strings, specs)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from cryptography import x509
 from sovnet.config import load_topology
 from sovnet.emulation import servers
 from sovnet.emulation.h3d import respond
+from sovnet.emulation.labca import LabCA, cert_paths
 from sovnet.poll import wait_for
 from sovnet.probes.http3 import H3Timeouts, measure_http3, quic_failure, split_h3_url
 from sovnet.probes.net import ProbeEnv
-from tests.unit.quic_packets import initial_client_hello, quic_initial
 
 ROOT = Path(__file__).resolve().parents[3]
 SOCIAL, DNS, SILENT = "127.0.3.2", "127.0.3.3", "127.0.3.4"
@@ -38,8 +38,8 @@ def _free_udp_port(address: str) -> int:
 def lab(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("h3")
     topo = load_topology(ROOT / "topologies" / "minimal.yaml")
-    ca = servers.write_h3_certs(topo, tmp)
-    cert, key = servers.h3_cert_paths(tmp, "social")
+    ca = LabCA(tmp)
+    cert, key = ca.issue("social", list(topo.service("social").domains))
     (tmp / "zone.json").write_text(json.dumps(ZONE))
     port, dns_port = _free_udp_port(SOCIAL), _free_udp_port(DNS)
     procs = []
@@ -57,7 +57,8 @@ def lab(tmp_path_factory):
         wait_for(lambda p=p, ready=ready: ready.exists() or p.poll() is not None, 10,
                  f"{name} to listen", error=AssertionError)
         assert p.poll() is None, (tmp / f"{name}.log").read_text()
-    yield {"ca": str(ca), "port": port, "env": ProbeEnv((DNS, dns_port)), "dns_port": dns_port}
+    yield {"ca": str(ca.ca_file), "port": port, "env": ProbeEnv((DNS, dns_port)),
+           "dns_port": dns_port}
     for p in procs:
         p.terminate()
         p.wait(timeout=5)
@@ -170,16 +171,6 @@ def test_server_specs_add_h3d_for_http3_services(tmp_path):
     topo = load_topology(ROOT / "topologies" / "minimal.yaml")
     specs = [s for s in servers.server_specs(topo, tmp_path, tmp_path / "z") if s.kind == "http3"]
     assert [(s.host, s.ports) for s in specs] == [("social", ("udp/443",))]
-    cert, key = servers.h3_cert_paths(tmp_path, "social")
+    cert, key = cert_paths(tmp_path, "social")
     assert specs[0].argv[specs[0].argv.index("--cert") + 1] == str(cert)
     assert specs[0].argv[specs[0].argv.index("--key") + 1] == str(key)
-
-
-@pytest.mark.parametrize("sni", ["friendbook.example", "x.co", "a" * 200 + ".example"])
-def test_quic_initial_carries_the_sni(sni):
-    datagram = quic_initial(sni)
-    assert len(datagram) >= 1200 and datagram[0] & 0xF0 == 0xC0  # long header, Initial
-    hello = initial_client_hello(datagram)
-    assert hello[0] == 1  # TLS handshake type ClientHello
-    assert sni.encode() in hello
-    assert b"friendbook" not in initial_client_hello(quic_initial("other.example"))
