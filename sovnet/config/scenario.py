@@ -8,6 +8,7 @@ store will accept at every step.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from sovnet.config.load import load_topology, read_doc
@@ -45,6 +46,8 @@ MAX_WINDOW = 20.0  # real seconds a stream round may send for: the run waits for
 # back: 2000/s is ~25k packet-hops/s, half of what the userspace datapath keeps up with on two
 # cores next to everything else (../shared/research/feasibility.md, gotcha 4).
 MAX_STREAM_PPS = 2000
+# An SNI a probe may send: letters, digits, hyphens and dots, as in a DNS name.
+HOST_NAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
@@ -149,9 +152,13 @@ def _probe(p: ProbeIn, at: tuple, scale: float, topology: Topology, r: Reporter)
         if getattr(p, key) is not None and p.kind not in kinds:
             r.key(at + (key,), f"'{key}' applies to {' and '.join(kinds)} probes only (this "
                                f"one is {p.kind})")
-    if p.split_hello and (p.scheme or "http") != "https":
-        r.key(at + ("split_hello",), "'split_hello' needs scheme: https (a ClientHello is "
-                                     "only sent over TLS)")
+    if p.sni is not None and not HOST_NAME_RE.match(p.sni):
+        r.value(at + ("sni",), f"bad host name {p.sni!r} (expected a DNS name such as "
+                               "innocuous.example)")
+    for key in ("split_hello", "sni"):
+        if getattr(p, key) and (p.scheme or "http") != "https":
+            r.key(at + (key,), f"'{key}' needs scheme: https (a ClientHello is only sent "
+                               "over TLS)")
     if p.bytes is not None and p.bytes > 1 << 30:
         r.value(at + ("bytes",), f"expected at most {1 << 30} bytes, got {p.bytes}")
     window = p.window if p.window is not None else p.every
@@ -164,7 +171,8 @@ def _probe(p: ProbeIn, at: tuple, scale: float, topology: Topology, r: Reporter)
                  start=p.start,
                  bytes=p.bytes or DEFAULT_BYTES, count=p.count or DEFAULT_COUNT,
                  rate=p.rate or DEFAULT_RATE, window=window, scheme=p.scheme or "http",
-                 split_hello=bool(p.split_hello), direction=p.direction or "down")
+                 split_hello=bool(p.split_hello), sni=p.sni or "",
+                 direction=p.direction or "down")
 
 
 def _serve_http3(to: ServiceFilter, at: tuple, topology: Topology, r: Reporter) -> None:

@@ -134,6 +134,10 @@ class ProbeIn(In):
     split_hello: bool | None = Field(
         None, description="web (https): send the ClientHello in small TCP segments, the "
                           "evasion that beats an inspector reading one packet")
+    sni: str | None = Field(
+        None, description="web (https): the SNI to send instead of the URL's host, as OONI's "
+                    "sni_blocking does with a test SNI; a handshake that then fails with "
+                    "ssl_invalid_hostname reached the server")
 
 
 class PolicyAddIn(PolicyIn):

@@ -102,7 +102,11 @@ class ProbeRounds:
         svc = self.topo.service(service)
         if probe.kind == "web":
             target = {"service": service, "url": f"{probe.scheme}://{svc.domains[0]}/"}
-            return {**target, "split_hello": True} if probe.split_hello else target
+            if probe.split_hello:
+                target["split_hello"] = True
+            if probe.sni:
+                target["sni"] = probe.sni
+            return target
         if probe.kind == "throughput":
             return {"service": service,
                     "url": f"{probe.scheme}://{svc.domains[0]}/bytes?n={probe.bytes}"}

@@ -34,7 +34,7 @@ METRICS = tuple(MEASURED_BY)
 # The probe parameters and the kinds of probe each applies to.
 PROBE_PARAMS = {"bytes": ("throughput",), "count": ("latency",), "rate": ("stream",),
                 "window": ("stream",), "scheme": ("web", "throughput"),
-                "split_hello": ("web",), "direction": ("throughput",)}
+                "split_hello": ("web",), "sni": ("web",), "direction": ("throughput",)}
 DIRECTIONS = ("down", "up", "both")
 SCHEMES = ("http", "https")
 BLOCKING_VALUES = ("false", "dns", "tcp_ip", "http-failure", "http-diff", "null")
@@ -191,6 +191,7 @@ class Probe:
     window: float = 0.0  # stream: emulated seconds each round sends for (0: `every`)
     scheme: str = "http"  # web, throughput: the services' URLs are http:// or https://
     split_hello: bool = False  # web: send the ClientHello in small TCP segments (an evasion)
+    sni: str = ""  # web: the SNI to send instead of the URL's host (OONI's test SNI)
     direction: str = "down"  # throughput: download, upload (POST) or both
 
 

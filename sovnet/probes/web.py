@@ -132,16 +132,16 @@ class Leg:
 
 
 def _fetch_url(url: str, addrs: list[str], timeouts: Timeouts, env: ProbeEnv, clock: Clock,
-               mss: int | None = None) -> Leg:
-    """TCP connect to every address, a TLS handshake with the SNI on the first connected one
-    (https), then GET: OONI's steps for one URL."""
+               mss: int | None = None, sni: str | None = None) -> Leg:
+    """TCP connect to every address, a TLS handshake with the SNI (the URL's host unless `sni`
+    is given) on the first connected one (https), then GET: OONI's steps for one URL."""
     u = split_url(url, env.http_port, env.https_port)
     tcp, sock, ip, failure = _connect_all(addrs, u.port, timeouts.connect, clock, mss)
     leg = Leg(url, tcp, [], None, None, failure, ip)
     if sock is None:
         return leg
     if u.tls:
-        record, sock = tls.handshake(sock, ip, u.port, u.host, timeouts.tls, clock)
+        record, sock = tls.handshake(sock, ip, u.port, sni or u.host, timeouts.tls, clock)
         leg.tls.append(record)
         if sock is None:
             leg.failure = record["failure"]
@@ -158,10 +158,10 @@ def _fetch_url(url: str, addrs: list[str], timeouts: Timeouts, env: ProbeEnv, cl
 
 
 def _follow(url: str, addrs: list[str], timeouts: Timeouts, env: ProbeEnv, clock: Clock,
-            cache: HostCache | None, mss: int | None = None) -> list[Leg]:
+            cache: HostCache | None, mss: int | None = None, sni: str | None = None) -> list[Leg]:
     """Fetch url and follow its redirects (at most MAX_REDIRECTS), as OONI's probe does; the
     later hosts are looked up through the cache (the probe) or taken as they are (control)."""
-    legs = [_fetch_url(url, addrs, timeouts, env, clock, mss)]
+    legs = [_fetch_url(url, addrs, timeouts, env, clock, mss, sni)]
     while len(legs) <= MAX_REDIRECTS:
         nxt = redirect_location(legs[-1].response, legs[-1].url)
         if nxt is None:
@@ -200,7 +200,7 @@ def measure_web(target: dict, timeouts: Timeouts, env: ProbeEnv, cache: HostCach
                 obs["page"] = {"resources": []}
             return obs
     mss = SPLIT_MSS if target.get("split_hello") else None
-    legs = _follow(url, addrs, timeouts, env, clock, cache, mss)
+    legs = _follow(url, addrs, timeouts, env, clock, cache, mss, target.get("sni"))
     for leg in legs:
         obs["tcp_connect"] += leg.tcp
         obs["tls_handshakes"] += leg.tls
@@ -271,7 +271,8 @@ def measure_control(target: dict, timeouts: Timeouts, env: ProbeEnv) -> dict:
     addrs = [str(a) for a in target["addrs"]]
     # An empty truth means the name is not in the zone, which sovnet's dnsd answers NXDOMAIN.
     dns_failure = None if addrs else "dns_nxdomain_error"
-    legs = _follow(url, addrs, timeouts, env, clock, None) if addrs else []
+    legs = (_follow(url, addrs, timeouts, env, clock, None, sni=target.get("sni")) if addrs
+            else [])
     records = [r for leg in legs for r in leg.tcp]
     handshakes = [h for leg in legs for h in leg.tls]
     final = legs[-1] if legs else None

@@ -11,8 +11,8 @@ import pytest
 import trustme
 
 from sovnet.probes import tls
-from sovnet.probes.net import Clock, Response
-from sovnet.probes.web import redirect_location
+from sovnet.probes.net import Clock, ProbeEnv, Response
+from sovnet.probes.web import HostCache, Timeouts, measure_web, redirect_location
 
 
 def verify_error(code: int) -> ssl.SSLCertVerificationError:
@@ -86,3 +86,15 @@ def test_a_real_handshake_is_recorded_with_oonis_fields(server, name, failure):
         conn.close()
     else:
         assert conn is None and record["tls_version"] == "" and record["peer_certificates"] == []
+
+
+@pytest.mark.parametrize("sni, failure", [("good.example", None),
+                                          ("innocuous.example", "ssl_invalid_hostname")])
+def test_the_web_probe_sends_the_test_sni_it_is_given(server, sni, failure):
+    """OONI's test SNI: the URL's host is connected to, the handshake names `sni`;
+    ssl_invalid_hostname then means the server was reached."""
+    env = ProbeEnv(None, https_port=server)
+    obs = measure_web({"url": f"https://127.0.0.1:{server}/", "sni": sni}, Timeouts(), env,
+                      HostCache(env, 1.0), page=False)
+    [hs] = obs["tls_handshakes"]
+    assert (hs["server_name"], hs["failure"]) == (sni, failure)
