@@ -100,10 +100,15 @@ def _flow_mod(match: dict, instructions: tuple, cookie: int, priority: int, idle
         instructions=to_instructions(ofp, parser, instructions))
 
 
+# Nicira's resubmit names ports in OpenFlow 1.0's 16 bits: 1.3's OFPP_IN_PORT (0xfffffff8)
+# does not fit, and the packet-out would never leave os-ken.
+NX_IN_PORT = 0xFFF8
+
+
 def forward(in_port: int, data: bytes) -> parser.OFPPacketOut:
     """The packet goes on where it was going, through the forwarding table."""
     return parser.OFPPacketOut(None, buffer_id=ofp.OFP_NO_BUFFER, in_port=in_port, actions=[
-        parser.NXActionResubmitTable(in_port=ofp.OFPP_IN_PORT, table_id=TABLE_FORWARD)],
+        parser.NXActionResubmitTable(in_port=NX_IN_PORT, table_id=TABLE_FORWARD)],
         data=data)
 
 

@@ -3,11 +3,15 @@ the controller's inspector sends for each verdict."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
+from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
 
 from sovnet.compile import compile_network
 from sovnet.compile.dpi import PRIO_HANDSHAKE, PRIO_INSPECT, PRIO_RESIDUAL, PRIO_VERDICT
+from sovnet.controller import ofmsg
 from sovnet.controller.inspector import Inspector, is_residual
 from sovnet.inspect.rules import decide, name_matches
 from sovnet.model.flows import CONTROLLER_PORT, TABLE_SHAPING, cookie_kind
@@ -29,6 +33,8 @@ TOPO = handmade.topology()
 ])
 def test_name_patterns(kind, pattern, name, hit):
     assert name_matches(kind, pattern, name) is hit
+
+DP = SimpleNamespace(id=1, ofproto=ofp, ofproto_parser=parser)
 
 
 def compiled(*policies):
@@ -86,8 +92,11 @@ def frame(payload: bytes, src="alice", dst="social") -> bytes:
 
 
 def kinds(msgs) -> list[str]:
+    """What each message is, once it has been serialized for a switch as os-ken would (a
+    message that cannot be is never sent: the packet is lost and the client retransmits)."""
     out = []
-    for m in msgs:
+    for m in ofmsg.bind(DP, msgs):
+        m.serialize()
         if isinstance(m, parser.OFPFlowMod):
             what = "residual" if is_residual(m.cookie) else "flow"
             out.append(f"{what}@{m.priority}/{m.idle_timeout}/{m.hard_timeout}")
