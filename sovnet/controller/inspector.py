@@ -53,6 +53,10 @@ log = logging.getLogger("sovnet.inspector")
 
 PASS_IDLE, BLOCK_IDLE = 30, 10
 MAX_HELD = 4096  # connections whose ClientHello is being reassembled at once
+# Connections decided lately: their packets already on the way up when the verdict flow
+# landed (a ClientHello sent in a burst of segments) follow that verdict instead of being read
+# again as a first packet, which would pass them.
+MAX_DECIDED = 65_536
 RESIDUAL_KIND = 7  # in a verdict cookie: a residual block whose packets a reset answers
 
 
@@ -88,6 +92,15 @@ class Flow:
         f = "tcp" if self.proto == IPPROTO_TCP else "udp"
         return {"eth_type": 0x0800, "ip_proto": self.proto, "ipv4_src": self.src,
                 "ipv4_dst": self.dst, f"{f}_dst": self.dport}
+
+
+def _payload(data: bytes, ip, seg) -> bytes:
+    """The transport payload, cut from the frame by the headers' own lengths: os-ken's parser
+    sometimes takes a segment's bytes for another protocol and leaves no payload."""
+    start = ethernet.ethernet._MIN_LEN + ip.header_length * 4
+    end = ethernet.ethernet._MIN_LEN + ip.total_length
+    start += seg.offset * 4 if seg is not None else 8  # TCP header, or UDP's 8 bytes
+    return bytes(data[start:end])
 
 
 def _flow_mod(match: dict, instructions: tuple, cookie: int, priority: int, idle: int = 0,
@@ -141,6 +154,7 @@ def resets(eth, ip, seg, payload_len: int, both: bool) -> tuple[bytes, bytes | N
 class Inspector:
     def __init__(self) -> None:
         self.held: OrderedDict[Flow, bytes] = OrderedDict()
+        self.decided: OrderedDict[Flow, Rule | None] = OrderedDict()
         self.counts = {"inspected": 0, "passed": 0, "blocked": 0, "throttled": 0}
 
     def packet_in(self, dpid: int, in_port: int, data: bytes, rules: tuple[Rule, ...]) -> list:
@@ -154,10 +168,14 @@ class Inspector:
         l4 = seg or dgram
         if l4 is None:
             return [forward(in_port, data)]
-        payload = bytes(pkt.protocols[-1]) if isinstance(pkt.protocols[-1], bytes) else b""
+        payload = _payload(data, ip, seg)
         flow = Flow(ip.src, ip.dst, ip.proto, l4.src_port, l4.dst_port)
         if not payload:
             return [forward(in_port, data)]  # the handshake's ACK, a FIN: nothing to read
+        if flow in self.decided:
+            late = self.decided[flow]
+            blocked = late is not None and late.action != "throttle"
+            return [] if blocked else [forward(in_port, data)]
         self.counts["inspected"] += 1
         if dgram is not None:
             protocol, hello = "quic", quic_initial_sni(payload)
@@ -181,6 +199,9 @@ class Inspector:
 
     def _verdict(self, dpid, in_port, data, flow: Flow, rule: Rule | None, parts,
                  hello: Hello) -> list:
+        self.decided[flow] = rule
+        while len(self.decided) > MAX_DECIDED:
+            self.decided.popitem(last=False)
         if rule is None:
             self.counts["passed"] += 1
             return [_flow_mod(flow.match(), (("goto", TABLE_FORWARD),), verdict_cookie(0),

@@ -77,14 +77,14 @@ def test_the_highest_priority_rule_decides():
     assert decide(c.inspect, "10.99.99.99", "tls", "social.example") is None
 
 
-def frame(payload: bytes, src="alice", dst="social") -> bytes:
+def frame(payload: bytes, src="alice", dst="social", sport=40000) -> bytes:
     from os_ken.lib.packet import ethernet, ipv4, packet, tcp
 
     s, d = TOPO.host(src), TOPO.host(dst)
     p = packet.Packet()
     p.add_protocol(ethernet.ethernet(dst=d.mac, src=s.mac, ethertype=0x0800))
     p.add_protocol(ipv4.ipv4(src=s.ip, dst=d.ip, proto=6))
-    p.add_protocol(tcp.tcp(src_port=40000, dst_port=443, seq=1000, ack=5000, offset=5,
+    p.add_protocol(tcp.tcp(src_port=sport, dst_port=443, seq=1000, ack=5000, offset=5,
                            bits=tcp.TCP_ACK | tcp.TCP_PSH))
     p.add_protocol(payload)
     p.serialize()
@@ -113,13 +113,13 @@ def test_each_verdict_sends_what_a_middlebox_would():
     assert kinds(insp.packet_in(1, 1, frame(client_hello("social.example")), rules)) == [
         f"flow@{PRIO_VERDICT}/10/0", f"residual@{PRIO_RESIDUAL}/0/90", "OFPActionOutput",
         "NXActionResubmitTable"]
-    assert kinds(insp.packet_in(1, 1, frame(client_hello("news.example")), rules)) == [
+    assert kinds(insp.packet_in(1, 1, frame(client_hello("news.example"), sport=40001), rules)) == [
         f"flow@{PRIO_VERDICT}/10/0"]
-    assert kinds(insp.packet_in(1, 1, frame(client_hello("video.example")), rules)) == [
+    assert kinds(insp.packet_in(1, 1, frame(client_hello("video.example"), sport=40002), rules)) == [
         f"flow@{PRIO_VERDICT}/30/0", f"flow@{PRIO_VERDICT}/30/0", "NXActionResubmitTable"]
-    assert kinds(insp.packet_in(1, 1, frame(client_hello("bank.sov")), rules)) == [
+    assert kinds(insp.packet_in(1, 1, frame(client_hello("bank.sov"), sport=40003), rules)) == [
         f"flow@{PRIO_VERDICT}/30/0", "NXActionResubmitTable"]
-    assert kinds(insp.packet_in(1, 1, frame(b""), rules)) == ["NXActionResubmitTable"]
+    assert kinds(insp.packet_in(1, 1, frame(b"", sport=40004), rules)) == ["NXActionResubmitTable"]
 
 
 def test_the_first_packet_inspector_is_cheated_by_a_split_and_the_reassembler_is_not():
@@ -133,3 +133,27 @@ def test_the_first_packet_inspector_is_cheated_by_a_split_and_the_reassembler_is
     assert kinds(insp.packet_in(1, 1, frame(first), whole)) == ["NXActionResubmitTable"]
     assert kinds(insp.packet_in(1, 1, frame(rest), whole))[0] == f"flow@{PRIO_VERDICT}/10/0"
     assert not insp.held
+
+
+def test_segments_already_sent_up_follow_the_verdict_and_are_not_read_again():
+    """A ClientHello sent in a burst: its later segments reach the controller after the
+    verdict; read as first packets they would pass, and a reset would be undone."""
+    hello = client_hello("social.example")
+    rules = compiled(handmade.policy(1, "reject:reassemble", "sni:social.example")).inspect
+    insp = Inspector()
+    parts = [hello[i:i + 76] for i in range(0, len(hello), 76)]
+    decided = None
+    for n, part in enumerate(parts):
+        msgs = kinds(insp.packet_in(1, 1, frame(part), rules))
+        if msgs and msgs[0].startswith("flow@"):
+            decided = n
+            break
+    assert decided is not None
+    assert all(insp.packet_in(1, 1, frame(part), rules) == [] for part in parts[decided + 1:])
+    assert all(insp.packet_in(1, 1, frame(part), rules) == [] for part in parts[:1])
+    passed = compiled(handmade.policy(1, "reject:reassemble", "sni:other.example")).inspect
+    insp = Inspector()
+    verdicts = [kinds(insp.packet_in(1, 1, frame(part), passed)) for part in parts]
+    assert verdicts[-1][0] == f"flow@{PRIO_VERDICT}/30/0"  # passed once whole
+    late = kinds(insp.packet_in(1, 1, frame(parts[2]), passed))
+    assert late == ["NXActionResubmitTable"]  # a late copy is forwarded, not read again
