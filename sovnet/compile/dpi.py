@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sovnet.compile.targets import ETH_IPV4, check_scope, in_scope, scope_matches
+from sovnet.compile.targets import ETH_IPV4, ETH_IPV6, check_scope, in_scope, scope_matches
 from sovnet.inspect.rules import PORT_OF, PROTOCOL_OF, Rule
 from sovnet.model.flows import (
     CONTROLLER_PORT,
@@ -51,8 +51,9 @@ def rules(topo: Topology, policies: Iterable[Policy],
     out = []
     for p in dpi_policies(policies):
         check_scope(topo, p.scope, p.id)
-        covered = frozenset(topo.host(s.name).ip for s in topo.subscribers
-                            if in_scope(topo, p.scope, s.name, subscribers.get(s.name)))
+        covered = frozenset(a for s in topo.subscribers
+                            if in_scope(topo, p.scope, s.name, subscribers.get(s.name))
+                            for a in topo.addresses(s.name))
         out.append(Rule(p.id, p.priority, p.target.kind, p.target.value, p.act.kind, covered,
                         p.act.rate_kbps, p.act.residual, p.act.reassemble, p.act.reset_server,
                         dict(meters.get(p.id, {}))))
@@ -74,16 +75,18 @@ def switch_flows(topo: Topology, dpid: int, local_subs: list[str], policies: Ite
         proto_name, port = PORT_OF[PROTOCOL_OF[p.target.kind]]
         proto = PROTOCOLS[proto_name]
         field = f"{proto_name}_dst"
+        families = (ETH_IPV4, ETH_IPV6) if topo.ipv6 else (ETH_IPV4,)
         for meta in scope_matches(topo, p.scope, p.id, local_subs, subscribers):
-            m = {"eth_type": ETH_IPV4, "ip_proto": proto, field: port}
-            if meta is not None:
-                m["metadata"] = meta
-            if proto_name == "tcp":
-                flows.append(rule(dpid, TABLE_SHAPING, PRIO_HANDSHAKE,
-                                  {**m, "tcp_flags": (TCP_SYN, TCP_SYN)},
-                                  (("goto", TABLE_FORWARD),), cookie))
-            flows.append(rule(dpid, TABLE_SHAPING, PRIO_INSPECT, m,
-                              (("output", CONTROLLER_PORT),), cookie))
+            for eth_type in families:
+                m = {"eth_type": eth_type, "ip_proto": proto, field: port}
+                if meta is not None:
+                    m["metadata"] = meta
+                if proto_name == "tcp":
+                    flows.append(rule(dpid, TABLE_SHAPING, PRIO_HANDSHAKE,
+                                      {**m, "tcp_flags": (TCP_SYN, TCP_SYN)},
+                                      (("goto", TABLE_FORWARD),), cookie))
+                flows.append(rule(dpid, TABLE_SHAPING, PRIO_INSPECT, m,
+                                  (("output", CONTROLLER_PORT),), cookie))
         if p.act.kind == "throttle" and p.act.rate_kbps:
             up, down = first_meter + len(meters), first_meter + len(meters) + 1
             burst = max(int(p.act.rate_kbps * BURST_SECONDS), 1)

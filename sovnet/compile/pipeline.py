@@ -14,8 +14,9 @@ The pipeline (table ids in sovnet.model.flows):
   shaping    throttle policies: per subscriber in scope, one meter for what it sends (matched by
              metadata) and one for what it receives (matched by its address, on traffic coming
              back to its access switch); the highest-priority throttle covering a packet decides.
-  forward    destination address (IPv4 and ARP target) -> output port, shortest paths; packets
-             steered to a resolver host by Ethernet destination.
+  forward    destination address (IPv4 and ARP target; IPv6 and neighbour solicitation
+             target in a dual-stack topology) -> output port, shortest paths; packets steered to
+             a resolver host by Ethernet destination.
 
 Pure and deterministic: the same inputs give the same flows and meters, in the same order.
 """
@@ -31,6 +32,7 @@ from sovnet.compile.paths import next_hops, trunk_ports
 from sovnet.compile.targets import (
     ETH_ARP,
     ETH_IPV4,
+    ETH_IPV6,
     check_scope,
     in_scope,
     scope_matches,
@@ -61,6 +63,7 @@ from sovnet.model.flows import (
 from sovnet.model.policy import (
     DPI_TARGETS,
     FLOW_ACTIONS,
+    MAX_PRIORITY,
     Policy,
     SubscriberState,
 )
@@ -78,6 +81,7 @@ POLICY_BASE = 1000
 _ACTION_STEP = {"allow": 0, "throttle": 0, "deny": 2, "reject": 2, "blockpage": 2,
                 "steer_dns": 3}
 REDIRECT_STEP = 3
+PRIO_ND = POLICY_BASE + 4 * MAX_PRIORITY + 4  # above every policy
 HTTP, HTTPS, DNS, TCP, UDP = 80, 443, 53, 6, 17
 # A drop-band policer's bucket, in seconds of traffic at the rate. Measured with TCP downloads
 # of 6 s at the cap (tests/integration/test_throttle.py): 0.25 s gave 97 % of a 1 Mbit/s cap,
@@ -189,6 +193,14 @@ def _admission(topo, dpid, switch, trunks, subscribers) -> list[FlowRule]:
 def _policy(topo, dpid, local_subs, access, subscribers) -> list[FlowRule]:
     onward = (("goto", TABLE_SHAPING),)
     flows = [rule(dpid, TABLE_POLICY, PRIO_MISS, {}, onward, make_cookie("baseline"))]
+    if topo.ipv6:
+        # Neighbour discovery is between a host and its first hop, which no cutoff touches (as
+        # ARP, it is not IP traffic a policy names): an IPv6 cut then times out, as it does
+        # behind a real router, instead of failing at once for want of a neighbour.
+        for nd_type in (ND_SOLICIT, ND_ADVERT):
+            flows.append(rule(dpid, TABLE_POLICY, PRIO_ND,
+                              {"eth_type": ETH_IPV6, "ip_proto": ICMPV6, "icmpv6_type": nd_type},
+                              onward, make_cookie("baseline")))
     for p, matches in access:
         covered = [s for s in local_subs if in_scope(topo, p.scope, s, subscribers.get(s))]
         if not covered:
@@ -255,7 +267,9 @@ def _narrow(match: dict[str, Any], proto: int, field: str, port: int) -> dict[st
     return {**match, "ip_proto": proto, field: port}
 
 
-_REVERSE = {"ipv4_dst": "ipv4_src", "tcp_dst": "tcp_src", "udp_dst": "udp_src"}
+_REVERSE = {"ipv4_dst": "ipv4_src", "ipv6_dst": "ipv6_src", "tcp_dst": "tcp_src",
+            "udp_dst": "udp_src"}
+ICMPV6, ND_SOLICIT, ND_ADVERT = 58, 135, 136
 
 
 def _shaping(topo, dpid, local_subs, throttles, subscribers) -> tuple[list[FlowRule], tuple]:
@@ -280,9 +294,13 @@ def _shaping(topo, dpid, local_subs, throttles, subscribers) -> tuple[list[FlowR
             me = meta_field(META_SUB_SHIFT, META_SUB_BITS, subscriber_index(topo, s))
             for m in matches:
                 back = {_REVERSE.get(k, k): v for k, v in m.items()}
+                if m["eth_type"] == ETH_IPV6:
+                    back["ipv6_dst"] = topo.host(s).ip6
+                else:
+                    back["ipv4_dst"] = topo.host(s).ip
                 flows.append(rule(dpid, TABLE_SHAPING, prio, {**m, "metadata": me},
                                   (("meter", up), ("goto", TABLE_FORWARD)), cookie))
-                flows.append(rule(dpid, TABLE_SHAPING, prio, {**back, "ipv4_dst": topo.host(s).ip},
+                flows.append(rule(dpid, TABLE_SHAPING, prio, back,
                                   (("meter", down), ("goto", TABLE_FORWARD)), cookie))
     return flows, tuple(meters)
 
@@ -290,12 +308,14 @@ def _shaping(topo, dpid, local_subs, throttles, subscribers) -> tuple[list[FlowR
 def _forward(topo, dpid, hops: dict[str, int]) -> list[FlowRule]:
     forward = make_cookie("forward")
     flows = [rule(dpid, TABLE_FORWARD, PRIO_MISS, {}, (), make_cookie("baseline"))]
+    families = (ETH_IPV4, ETH_IPV6) if topo.ipv6 else (ETH_IPV4,)
     for r in topo.resolvers:
         port = hops.get(r.name)
         if port is not None:  # packets a blockpage or steer_dns policy sent to this resolver
-            flows.append(rule(dpid, TABLE_FORWARD, PRIO_STEERED,
-                              {"eth_type": ETH_IPV4, "eth_dst": topo.host(r.name).mac},
-                              (("output", port),), forward))
+            for eth_type in families:
+                flows.append(rule(dpid, TABLE_FORWARD, PRIO_STEERED,
+                                  {"eth_type": eth_type, "eth_dst": topo.host(r.name).mac},
+                                  (("output", port),), forward))
     for h in topo.hosts:
         port = hops.get(h.name)
         if port is None:
@@ -305,6 +325,12 @@ def _forward(topo, dpid, hops: dict[str, int]) -> list[FlowRule]:
                           {"eth_type": ETH_IPV4, "ipv4_dst": h.ip}, out, forward))
         flows.append(rule(dpid, TABLE_FORWARD, PRIO_FORWARD,
                           {"eth_type": ETH_ARP, "arp_tpa": h.ip}, out, forward))
+        if h.ip6:  # neighbour solicitations go where ARP requests go: to the target's port
+            flows.append(rule(dpid, TABLE_FORWARD, PRIO_FORWARD,
+                              {"eth_type": ETH_IPV6, "ipv6_dst": h.ip6}, out, forward))
+            flows.append(rule(dpid, TABLE_FORWARD, PRIO_FORWARD,
+                              {"eth_type": ETH_IPV6, "ip_proto": ICMPV6,
+                               "icmpv6_type": ND_SOLICIT, "ipv6_nd_target": h.ip6}, out, forward))
     return flows
 
 

@@ -33,6 +33,7 @@ from sovnet.model.topology import SUBSCRIBER_CLASSES, Topology
 
 ETH_IPV4 = 0x0800
 ETH_ARP = 0x0806
+ETH_IPV6 = 0x86DD
 
 
 def known_names(topo: Topology, kind: str) -> list[str] | None:
@@ -115,22 +116,27 @@ def scope_matches(topo: Topology, scope: Scope, policy_id: int, local: list[str]
 
 
 def target_matches(topo: Topology, target: Target, policy_id: int) -> list[dict[str, Any]]:
-    """Packet matches (without metadata) that together cover the target."""
-    ip = {"eth_type": ETH_IPV4}
-    if target.kind == "any":
-        return [dict(ip)]
-    if target.kind == "international":
-        return [{**ip, "ipv4_dst": p} for p in topo.foreign_prefixes]
+    """Packet matches (without metadata) that together cover the target: IPv4, and IPv6 too
+    in a dual-stack topology, unless the target names one family (any@ipv6)."""
+    v4 = target.family in ("", "ipv4")
+    v6 = bool(topo.ipv6) and target.family in ("", "ipv6")
+    ip4, ip6 = {"eth_type": ETH_IPV4}, {"eth_type": ETH_IPV6}
     if target.kind == "prefix":
-        return [{**ip, "ipv4_dst": target.value}]
-    if target.kind == "port":
-        proto, port = parse_port(target.value)
-        m = {**ip, "ip_proto": proto}
-        if port is not None:
-            m["tcp_dst" if proto == 6 else "udp_dst"] = port
-        return [m]
+        return [{**ip4, "ipv4_dst": target.value}]
+    if target.kind in ("any", "port"):
+        extra: dict[str, Any] = {}
+        if target.kind == "port":
+            proto, port = parse_port(target.value)
+            extra["ip_proto"] = proto
+            if port is not None:
+                extra["tcp_dst" if proto == 6 else "udp_dst"] = port
+        return [{**ip4, **extra}] * v4 + [{**ip6, **extra}] * v6
+    if target.kind == "international":
+        return ([{**ip4, "ipv4_dst": p} for p in topo.foreign_prefixes] * v4
+                + [{**ip6, "ipv6_dst": p} for p in topo.foreign_prefixes6] * v6)
     services = target_services(topo, target, policy_id)
-    return [{**ip, "ipv4_dst": topo.host(s).ip} for s in services]
+    return ([{**ip4, "ipv4_dst": topo.host(s).ip} for s in services] * v4
+            + [{**ip6, "ipv6_dst": topo.host(s).ip6} for s in services] * v6)
 
 
 def target_services(topo: Topology, target: Target, policy_id: int = 0) -> list[str]:

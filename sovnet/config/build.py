@@ -21,7 +21,17 @@ from sovnet.config.report import Reporter
 from sovnet.config.resolve import HostSpec, Parsed
 from sovnet.config.topology_file import MAX_PORT, split_endpoint
 from sovnet.config.yamlsrc import Path, render_path
-from sovnet.model.topology import Host, Isp, Link, Resolver, Service, Subscriber, Switch, Topology
+from sovnet.model.topology import (
+    Host,
+    Isp,
+    Link,
+    Resolver,
+    Service,
+    Subscriber,
+    Switch,
+    Topology,
+    embed6,
+)
 
 IFNAMSIZ = 15  # characters in a Linux interface name, without the NUL
 
@@ -233,7 +243,8 @@ def _topology(p: Parsed, dpids: dict[str, int], ports: dict[Any, int],
         sw, _ = split_endpoint(h.get("switch"))
         hosts.append(Host(name=h.name, kind=h.kind, ip=ips[n],
                           prefixlen=_prefixlen(ips[n], all_prefixes), mac=macs[n],
-                          switch=sw, port=ports[n]))
+                          switch=sw, port=ports[n],
+                          ip6=embed6(p.addressing.ipv6, ips[n]) if p.addressing.ipv6 else ""))
         links.append(Link(a=h.name, a_port=None, b=sw, b_port=ports[n]))
         if h.kind == "subscriber":
             subscribers.append(Subscriber(name=h.name, cls=h.get("class"), isp=h.get("isp"),
@@ -260,4 +271,5 @@ def _topology(p: Parsed, dpids: dict[str, int], ports: dict[Any, int],
         links=tuple(links),
         domestic_prefixes=tuple(p.addressing.domestic),
         foreign_prefixes=tuple(p.addressing.foreign),
+        ipv6=p.addressing.ipv6 or "",
     )

@@ -155,6 +155,9 @@ def _probe(p: ProbeIn, at: tuple, scale: float, topology: Topology, r: Reporter)
     if p.sni is not None and not HOST_NAME_RE.match(p.sni):
         r.value(at + ("sni",), f"bad host name {p.sni!r} (expected a DNS name such as "
                                "innocuous.example)")
+    if p.family == "ipv6" and not topology.ipv6:
+        r.value(at + ("family",), f"topology {topology.name!r} has no IPv6 (expected "
+                                  "addressing.ipv6 in the topology, or family: ipv4)")
     for key in ("split_hello", "sni"):
         if getattr(p, key) and (p.scheme or "http") != "https":
             r.key(at + (key,), f"'{key}' needs scheme: https (a ClientHello is only sent "
@@ -171,7 +174,7 @@ def _probe(p: ProbeIn, at: tuple, scale: float, topology: Topology, r: Reporter)
                  start=p.start,
                  bytes=p.bytes or DEFAULT_BYTES, count=p.count or DEFAULT_COUNT,
                  rate=p.rate or DEFAULT_RATE, window=window, scheme=p.scheme or "http",
-                 split_hello=bool(p.split_hello), sni=p.sni or "",
+                 split_hello=bool(p.split_hello), sni=p.sni or "", family=p.family or "",
                  direction=p.direction or "down")
 
 

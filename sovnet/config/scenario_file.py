@@ -134,6 +134,9 @@ class ProbeIn(In):
     split_hello: bool | None = Field(
         None, description="web (https): send the ClientHello in small TCP segments, the "
                           "evasion that beats an inspector reading one packet")
+    family: Literal["ipv4", "ipv6"] | None = Field(
+        None, description="web, throughput, http3: look up and connect over this address "
+                          "family only (default: IPv4, and IPv6 too in a dual-stack topology)")
     sni: str | None = Field(
         None, description="web (https): the SNI to send instead of the URL's host, as OONI's "
                     "sni_blocking does with a test SNI; a handshake that then fails with "

@@ -127,7 +127,20 @@ def _loss(value: Any) -> float:
     return float(number)
 
 
+def _prefix96(value: Any) -> str:
+    try:
+        net = ipaddress.IPv6Network(value, strict=True) if isinstance(value, str) else None
+    except ValueError:
+        net = None
+    if net is None or net.prefixlen != 96:
+        raise ValueError(f"bad IPv6 prefix {got(value)} (expected a /96 such as fd00:5e::/96, "
+                         "into which every IPv4 address is embedded)")
+    return str(net)
+
+
 _IP_PATTERN = r"[0-9]{1,3}(\.[0-9]{1,3}){3}"
+Prefix96 = Annotated[str, AfterValidator(_prefix96), WithJsonSchema(
+    {"type": "string", "pattern": "^[0-9a-fA-F:]+/96$"})]
 Prefix = Annotated[str, AfterValidator(_prefix), WithJsonSchema(
     {"type": "string", "pattern": f"^{_IP_PATTERN}/[0-9]{{1,2}}$"})]
 Ip = Annotated[str, AfterValidator(_ip), WithJsonSchema(
@@ -170,6 +183,9 @@ class Addressing(In):
     foreign: list[Prefix] = Field(["172.16.0.0/12"], min_length=1)
     services: Prefix = Field("10.250.0.0/16", description="domestic services numbered from here")
     foreign_services: Prefix = Field("172.16.0.0/16", description="foreign services numbered here")
+    ipv6: Prefix96 | None = Field(
+        None, description="dual-stack: every host also gets this /96 with its IPv4 address in "
+                          "the low 32 bits (RFC 6052), and each IPv4 prefix its IPv6 twin")
 
 
 class LinkFields(In):

@@ -24,11 +24,12 @@ queues the packet-ins, and then drops them, and those connections wait and retra
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from os_ken.lib.packet import ethernet, ipv4, packet, tcp, udp
+from os_ken.lib.packet import ethernet, ipv4, ipv6, packet, tcp, udp
 from os_ken.lib.packet.in_proto import IPPROTO_TCP, IPPROTO_UDP
 from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
@@ -78,27 +79,52 @@ class Flow:
     sport: int
     dport: int
 
+    def _ip(self, src: str, dst: str) -> dict:
+        if ":" in src:
+            return {"eth_type": 0x86DD, "ip_proto": self.proto, "ipv6_src": src, "ipv6_dst": dst}
+        return {"eth_type": 0x0800, "ip_proto": self.proto, "ipv4_src": src, "ipv4_dst": dst}
+
     def match(self) -> dict:
         f = "tcp" if self.proto == IPPROTO_TCP else "udp"
-        return {"eth_type": 0x0800, "ip_proto": self.proto, "ipv4_src": self.src,
-                "ipv4_dst": self.dst, f"{f}_src": self.sport, f"{f}_dst": self.dport}
+        return {**self._ip(self.src, self.dst), f"{f}_src": self.sport, f"{f}_dst": self.dport}
 
     def reverse_match(self) -> dict:
         f = "tcp" if self.proto == IPPROTO_TCP else "udp"
-        return {"eth_type": 0x0800, "ip_proto": self.proto, "ipv4_src": self.dst,
-                "ipv4_dst": self.src, f"{f}_src": self.dport, f"{f}_dst": self.sport}
+        return {**self._ip(self.dst, self.src), f"{f}_src": self.dport, f"{f}_dst": self.sport}
 
     def three_tuple(self) -> dict:
         f = "tcp" if self.proto == IPPROTO_TCP else "udp"
-        return {"eth_type": 0x0800, "ip_proto": self.proto, "ipv4_src": self.src,
-                "ipv4_dst": self.dst, f"{f}_dst": self.dport}
+        return {**self._ip(self.src, self.dst), f"{f}_dst": self.dport}
+
+
+@dataclass(frozen=True)
+class IpHeader:
+    """What the inspector needs of an IPv4 or IPv6 header (os-ken parses either)."""
+
+    src: str
+    dst: str
+    proto: int
+    header_len: int  # bytes before the transport header
+    total_len: int  # bytes of the IP packet
+    v6: bool
+
+    @classmethod
+    def of(cls, pkt) -> IpHeader | None:
+        v4 = pkt.get_protocol(ipv4.ipv4)
+        if v4 is not None:
+            return cls(v4.src, v4.dst, v4.proto, v4.header_length * 4, v4.total_length, False)
+        v6 = pkt.get_protocol(ipv6.ipv6)
+        if v6 is not None:  # extension headers are not followed: a censor's box seldom does
+            src, dst = (str(ipaddress.IPv6Address(a)) for a in (v6.src, v6.dst))
+            return cls(src, dst, v6.nxt, 40, 40 + v6.payload_length, True)
+        return None
 
 
 def _payload(data: bytes, ip, seg) -> bytes:
     """The transport payload, cut from the frame by the headers' own lengths: os-ken's parser
     sometimes takes a segment's bytes for another protocol and leaves no payload."""
-    start = ethernet.ethernet._MIN_LEN + ip.header_length * 4
-    end = ethernet.ethernet._MIN_LEN + ip.total_length
+    start = ethernet.ethernet._MIN_LEN + ip.header_len
+    end = ethernet.ethernet._MIN_LEN + ip.total_len
     start += seg.offset * 4 if seg is not None else 8  # TCP header, or UDP's 8 bytes
     return bytes(data[start:end])
 
@@ -130,12 +156,18 @@ def back_out(in_port: int, data: bytes) -> parser.OFPPacketOut:
                                actions=[parser.OFPActionOutput(in_port)], data=data)
 
 
-def resets(eth, ip, seg, payload_len: int, both: bool) -> tuple[bytes, bytes | None]:
+def _ip_layer(ip: IpHeader, src: str, dst: str):
+    if ip.v6:
+        return ipv6.ipv6(src=src, dst=dst, nxt=IPPROTO_TCP, hop_limit=64)
+    return ipv4.ipv4(src=src, dst=dst, proto=IPPROTO_TCP, ttl=64)
+
+
+def resets(eth, ip: IpHeader, seg, payload_len: int, both: bool) -> tuple[bytes, bytes | None]:
     """(a reset to the client as if from the server, one to the server as if from the
     client): what the GFW and TSPU inject."""
     to_client = packet.Packet()
     to_client.add_protocol(ethernet.ethernet(dst=eth.src, src=eth.dst, ethertype=eth.ethertype))
-    to_client.add_protocol(ipv4.ipv4(src=ip.dst, dst=ip.src, proto=IPPROTO_TCP, ttl=64))
+    to_client.add_protocol(_ip_layer(ip, ip.dst, ip.src))
     to_client.add_protocol(tcp.tcp(src_port=seg.dst_port, dst_port=seg.src_port, seq=seg.ack,
                                    ack=(seg.seq + payload_len) & 0xFFFFFFFF, offset=5,
                                    bits=tcp.TCP_RST | tcp.TCP_ACK, window_size=0))
@@ -144,7 +176,7 @@ def resets(eth, ip, seg, payload_len: int, both: bool) -> tuple[bytes, bytes | N
         return bytes(to_client.data), None
     to_server = packet.Packet()
     to_server.add_protocol(ethernet.ethernet(dst=eth.dst, src=eth.src, ethertype=eth.ethertype))
-    to_server.add_protocol(ipv4.ipv4(src=ip.src, dst=ip.dst, proto=IPPROTO_TCP, ttl=64))
+    to_server.add_protocol(_ip_layer(ip, ip.src, ip.dst))
     to_server.add_protocol(tcp.tcp(src_port=seg.src_port, dst_port=seg.dst_port, seq=seg.seq,
                                    ack=0, offset=5, bits=tcp.TCP_RST, window_size=0))
     to_server.serialize()
@@ -160,7 +192,7 @@ class Inspector:
     def packet_in(self, dpid: int, in_port: int, data: bytes, rules: tuple[Rule, ...]) -> list:
         """The messages to send the switch for one packet the inspect flows sent up."""
         pkt = packet.Packet(data)
-        eth, ip = pkt.get_protocol(ethernet.ethernet), pkt.get_protocol(ipv4.ipv4)
+        eth, ip = pkt.get_protocol(ethernet.ethernet), IpHeader.of(pkt)
         if eth is None or ip is None:
             return []
         seg = pkt.get_protocol(tcp.tcp) if ip.proto == IPPROTO_TCP else None

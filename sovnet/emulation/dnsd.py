@@ -18,10 +18,11 @@ import threading
 import time
 from collections.abc import Callable
 
-from dnslib import QTYPE, RCODE, RR, A
+from dnslib import AAAA, QTYPE, RCODE, RR, A
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from sovnet.model.schedule import Clock, in_force
+from sovnet.model.topology import embed6
 
 TTL = 60
 
@@ -39,9 +40,10 @@ def load_zone(path: str) -> dict[str, str]:
 class ZoneResolver(BaseResolver):
     """A records from lookup(name) -> ip or None (name lower-case, without trailing dot)."""
 
-    def __init__(self, lookup: Callable[[str], str | None], ttl: int = TTL):
+    def __init__(self, lookup: Callable[[str], str | None], ttl: int = TTL, ipv6: str = ""):
         self.lookup = lookup
         self.ttl = ttl
+        self.ipv6 = ipv6  # the lab's /96: AAAA answers embed the A answer in it
 
     def resolve(self, request, handler):
         reply = request.reply()
@@ -49,9 +51,18 @@ class ZoneResolver(BaseResolver):
         ip = self.lookup(normalize(q.qname))
         if ip is None:
             reply.header.rcode = RCODE.NXDOMAIN
-        elif q.qtype in (QTYPE.A, QTYPE.ANY):
-            reply.add_answer(RR(q.qname, QTYPE.A, ttl=self.ttl, rdata=A(ip)))
+        else:
+            self.answer(reply, q, ip)
         return reply
+
+    def answer(self, reply, q, ip: str) -> None:
+        """A for A (and ANY); AAAA for AAAA (and ANY) in a dual-stack lab, where every host's
+        IPv6 address is its IPv4 one embedded in the /96, lies included."""
+        if q.qtype in (QTYPE.A, QTYPE.ANY):
+            reply.add_answer(RR(q.qname, QTYPE.A, ttl=self.ttl, rdata=A(ip)))
+        if self.ipv6 and q.qtype in (QTYPE.AAAA, QTYPE.ANY):
+            reply.add_answer(RR(q.qname, QTYPE.AAAA, ttl=self.ttl,
+                                rdata=AAAA(embed6(self.ipv6, ip))))
 
 
 class StoreView:
@@ -78,8 +89,9 @@ class StoreView:
 class PolicyResolver(ZoneResolver):
     """ZoneResolver, but lying where the store's dns_tamper policies say so."""
 
-    def __init__(self, lookup: Callable[[str], str | None], view: StoreView, log=None):
-        super().__init__(lookup)
+    def __init__(self, lookup: Callable[[str], str | None], view: StoreView, log=None,
+                 ipv6: str = ""):
+        super().__init__(lookup, ipv6=ipv6)
         self.view = view
         self.log = log or (lambda msg: None)
 
@@ -98,8 +110,8 @@ class PolicyResolver(ZoneResolver):
         reply = request.reply()
         if answer == "nxdomain":
             reply.header.rcode = RCODE.NXDOMAIN
-        elif q.qtype in (QTYPE.A, QTYPE.ANY):
-            reply.add_answer(RR(q.qname, QTYPE.A, ttl=self.ttl, rdata=A(answer)))
+        else:
+            self.answer(reply, q, answer)
         return reply
 
 
@@ -123,14 +135,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", default="resolver", help="the resolver's name, for the log")
     ap.add_argument("--ready", help="file written once both sockets listen")
     ap.add_argument("--store", help="the policy store whose dns_tamper policies to obey")
+    ap.add_argument("--ipv6", default="", help="the lab's /96: answer AAAA queries too")
     a = ap.parse_args(argv)
     zone = load_zone(a.zone)
 
     def log(msg):
         sys.stderr.write(msg + "\n")
 
-    resolver = (PolicyResolver(zone.get, StoreView(a.store), log) if a.store
-                else ZoneResolver(zone.get))
+    resolver = (PolicyResolver(zone.get, StoreView(a.store), log, a.ipv6) if a.store
+                else ZoneResolver(zone.get, ipv6=a.ipv6))
     serve(resolver, a.address, a.port, logf=log)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))

@@ -22,7 +22,7 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from sovnet.emulation.tlsserve import serve_tls_in_background
+from sovnet.emulation.tlsserve import for_address, serve_tls_in_background
 
 MAX_BYTES = 1 << 30
 CHUNK = b"sovnet!\n" * 8192  # 64 KiB
@@ -183,7 +183,7 @@ def serve(handler, address: str, port: int, ready: str | None, name: str,
     """Listen (HTTP, and HTTPS with `tls` = (port, cert, key)), write the ready file the
     network polls for, serve until SIGTERM."""
     ThreadingHTTPServer.daemon_threads = True
-    server = ThreadingHTTPServer((address, port), handler)
+    server = for_address(ThreadingHTTPServer, address)((address, port), handler)
     if tls is not None:
         serve_tls_in_background(handler, address, *tls)
         name += f" (https on {tls[0]})"

@@ -193,16 +193,34 @@ class Network:
         with quiet_warnings():
             self.net.build()
             self.net.start()
+        self._add_ipv6()
         self._check_hosts()
         self._use_isp_resolvers()
         if self.with_servers:
             self._start_servers()
 
+    def _add_ipv6(self) -> None:
+        """Dual-stack: each host's IPv6 address, on-link in the lab's /96 with an on-link
+        default route, as IPv4 has (hosts solicit every neighbour; the switches forward the
+        solicitation to the target's port). No duplicate address detection: the plan has no
+        duplicates, and DAD would hold each address back for a second."""
+        if not self.topology.ipv6:
+            return
+        for h in self.topology.hosts:
+            intf = f"{h.name}-eth0"
+            self.net.get(h.name).cmd(
+                f"sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.{intf}.accept_ra=0"
+                f" && ip -6 addr add {h.ip6}/96 dev {intf} nodad"
+                f" && ip -6 route replace default dev {intf}")
+
     def _check_hosts(self) -> None:
         for h in self.topology.hosts:
-            out = self.net.get(h.name).cmd(f"ip -o -4 addr show dev {h.name}-eth0; ip route")
+            out = self.net.get(h.name).cmd(f"ip -o addr show dev {h.name}-eth0; ip route; "
+                                           "ip -6 route")
             if f"{h.ip}/{h.prefixlen}" not in out or f"default dev {h.name}-eth0" not in out:
                 raise EmulationError(f"host {h.name}: address or default route not set:\n{out}")
+            if h.ip6 and f"{h.ip6}/96" not in out:
+                raise EmulationError(f"host {h.name}: IPv6 address {h.ip6} not set:\n{out}")
 
     def _use_isp_resolvers(self) -> None:
         """Point each host's /etc/resolv.conf at its ISP's resolver, as a subscriber's would be.

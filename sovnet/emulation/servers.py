@@ -93,6 +93,8 @@ def server_specs(
     resolvers obey its dns_tamper policies."""
     workdir = Path(workdir)
     specs = []
+    # A dual-stack lab's servers listen on "::", which takes IPv4 too; resolvers answer AAAA.
+    anywhere = ["--address", "::"] if topology.ipv6 else []
     for svc in topology.services:
         deps = [
             topology.service(d).domains[0] for d in svc.depends_on if topology.service(d).domains
@@ -114,6 +116,7 @@ def server_specs(
             str(ready),
             *_tls_args(workdir, svc.name),
             *(["--redirect-https"] if svc.https_redirect else []),
+            *anywhere,
         ]
         specs.append(
             ServerSpec(
@@ -127,7 +130,7 @@ def server_specs(
             argv = [python, "-m", "sovnet.emulation.h3d", "--service", svc.name,
                     "--domains", ",".join(svc.domains), "--depends", ",".join(deps),
                     "--cert", str(cert), "--key", str(key), "--port", "443",
-                    "--ready", str(ready)]
+                    "--ready", str(ready), *anywhere]
             specs.append(ServerSpec(svc.name, "http3", argv, ready,
                                     workdir / f"{svc.name}.h3d.log", ("udp/443",)))
     for res in topology.resolvers:
@@ -145,6 +148,7 @@ def server_specs(
             "--ready",
             str(ready),
             *(["--store", store] if store else []),
+            *(["--ipv6", topology.ipv6] if topology.ipv6 else []),
         ]
         specs.append(
             ServerSpec(
@@ -154,7 +158,7 @@ def server_specs(
         # The resolver host is also its ISP's blockpage server (blockpage policies).
         ready = workdir / f"{res.name}.blockpaged.ready"
         argv = [python, "-m", "sovnet.emulation.blockpaged", "--isp", res.isp, "--port", "80",
-                "--ready", str(ready), *_tls_args(workdir, f"{res.name}.blockpaged")]
+                "--ready", str(ready), *_tls_args(workdir, f"{res.name}.blockpaged"), *anywhere]
         specs.append(ServerSpec(res.name, "blockpage", argv, ready,
                                 workdir / f"{res.name}.blockpaged.log", ("tcp/80", f"tcp/{HTTPS}")))
     return specs

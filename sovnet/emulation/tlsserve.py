@@ -47,9 +47,19 @@ class TLSHTTPServer(ThreadingHTTPServer):
                 pass
 
 
+def for_address(server_class, address: str):
+    """`server_class`, or a subclass that listens on IPv6 for an IPv6 address: "::" takes
+    both families on Linux (IPv4 clients arrive as ::ffff:a.b.c.d), as a dual-stack server's
+    one socket does."""
+    if ":" not in address:
+        return server_class
+    return type(f"{server_class.__name__}6", (server_class,), {"address_family": socket.AF_INET6})
+
+
 def serve_tls_in_background(handler, address: str, port: int, cert: str, key: str):
     """Start an HTTPS listener on a daemon thread; returns the server once it listens."""
-    server = TLSHTTPServer((address, port), handler, server_context(cert, key))
+    server = for_address(TLSHTTPServer, address)((address, port), handler,
+                                                 server_context(cert, key))
     server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     threading.Thread(target=server.serve_forever, daemon=True, name=f"https:{port}").start()
     return server

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import copy
 
+from sovnet.probes.net import endpoint
+
 DNS, TCPIP, TLS, HTTP_FAILURE, HTTP_DIFF, SUCCESS = 1, 2, 4, 8, 16, 32
 NO_CONTROL = "no control measurement"
 BODY_PROPORTION_FACTOR = 0.7
@@ -42,8 +44,9 @@ def _response(observation: dict) -> dict | None:
 
 
 def _probe_addrs(observation: dict) -> set[str]:
-    return {a["ipv4"] for q in observation.get("queries") or [] for a in q.get("answers") or []
-            if a.get("answer_type") == "A"}
+    return {a["ipv4"] if a.get("answer_type") == "A" else a["ipv6"]
+            for q in observation.get("queries") or [] for a in q.get("answers") or []
+            if a.get("answer_type") in ("A", "AAAA")}
 
 
 def dns_consistency(observation: dict, control: dict | None) -> str | None:
@@ -177,7 +180,7 @@ def _tcp_records(observation: dict, control: dict | None) -> list[dict]:
     ctrl = (control or {}).get("tcp_connect") or {}
     out = copy.deepcopy(observation.get("tcp_connect") or [])
     for record in out:
-        seen = ctrl.get(f"{record['ip']}:{record['port']}")
+        seen = ctrl.get(endpoint(record["ip"], record["port"]))
         record["status"]["blocked"] = (
             None if control is None
             else not record["status"]["success"] and bool(seen and seen.get("status")))

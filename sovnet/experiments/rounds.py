@@ -68,9 +68,9 @@ class ProbeRounds:
         command = self._command(probe, cmd_id)
         targets = command["targets"]
         if probe.kind == "web":
-            control = dict(command, control=True,
-                           targets=[dict(t, addrs=[self.topo.host(t["service"]).ip])
-                                    for t in targets])
+            control = dict(command, control=True, targets=[
+                dict(t, addrs=self._true_addresses(t["service"], t.get("families", ("ipv4",))))
+                for t in targets])
             if not self.agents.send(self.sc.control, control):
                 for t in targets:
                     self.controls[(cmd_id, t["service"])] = None
@@ -98,7 +98,24 @@ class ProbeRounds:
             command.update(count=probe.count, timeout=1)
         return command
 
+    def _true_addresses(self, service: str, families) -> list[str]:
+        h = self.topo.host(service)
+        return [a for a, fam in ((h.ip, "ipv4"), (h.ip6, "ipv6")) if a and fam in families]
+
+    def _families(self, probe: Probe) -> list[str]:
+        """The address families a probe looks up: both in a dual-stack lab, as OONI's probe
+        asks for A and AAAA, unless the probe names one."""
+        if probe.family in ("ipv4", "ipv6"):
+            return [probe.family]
+        return ["ipv4", "ipv6"] if self.topo.ipv6 else ["ipv4"]
+
     def _target(self, probe: Probe, service: str) -> dict:
+        target = self._url_target(probe, service)
+        if "url" in target and self.topo.ipv6:
+            target["families"] = self._families(probe)
+        return target
+
+    def _url_target(self, probe: Probe, service: str) -> dict:
         svc = self.topo.service(service)
         if probe.kind == "web":
             target = {"service": service, "url": f"{probe.scheme}://{svc.domains[0]}/"}

@@ -15,7 +15,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sovnet.model.flows import CONTROLLER_PORT, TABLE_ADMISSION, TABLE_NAMES, FlowRule
+from sovnet.model.flows import (
+    CONTROLLER_PORT,
+    TABLE_ADMISSION,
+    TABLE_NAMES,
+    FlowRule,
+    ipv6_network,
+)
 from sovnet.model.topology import Topology
 
 Packet = Mapping[str, Any]
@@ -63,6 +69,8 @@ def field_matches(field_name: str, want: Any, packet: Packet) -> bool:
         addr = ipaddress.IPv4Address(have)
         net = ipaddress.IPv4Network(f"{want[0]}/{want[1]}" if isinstance(want, tuple) else want)
         return addr in net
+    if field_name in ("ipv6_dst", "ipv6_src", "ipv6_nd_target"):
+        return ipaddress.IPv6Address(have) in ipv6_network(want)
     if isinstance(want, tuple):
         value, mask = want
         return (have & mask) == value

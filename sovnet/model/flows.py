@@ -91,6 +91,16 @@ def canonical_value(field: str, value: Any) -> Any:
         return _canonical(field, value)
 
 
+def ipv6_network(value: Any) -> ipaddress.IPv6Network:
+    """"fd00::/108", "fd00::1" or (address, mask) as OpenFlow carries it -> the network (the
+    ipaddress module takes no IPv6 netmask in text form)."""
+    if isinstance(value, tuple):
+        mask = int(ipaddress.IPv6Address(value[1]))
+        plen = 128 - ((~mask & ((1 << 128) - 1)).bit_length())
+        return ipaddress.IPv6Network(f"{value[0]}/{plen}", strict=False)
+    return ipaddress.IPv6Network(str(value), strict=False)
+
+
 @lru_cache(maxsize=65536)
 def _canonical_cached(field: str, value: Any) -> Any:
     # A recompile normalises the same few thousand addresses again; ipaddress is slow at it.
@@ -106,6 +116,11 @@ def _canonical(field: str, value: Any) -> Any:
         if net.prefixlen == 32:
             return str(net.network_address)
         return (str(net.network_address), str(net.netmask))
+    if field in ("ipv6_dst", "ipv6_src", "ipv6_nd_target"):
+        net6 = ipv6_network(value)
+        if net6.prefixlen == 128:
+            return str(net6.network_address)
+        return (str(net6.network_address), str(net6.netmask))
     if field in ("eth_src", "eth_dst"):
         if isinstance(value, tuple):
             return (value[0].lower(), value[1].lower())

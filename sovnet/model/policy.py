@@ -48,6 +48,7 @@ TARGET_KINDS = ("international", "service", "category", "locus", "prefix", "port
 # a TLS ClientHello, a substring of it, the Host of cleartext HTTP, QUIC (by its Initial's SNI,
 # or all of it). They take deny (drop silently), reject (reset) or throttle:RATE, with options.
 DPI_TARGETS = ("sni", "sni-contains", "host", "quic")
+FAMILIES = ("ipv4", "ipv6")  # TARGET@FAMILY: one address family (Irancell cut IPv6 alone, 2022)
 DPI_ACTIONS = ("deny", "reject", "throttle")
 DPI_OPTIONS = "residual=DURATION (e.g. residual=90s, residual=2m), reassemble, both (reject)"
 _NAME_RE = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
@@ -75,9 +76,11 @@ class Scope:
 class Target:
     kind: str  # one of TARGET_KINDS
     value: str = ""  # empty for "international" and "any"
+    family: str = ""  # "ipv4" or "ipv6" (TARGET@ipv6): that address family only; "": both
 
     def __str__(self) -> str:
-        return f"{self.kind}:{self.value}" if self.value else self.kind
+        text = f"{self.kind}:{self.value}" if self.value else self.kind
+        return f"{text}@{self.family}" if self.family else text
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,21 @@ def standing_below(scope: Scope) -> int:
 
 
 def parse_target(text: str) -> Target:
+    body, at, family = text.strip().rpartition("@")
+    if not at:
+        return _parse_target(text)
+    if family not in FAMILIES:
+        raise PolicySyntaxError(f"unknown address family {family!r} in {text!r} (expected "
+                                f"TARGET@ipv4 or TARGET@ipv6)")
+    target = _parse_target(body)
+    if target.kind in DPI_TARGETS or target.kind == "prefix":
+        raise PolicySyntaxError(f"target {target.kind!r} takes no address family, got {text!r} "
+                                "(expected any, international, service, category, locus or "
+                                "port with @ipv4 or @ipv6)")
+    return Target(target.kind, target.value, family)
+
+
+def _parse_target(text: str) -> Target:
     kind, _, value = text.strip().partition(":")
     if kind not in TARGET_KINDS:
         raise PolicySyntaxError(

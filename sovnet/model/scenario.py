@@ -34,7 +34,8 @@ METRICS = tuple(MEASURED_BY)
 # The probe parameters and the kinds of probe each applies to.
 PROBE_PARAMS = {"bytes": ("throughput",), "count": ("latency",), "rate": ("stream",),
                 "window": ("stream",), "scheme": ("web", "throughput"),
-                "split_hello": ("web",), "sni": ("web",), "direction": ("throughput",)}
+                "split_hello": ("web",), "sni": ("web",),
+                "family": ("web", "throughput", "http3"), "direction": ("throughput",)}
 DIRECTIONS = ("down", "up", "both")
 SCHEMES = ("http", "https")
 BLOCKING_VALUES = ("false", "dns", "tcp_ip", "http-failure", "http-diff", "null")
@@ -192,6 +193,7 @@ class Probe:
     scheme: str = "http"  # web, throughput: the services' URLs are http:// or https://
     split_hello: bool = False  # web: send the ClientHello in small TCP segments (an evasion)
     sni: str = ""  # web: the SNI to send instead of the URL's host (OONI's test SNI)
+    family: str = ""  # web, throughput, http3: ipv4 or ipv6 only ("": every family the lab has)
     direction: str = "down"  # throughput: download, upload (POST) or both
 
 

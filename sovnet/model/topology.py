@@ -56,6 +56,7 @@ class Host:
     mac: str  # lower-case "02:00:0a:01:00:05"
     switch: str
     port: int
+    ip6: str = ""  # "fd00:5e::a01:5" in a dual-stack topology (its IPv4 embedded), else ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class Topology:
     domestic_prefixes: tuple[str, ...] = ("10.0.0.0/8",)
     foreign_prefixes: tuple[str, ...] = ("172.16.0.0/12",)
     description: str = ""
+    ipv6: str = ""  # the /96 every address is embedded in when dual-stack ("" : IPv4 only)
     _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     # Lookups by name; built lazily so the dataclass stays a plain value.
@@ -149,7 +151,22 @@ class Topology:
 
     def is_foreign(self, ip: str) -> bool:
         addr = ipaddress.ip_address(ip)
+        if addr.version == 6:
+            return any(addr in ipaddress.ip_network(p) for p in self.foreign_prefixes6)
         return any(addr in ipaddress.ip_network(p) for p in self.foreign_prefixes)
+
+    @property
+    def foreign_prefixes6(self) -> tuple[str, ...]:
+        return tuple(embed6(self.ipv6, p) for p in self.foreign_prefixes) if self.ipv6 else ()
+
+    @property
+    def domestic_prefixes6(self) -> tuple[str, ...]:
+        return tuple(embed6(self.ipv6, p) for p in self.domestic_prefixes) if self.ipv6 else ()
+
+    def addresses(self, host: str) -> tuple[str, ...]:
+        """A host's addresses: IPv4, then IPv6 where the topology is dual-stack."""
+        h = self.host(host)
+        return (h.ip, h.ip6) if h.ip6 else (h.ip,)
 
     def switch_links(self) -> tuple[Link, ...]:
         switches = self._by("switches")
@@ -183,7 +200,19 @@ class Topology:
             links=tup(Link, d["links"]),
             domestic_prefixes=tuple(d.get("domestic_prefixes", ("10.0.0.0/8",))),
             foreign_prefixes=tuple(d.get("foreign_prefixes", ("172.16.0.0/12",))),
+            ipv6=d.get("ipv6", ""),
         )
+
+
+def embed6(prefix96: str, v4: str) -> str:
+    """An IPv4 address or prefix inside a /96, as RFC 6052 embeds it: ("fd00:5e::/96",
+    "10.1.0.5") -> "fd00:5e::a01:5"; ("fd00:5e::/96", "172.16.0.0/12") -> "fd00:5e::ac10:0/108".
+    Every IPv4 prefix so has its IPv6 twin, and longest-prefix match works the same in both."""
+    base = int(ipaddress.IPv6Network(prefix96).network_address)
+    if "/" in v4:
+        net = ipaddress.IPv4Network(v4, strict=False)
+        return f"{ipaddress.IPv6Address(base + int(net.network_address))}/{96 + net.prefixlen}"
+    return str(ipaddress.IPv6Address(base + int(ipaddress.IPv4Address(v4))))
 
 
 def resolver_ip(topology: Topology, host: str) -> str | None:

@@ -123,7 +123,8 @@ def measure_throughput(target: dict, cmd: dict, env: ProbeEnv) -> dict:
     if is_ip(u.host):
         addrs = [u.host]
     else:
-        _, addrs, obs["failure"] = resolve(u.host, env.dns(), timeouts.dns, Clock())
+        _, addrs, obs["failure"] = resolve(u.host, env.dns(), timeouts.dns, Clock(),
+                                           target.get("families", ("ipv4",)))
     if obs["failure"] is None and deadline - time.monotonic() <= 0:
         obs["failure"] = "generic_timeout_error"
     if obs["failure"] is not None:

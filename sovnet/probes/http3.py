@@ -27,7 +27,7 @@ from aioquic.quic.connection import QuicConnection
 from aioquic.quic.events import ConnectionTerminated, QuicEvent
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from sovnet.probes.net import MAX_BODY, Clock, ProbeEnv, is_ip, resolve
+from sovnet.probes.net import MAX_BODY, Clock, ProbeEnv, endpoint, is_ip, resolve
 from sovnet.probes.parse import parse_page
 
 
@@ -124,7 +124,7 @@ async def _fetch(url: H3Url, ip: str, timeouts: H3Timeouts, cafile: str | None,
     # browser on that host trusts.
     config.load_verify_locations(cafile or ssl.get_default_verify_paths().cafile
                                  or "/etc/ssl/certs/ca-certificates.crt")
-    hs: dict = {"network": "udp", "address": f"{ip}:{url.port}", "server_name": url.host,
+    hs: dict = {"network": "udp", "address": endpoint(ip, url.port), "server_name": url.host,
                 "alpn": list(H3_ALPN), "no_tls_verify": False, "tls_version": None,
                 "cipher_suite": None, "negotiated_protocol": None, "peer_certificates": [],
                 "failure": None, "t0": clock.now(), "t": None}
@@ -197,7 +197,8 @@ def measure_http3(target: dict, timeouts: H3Timeouts, env: ProbeEnv,
     if is_ip(url.host):
         addrs = [url.host]
     else:
-        obs["queries"], addrs, dns_failure = resolve(url.host, env.dns(), timeouts.dns, clock)
+        obs["queries"], addrs, dns_failure = resolve(url.host, env.dns(), timeouts.dns, clock,
+                                                     target.get("families", ("ipv4",)))
         obs["dns_experiment_failure"] = obs["http_experiment_failure"] = dns_failure
         if dns_failure is not None:
             obs["accessible"] = False

@@ -13,6 +13,7 @@ import http.client
 import ipaddress
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -82,6 +83,11 @@ class Clock:
         return round(time.monotonic() - self.start, 6)
 
 
+def endpoint(ip: str, port: int) -> str:
+    """OONI's "address" of an endpoint: 10.0.0.1:443, [fd00::1]:443."""
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
 def parse_endpoint(text: str, default_port: int) -> tuple[str, int]:
     """"IP" or "IP:PORT" -> (ip, port)."""
     ip, sep, port = text.rpartition(":")
@@ -101,15 +107,16 @@ def _exchange(query: DNSRecord, resolver: tuple[str, int], timeout: float) -> DN
                 return reply
 
 
-def _query(hostname: str, resolver: tuple[str, int], timeout: float, clock: Clock):
+def _query(hostname: str, resolver: tuple[str, int], timeout: float, clock: Clock,
+           qtype: str = "A"):
     t0 = clock.now()
-    query = DNSRecord.question(hostname, "A")
+    query = DNSRecord.question(hostname, qtype)
     addrs: list[str] = []
     rcode = failure = None
     try:
         reply = _exchange(query, resolver, timeout)
         rcode = reply.header.rcode
-        addrs = [str(rr.rdata) for rr in reply.rr if rr.rtype == QTYPE.A]
+        addrs = [str(rr.rdata) for rr in reply.rr if rr.rtype == getattr(QTYPE, qtype)]
         if rcode != RCODE.NOERROR:
             raise DNSRcodeError(rcode)
         if not addrs:
@@ -120,8 +127,9 @@ def _query(hostname: str, resolver: tuple[str, int], timeout: float, clock: Cloc
         "engine": "udp",
         "resolver_address": f"{resolver[0]}:{resolver[1]}",
         "hostname": hostname,
-        "query_type": "A",
-        "answers": [{"answer_type": "A", "ipv4": a} for a in addrs],
+        "query_type": qtype,
+        "answers": [{"answer_type": qtype, ("ipv4" if qtype == "A" else "ipv6"): a}
+                    for a in addrs],
         "failure": failure,
         "rcode": rcode,
         "t0": t0,
@@ -130,11 +138,31 @@ def _query(hostname: str, resolver: tuple[str, int], timeout: float, clock: Cloc
     return record, addrs, failure
 
 
-def resolve(hostname: str, resolver: tuple[str, int], timeout: float, clock: Clock):
-    """-> (queries, addresses, failure): one A query, retried once if it timed out."""
+QTYPE_OF = {"ipv4": "A", "ipv6": "AAAA"}
+
+
+def resolve(hostname: str, resolver: tuple[str, int], timeout: float, clock: Clock,
+            families: tuple[str, ...] | list[str] = ("ipv4",)):
+    """-> (queries, addresses, failure): an A query (and an AAAA query, at the same time, for
+    "ipv6"), each retried once if it timed out. As OONI's probe does, the lookup fails only
+    when no query brought an address; the failure is then the first family's."""
+    qtypes = [QTYPE_OF[f] for f in families]
+    if len(qtypes) == 1:
+        results = [_lookup(hostname, qtypes[0], resolver, timeout, clock)]
+    else:
+        with ThreadPoolExecutor(max_workers=len(qtypes)) as pool:
+            results = list(pool.map(
+                lambda q: _lookup(hostname, q, resolver, timeout, clock), qtypes))
+    queries = [r for rs, _, _ in results for r in rs]
+    addrs = [a for _, found, _ in results for a in found]
+    return queries, addrs, None if addrs else results[0][2]
+
+
+def _lookup(hostname: str, qtype: str, resolver: tuple[str, int], timeout: float,
+            clock: Clock):
     queries = []
     for _ in range(2):
-        record, addrs, failure = _query(hostname, resolver, timeout, clock)
+        record, addrs, failure = _query(hostname, resolver, timeout, clock, qtype)
         queries.append(record)
         if failure != "generic_timeout_error":
             break
@@ -150,7 +178,8 @@ SPLIT_MSS = 88
 def tcp_connect(ip: str, port: int, timeout: float, clock: Clock, mss: int | None = None):
     """-> (df-005 record, the connected socket or None). `mss` caps the segments it sends."""
     t0 = clock.now()
-    sock: socket.socket | None = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    sock: socket.socket | None = socket.socket(family, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     if mss is not None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, mss)

@@ -11,7 +11,7 @@ import base64
 import socket
 import ssl
 
-from sovnet.probes.net import NETWORK_ERRORS, Clock, failure_string
+from sovnet.probes.net import NETWORK_ERRORS, Clock, endpoint, failure_string
 
 # OpenSSL's X509_V_ERR_* codes -> OONI's df-007 strings.
 _VERIFY = {
@@ -84,7 +84,7 @@ def record(ip: str, port: int, server_name: str, t0: float, t: float,
     ok = tls is not None and failure is None
     return {
         "network": "tcp",
-        "address": f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}",
+        "address": endpoint(ip, port),
         "server_name": server_name,
         "alpn": ["http/1.1"],
         "no_tls_verify": False,

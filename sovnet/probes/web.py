@@ -24,6 +24,7 @@ from sovnet.probes.net import (
     Response,
     Url,
     connect_first,
+    endpoint,
     http_get,
     is_ip,
     request_headers,
@@ -191,7 +192,8 @@ def measure_web(target: dict, timeouts: Timeouts, env: ProbeEnv, cache: HostCach
     if is_ip(u.host):
         addrs = [u.host]
     else:
-        obs["queries"], addrs, dns_failure = resolve(u.host, env.dns(), timeouts.dns, clock)
+        obs["queries"], addrs, dns_failure = resolve(u.host, env.dns(), timeouts.dns, clock,
+                                                     target.get("families", ("ipv4",)))
         cache.seed(u.host, addrs, dns_failure)
         # As OONI does, the web step "fails" with the DNS failure when there is nothing to GET.
         obs["dns_experiment_failure"] = obs["http_experiment_failure"] = dns_failure
@@ -284,7 +286,7 @@ def measure_control(target: dict, timeouts: Timeouts, env: ProbeEnv) -> dict:
                     headers=resp.headers, status_code=resp.code)
     return {
         "dns": {"addrs": addrs, "failure": dns_failure},
-        "tcp_connect": {f"{r['ip']}:{r['port']}": {"status": r["status"]["success"],
+        "tcp_connect": {endpoint(r["ip"], r["port"]): {"status": r["status"]["success"],
                                                    "failure": r["status"]["failure"]}
                         for r in records},
         "tls_handshake": {h["address"]: {"server_name": h["server_name"],

@@ -76,3 +76,35 @@ def test_never_answers_a_reset_or_an_icmp_error_or_non_ip():
                                             data=icmp.dest_unreach(data=b"x" * 28)))
     arp = bytes(ethernet.ethernet(ethertype=0x0806).serialize(bytearray(28), None)) + bytes(28)
     assert refusal(rst) is None and refusal(unreach) is None and refusal(arp) is None
+
+
+CLIENT6, SERVER6 = "fd00:5e::a01:2", "fd00:5e::ac10:2"
+
+
+def frame6(nxt, *layers) -> bytes:
+    from os_ken.lib.packet import ipv6
+    from os_ken.lib.packet.ether_types import ETH_TYPE_IPV6
+
+    p = packet.Packet()
+    p.add_protocol(ethernet.ethernet(dst=SERVER[0], src=CLIENT[0], ethertype=ETH_TYPE_IPV6))
+    p.add_protocol(ipv6.ipv6(src=CLIENT6, dst=SERVER6, nxt=nxt))
+    for layer in layers:
+        p.add_protocol(layer)
+    p.serialize()
+    return bytes(p.data)
+
+
+def test_an_ipv6_syn_gets_a_reset_and_a_datagram_icmpv6_prohibited():
+    from os_ken.lib.packet import icmpv6, ipv6
+
+    back = packet.Packet(refusal(frame6(IPPROTO_TCP, tcp.tcp(
+        src_port=40000, dst_port=443, seq=1000, bits=tcp.TCP_SYN))))
+    ip6, seg = back.get_protocol(ipv6.ipv6), back.get_protocol(tcp.tcp)
+    assert (ip6.src, ip6.dst, seg.src_port, seg.dst_port) == (SERVER6, CLIENT6, 443, 40000)
+    assert seg.bits == tcp.TCP_RST | tcp.TCP_ACK and seg.ack == 1001
+    dgram = frame6(IPPROTO_UDP, udp.udp(src_port=5353, dst_port=443), b"x" * 2000)
+    back = packet.Packet(refusal(dgram))
+    err = back.get_protocol(icmpv6.icmpv6)
+    assert (err.type_, err.code) == (icmpv6.ICMPV6_DST_UNREACH, 1)
+    assert len(back.data) - 14 <= 1280  # as much of the datagram as fits the minimum MTU
+    assert refusal(bytes(back.data)) is None  # an ICMPv6 error is never answered

@@ -3,6 +3,7 @@ the controller's inspector sends for each verdict."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -115,7 +116,8 @@ def test_each_verdict_sends_what_a_middlebox_would():
         "NXActionResubmitTable"]
     assert kinds(insp.packet_in(1, 1, frame(client_hello("news.example"), sport=40001), rules)) == [
         f"flow@{PRIO_VERDICT}/10/0"]
-    assert kinds(insp.packet_in(1, 1, frame(client_hello("video.example"), sport=40002), rules)) == [
+    video = frame(client_hello("video.example"), sport=40002)
+    assert kinds(insp.packet_in(1, 1, video, rules)) == [
         f"flow@{PRIO_VERDICT}/30/0", f"flow@{PRIO_VERDICT}/30/0", "NXActionResubmitTable"]
     assert kinds(insp.packet_in(1, 1, frame(client_hello("bank.sov"), sport=40003), rules)) == [
         f"flow@{PRIO_VERDICT}/30/0", "NXActionResubmitTable"]
@@ -157,3 +159,32 @@ def test_segments_already_sent_up_follow_the_verdict_and_are_not_read_again():
     assert verdicts[-1][0] == f"flow@{PRIO_VERDICT}/30/0"  # passed once whole
     late = kinds(insp.packet_in(1, 1, frame(parts[2]), passed))
     assert late == ["NXActionResubmitTable"]  # a late copy is forwarded, not read again
+
+
+def test_the_inspector_reads_ipv6_and_resets_over_it():
+    from os_ken.lib.packet import ethernet, ipv6, packet, tcp
+
+    from sovnet.config import load_topology
+
+    topo = load_topology(str(Path(__file__).resolve().parents[2] / "integration" / "topologies"
+                             / "dual.yaml"))
+    c = compile_network(topo, [handmade.policy(1, "reject:residual=9s", "sni:friendbook.example")],
+                        handmade.subscribers(topo))
+    acc = topo.switch("acc1").dpid
+    assert {f.key.match for f in c.flows[acc] if cookie_kind(f.cookie) == "inspect"
+            and dict(f.key.match)["eth_type"] == 0x86DD}  # the inspect flows cover IPv6 too
+    alice, social = topo.host("alice"), topo.host("social")
+    p = packet.Packet()
+    p.add_protocol(ethernet.ethernet(dst=social.mac, src=alice.mac, ethertype=0x86DD))
+    p.add_protocol(ipv6.ipv6(src=alice.ip6, dst=social.ip6, nxt=6))
+    p.add_protocol(tcp.tcp(src_port=40000, dst_port=443, seq=1000, ack=5000, offset=5,
+                           bits=tcp.TCP_ACK | tcp.TCP_PSH))
+    p.add_protocol(client_hello("friendbook.example"))
+    p.serialize()
+    msgs = Inspector().packet_in(acc, 2, bytes(p.data), c.inspect)
+    assert kinds(msgs) == [f"flow@{PRIO_VERDICT}/10/0", f"residual@{PRIO_RESIDUAL}/0/9",
+                           "OFPActionOutput"]
+    assert dict(msgs[1].match.items())["ipv6_src"] == alice.ip6
+    rst = packet.Packet(msgs[2].data)
+    ip6, seg = rst.get_protocol(ipv6.ipv6), rst.get_protocol(tcp.tcp)
+    assert (ip6.src, ip6.dst, seg.bits) == (social.ip6, alice.ip6, tcp.TCP_RST | tcp.TCP_ACK)

@@ -313,3 +313,26 @@ def test_dns_timeout_is_retried_once_and_eof_ends_the_agent(lab):
     obs = line["observation"]
     assert [q["failure"] for q in obs["queries"]] == ["generic_timeout_error"] * 2
     assert obs["dns_experiment_failure"] == "generic_timeout_error"
+
+
+def test_a_dual_stack_resolver_answers_aaaa_and_the_probe_asks_both(lab):
+    from sovnet.probes.net import Clock, resolve
+
+    port = _free_port("127.0.0.1", udp_too=True)
+    zone = lab.tmp / "zone.json"
+    p = lab.start("dnsd6", "-m", "sovnet.emulation.dnsd", "--zone", str(zone), "--address",
+                  "127.0.0.1", "--port", str(port), "--ipv6", "fd00:5e::/96")
+    try:
+        queries, addrs, failure = resolve("bank.sov", ("127.0.0.1", port), 1.0, Clock(),
+                                          ("ipv4", "ipv6"))
+        assert (addrs, failure) == ([BANK, "fd00:5e::7f00:2"], None)
+        assert [(q["query_type"], q["answers"]) for q in queries] == [
+            ("A", [{"answer_type": "A", "ipv4": BANK}]),
+            ("AAAA", [{"answer_type": "AAAA", "ipv6": "fd00:5e::7f00:2"}])]
+        _, v6, _ = resolve("bank.sov", ("127.0.0.1", port), 1.0, Clock(), ("ipv6",))
+        assert v6 == ["fd00:5e::7f00:2"]
+        _, v4only, _ = resolve("bank.sov", ("127.0.0.1", lab.dns_port), 1.0, Clock(),
+                               ("ipv4", "ipv6"))
+        assert v4only == [BANK]  # an IPv4-only resolver: AAAA answers nothing, A still counts
+    finally:
+        lab.stop(p)
