@@ -86,3 +86,14 @@ def test_ipv6_prefixes_read_back_from_a_switch_compare_equal():
     assert field_matches("ipv6_dst", ("fd00:5e::ac10:0", mask), {"ipv6_dst": "fd00:5e::ac10:2"})
     assert not field_matches("ipv6_dst", ("fd00:5e::ac10:0", mask),
                              {"ipv6_dst": "fd00:5e::a01:2"})
+
+
+def test_the_dual_stack_national_twin_differs_only_by_ipv6():
+    import dataclasses
+
+    v4 = load_topology(str(ROOT / "topologies" / "national.yaml"))
+    dual = load_topology(str(ROOT / "topologies" / "national-dual.yaml"))
+    assert all(h.ip6 for h in dual.hosts)
+    strip = [dataclasses.replace(h, ip6="") for h in dual.hosts]
+    assert (strip, dual.switches, dual.links, dual.services, dual.subscribers) == (
+        list(v4.hosts), v4.switches, v4.links, v4.services, v4.subscribers)
