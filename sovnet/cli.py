@@ -10,7 +10,7 @@
     sovnet store DB COMMAND...           policy/subscriber/device/history/explain on a store,
                                          flowlog/retention for its flow records
     sovnet flows TOPOLOGY                compiled flows per switch (no root)
-    sovnet bench latency|startstop TOPO  measure policy-to-enforcement latency, start/stop time
+    sovnet bench latency|startstop|dpi TOPO  enforcement latency, start/stop, inspector cost
     sovnet clean                         remove what crashed sovnet runs left behind (root)
 """
 
@@ -70,9 +70,15 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--show", metavar="SWITCH", help="print that switch's flows")
 
     b = sub.add_parser("bench", help="measure (root)")
-    b.add_argument("what", choices=("latency", "startstop"))
+    b.add_argument("what", choices=("latency", "startstop", "dpi"))
     b.add_argument("topology")
     b.add_argument("--changes", type=int, default=20)
+    b.add_argument("--connections", type=int, default=50, help="dpi: handshakes timed each way")
+    b.add_argument("--bulk-bytes", type=int, default=20_000_000, help="dpi: bulk download size")
+    b.add_argument("--burst-seconds", type=float, default=2.0, help="dpi: length of each burst")
+    b.add_argument("--throttle-bytes", type=int, default=120_000,
+                   help="dpi: bytes each way under the throttle")
+    b.add_argument("--throttle-runs", type=int, default=3)
 
     sub.add_parser("clean", help="remove what crashed sovnet runs left behind (root)")
     return p
@@ -289,6 +295,10 @@ def _flows(args) -> int:
 
 def _bench(args) -> int:
     _need_root()
+    if args.what == "dpi":
+        from sovnet import bench_dpi
+
+        return bench_dpi.main(args)
     from sovnet import bench
 
     return bench.main(args)

@@ -32,10 +32,9 @@ from oslo_config import cfg as oslo_cfg
 
 from sovnet.controller import ofmsg
 from sovnet.controller.enforcer import Enforcer
-from sovnet.controller.inspector import Inspector
+from sovnet.controller.inspector import Inspector, for_inspector
 from sovnet.controller.refusal import refusal
 from sovnet.controller.sync import Step, SwitchSync
-from sovnet.model.flows import cookie_kind, is_ours
 from sovnet.store import StoreWatcher, open_store
 
 log = logging.getLogger("sovnet.controller")
@@ -213,7 +212,7 @@ class SovnetController(app_manager.OSKenApp):
         switch, but no exception may leave the handler (it would end os-ken's event loop)."""
         msg = ev.msg
         try:
-            if cookie_kind(msg.cookie) == "inspect" and is_ours(msg.cookie):
+            if for_inspector(msg.cookie):
                 self._send(msg.datapath, self.inspector.packet_in(
                     msg.datapath.id, msg.match["in_port"], msg.data,
                     self.enforcer.inspect_rules))

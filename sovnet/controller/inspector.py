@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -48,22 +49,35 @@ from sovnet.model.flows import (
     TABLE_FORWARD,
     TABLE_SHAPING,
     VERDICT_TAG,
+    cookie_kind,
+    is_ours,
 )
 
 log = logging.getLogger("sovnet.inspector")
 
 PASS_IDLE, BLOCK_IDLE = 30, 10
+TCP_SYN, TCP_ACK = 0x002, 0x010
 MAX_HELD = 4096  # connections whose ClientHello is being reassembled at once
 # Connections decided lately: their packets already on the way up when the verdict flow
 # landed (a ClientHello sent in a burst of segments) follow that verdict instead of being read
-# again as a first packet, which would pass them.
+# again as a first packet, which would pass them. A later connection that reuses the ports is
+# told apart by its sequence numbers and by time: late packets come within a second, and
+# within a window of the deciding segment's sequence number.
 MAX_DECIDED = 65_536
+LATE_S, LATE_WINDOW = 1.0, 1 << 16
 RESIDUAL_KIND = 7  # in a verdict cookie: a residual block whose packets a reset answers
 
 
 def verdict_cookie(policy_id: int, residual: bool = False) -> int:
     kind = RESIDUAL_KIND if residual else KINDS["inspect"]
     return (VERDICT_TAG << OWNER_SHIFT) | (kind << KIND_SHIFT) | (policy_id & 0xFFFFFFFF)
+
+
+def for_inspector(cookie: int) -> bool:
+    """A packet sent up by an inspect flow (compiled) or by a verdict's SYN watch; a residual
+    block's packets go to the refusal instead."""
+    return cookie_kind(cookie) == "inspect" and (
+        is_ours(cookie) or cookie >> OWNER_SHIFT == VERDICT_TAG)
 
 
 def is_residual(cookie: int) -> bool:
@@ -129,10 +143,14 @@ def _payload(data: bytes, ip, seg) -> bytes:
     return bytes(data[start:end])
 
 
+def _syn(match: dict) -> dict:
+    return {**match, "tcp_flags": (TCP_SYN, TCP_SYN)}
+
+
 def _flow_mod(match: dict, instructions: tuple, cookie: int, priority: int, idle: int = 0,
-              hard: int = 0) -> parser.OFPFlowMod:
+              hard: int = 0, command: int = ofp.OFPFC_ADD) -> parser.OFPFlowMod:
     return parser.OFPFlowMod(
-        datapath=None, cookie=cookie, table_id=TABLE_SHAPING, command=ofp.OFPFC_ADD,
+        datapath=None, cookie=cookie, table_id=TABLE_SHAPING, command=command,
         idle_timeout=idle, hard_timeout=hard, priority=priority, buffer_id=ofp.OFP_NO_BUFFER,
         out_port=ofp.OFPP_ANY, out_group=ofp.OFPG_ANY,
         match=to_match(parser, tuple(match.items())),
@@ -183,10 +201,16 @@ def resets(eth, ip: IpHeader, seg, payload_len: int, both: bool) -> tuple[bytes,
     return bytes(to_client.data), bytes(to_server.data)
 
 
+@dataclass(frozen=True)
+class _Late:
+    rule: Rule | None
+
+
 class Inspector:
     def __init__(self) -> None:
         self.held: OrderedDict[Flow, bytes] = OrderedDict()
-        self.decided: OrderedDict[Flow, Rule | None] = OrderedDict()
+        # flow -> (its rule, the deciding segment's sequence number, when)
+        self.decided: OrderedDict[Flow, tuple[Rule | None, int | None, float]] = OrderedDict()
         self.counts = {"inspected": 0, "passed": 0, "blocked": 0, "throttled": 0}
 
     def packet_in(self, dpid: int, in_port: int, data: bytes, rules: tuple[Rule, ...]) -> list:
@@ -202,11 +226,13 @@ class Inspector:
             return [forward(in_port, data)]
         payload = _payload(data, ip, seg)
         flow = Flow(ip.src, ip.dst, ip.proto, l4.src_port, l4.dst_port)
+        if seg is not None and seg.bits & TCP_SYN and not seg.bits & TCP_ACK:
+            return self._new_connection(flow, in_port, data)
         if not payload:
             return [forward(in_port, data)]  # the handshake's ACK, a FIN: nothing to read
-        if flow in self.decided:
-            late = self.decided[flow]
-            blocked = late is not None and late.action != "throttle"
+        late = self._late(flow, seg)
+        if late is not None:
+            blocked = late.rule is not None and late.rule.action != "throttle"
             return [] if blocked else [forward(in_port, data)]
         self.counts["inspected"] += 1
         if dgram is not None:
@@ -224,6 +250,31 @@ class Inspector:
         return self._verdict(dpid, in_port, data, flow, rule, (eth, ip, seg, len(payload)),
                              hello)
 
+    def _late(self, flow: Flow, seg) -> _Late | None:
+        """The verdict a packet of an already decided connection follows; None for a packet
+        to read (a new connection, though it may reuse a decided one's ports)."""
+        entry = self.decided.get(flow)
+        if entry is None:
+            return None
+        rule, seq, at = entry
+        if time.monotonic() - at > LATE_S or (
+                seg is not None and seq is not None
+                and (seg.seq - seq + LATE_WINDOW) & 0xFFFFFFFF >= 2 * LATE_WINDOW):
+            del self.decided[flow]
+            return None
+        return _Late(rule)
+
+    def _new_connection(self, flow: Flow, in_port: int, data: bytes) -> list:
+        """A SYN on the ports of a connection already decided (Linux reuses a source port
+        for the next connection to the same server): a new connection, as a stateful
+        middlebox sees it. The old verdict goes, and the new connection is read afresh."""
+        self.decided.pop(flow, None)
+        self.held.pop(flow, None)
+        gone = [_flow_mod(m, (), 0, prio, command=ofp.OFPFC_DELETE_STRICT)
+                for m, prio in ((flow.match(), PRIO_VERDICT), (flow.reverse_match(), PRIO_VERDICT),
+                                (_syn(flow.match()), PRIO_VERDICT + 1))]
+        return [*gone, forward(in_port, data)]
+
     def _hold(self, flow: Flow, buf: bytes) -> None:
         self.held[flow] = buf
         while len(self.held) > MAX_HELD:
@@ -231,9 +282,19 @@ class Inspector:
 
     def _verdict(self, dpid, in_port, data, flow: Flow, rule: Rule | None, parts,
                  hello: Hello) -> list:
-        self.decided[flow] = rule
+        seg = parts[2]
+        self.decided[flow] = (rule, seg.seq if seg is not None else None, time.monotonic())
         while len(self.decided) > MAX_DECIDED:
             self.decided.popitem(last=False)
+        msgs = self._decide(dpid, in_port, data, flow, rule, parts, hello)
+        if seg is not None:  # a later SYN on these ports is a new connection: up it comes
+            idle = PASS_IDLE if rule is None or rule.action == "throttle" else BLOCK_IDLE
+            msgs.insert(0, _flow_mod(_syn(flow.match()), (("output", CONTROLLER_PORT),),
+                                     verdict_cookie(0), PRIO_VERDICT + 1, idle=idle))
+        return msgs
+
+    def _decide(self, dpid, in_port, data, flow: Flow, rule: Rule | None, parts,
+                hello: Hello) -> list:
         if rule is None:
             self.counts["passed"] += 1
             return [_flow_mod(flow.match(), (("goto", TABLE_FORWARD),), verdict_cookie(0),

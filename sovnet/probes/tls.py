@@ -8,6 +8,7 @@ wrong becomes OONI's failure string (ssl_invalid_hostname, ssl_unknown_authority
 from __future__ import annotations
 
 import base64
+import functools
 import socket
 import ssl
 
@@ -44,7 +45,10 @@ def tls_failure(exc: BaseException) -> str:
 TLS_ERRORS = (ssl.SSLError, *NETWORK_ERRORS)
 
 
+@functools.lru_cache(maxsize=8)
 def client_context(alpn: tuple[str, ...] = ("http/1.1",)) -> ssl.SSLContext:
+    """One context per process and ALPN list: loading the CA bundle takes some 20 ms, which
+    every handshake's timing would otherwise carry."""
     ctx = ssl.create_default_context()
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.set_alpn_protocols(list(alpn))

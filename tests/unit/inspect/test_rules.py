@@ -94,12 +94,19 @@ def frame(payload: bytes, src="alice", dst="social", sport=40000) -> bytes:
 
 def kinds(msgs) -> list[str]:
     """What each message is, once it has been serialized for a switch as os-ken would (a
-    message that cannot be is never sent: the packet is lost and the client retransmits)."""
+    message that cannot be is never sent: the packet is lost and the client retransmits).
+    Every TCP verdict comes with a flow that sends a later SYN on its ports up: left out here,
+    tested on its own."""
     out = []
     for m in ofmsg.bind(DP, msgs):
         m.serialize()
         if isinstance(m, parser.OFPFlowMod):
+            if (m.priority == PRIO_VERDICT + 1 and m.command == ofp.OFPFC_ADD
+                    and "tcp_flags" in dict(m.match.items())):
+                continue
             what = "residual" if is_residual(m.cookie) else "flow"
+            if m.command == ofp.OFPFC_DELETE_STRICT:
+                what = "delete"
             out.append(f"{what}@{m.priority}/{m.idle_timeout}/{m.hard_timeout}")
         else:
             out.append(type(m.actions[0]).__name__)
@@ -184,7 +191,61 @@ def test_the_inspector_reads_ipv6_and_resets_over_it():
     msgs = Inspector().packet_in(acc, 2, bytes(p.data), c.inspect)
     assert kinds(msgs) == [f"flow@{PRIO_VERDICT}/10/0", f"residual@{PRIO_RESIDUAL}/0/9",
                            "OFPActionOutput"]
-    assert dict(msgs[1].match.items())["ipv6_src"] == alice.ip6
-    rst = packet.Packet(msgs[2].data)
+    residual = next(m for m in msgs if getattr(m, "priority", 0) == PRIO_RESIDUAL)
+    assert dict(residual.match.items())["ipv6_src"] == alice.ip6
+    rst = packet.Packet(msgs[-1].data)
     ip6, seg = rst.get_protocol(ipv6.ipv6), rst.get_protocol(tcp.tcp)
     assert (ip6.src, ip6.dst, seg.bits) == (social.ip6, alice.ip6, tcp.TCP_RST | tcp.TCP_ACK)
+
+
+def test_a_new_connection_on_a_decided_connections_ports_is_read_again():
+    """Linux reuses a source port for the next connection to the same server: with other
+    sequence numbers, it is a new connection and is inspected, not waved through."""
+    from os_ken.lib.packet import packet, tcp
+
+    rules = compiled(handmade.policy(1, "throttle:140kbit", "sni:social.example")).inspect
+    insp = Inspector()
+    assert kinds(insp.packet_in(1, 1, frame(client_hello("bank.sov")), rules))[0] == \
+        f"flow@{PRIO_VERDICT}/30/0"  # passed
+    again = packet.Packet(frame(client_hello("social.example")))
+    again.get_protocol(tcp.tcp).seq = 1000 + (1 << 20)
+    again.get_protocol(tcp.tcp).csum = 0
+    again.serialize()
+    msgs = kinds(insp.packet_in(1, 1, bytes(again.data), rules))
+    assert msgs[:2] == [f"flow@{PRIO_VERDICT}/30/0", f"flow@{PRIO_VERDICT}/30/0"]  # throttled
+
+
+def test_a_syn_on_a_decided_connections_ports_clears_its_verdict():
+    """The stale verdict of the last connection on these ports would otherwise decide the
+    next one: a middlebox tracks connections, not port numbers."""
+    from os_ken.lib.packet import tcp
+
+    rules = compiled(handmade.policy(1, "reject", "sni:social.example")).inspect
+    insp = Inspector()
+    msgs = insp.packet_in(1, 1, frame(client_hello("social.example")), rules)
+    [syn_flow] = [m for m in msgs if isinstance(m, parser.OFPFlowMod)
+                  and dict(m.match.items()).get("tcp_flags") == (tcp.TCP_SYN, tcp.TCP_SYN)]
+    assert syn_flow.priority == PRIO_VERDICT + 1
+    assert [type(a).__name__ for i in syn_flow.instructions for a in i.actions] == [
+        "OFPActionOutput"]
+    syn = frame(b"", sport=40000)
+    from os_ken.lib.packet import packet
+
+    p = packet.Packet(syn)
+    p.get_protocol(tcp.tcp).bits = tcp.TCP_SYN
+    p.get_protocol(tcp.tcp).csum = 0
+    p.serialize()
+    assert kinds(insp.packet_in(1, 1, bytes(p.data), rules)) == [
+        f"delete@{PRIO_VERDICT}/0/0", f"delete@{PRIO_VERDICT}/0/0",
+        f"delete@{PRIO_VERDICT + 1}/0/0", "NXActionResubmitTable"]
+    assert not insp.decided
+
+
+def test_the_controller_hands_the_inspector_what_its_flows_send_up():
+    from sovnet.controller.inspector import for_inspector, verdict_cookie
+    from sovnet.model.flows import make_cookie
+
+    assert for_inspector(make_cookie("inspect", 3))  # a compiled inspect flow
+    assert for_inspector(verdict_cookie(0))  # a verdict's SYN watch
+    assert not for_inspector(verdict_cookie(3, residual=True))  # refused, not read
+    assert not for_inspector(make_cookie("policy", 3))  # a reject policy: refused

@@ -50,6 +50,7 @@ def server(tmp_path, monkeypatch):
     ca = trustme.CA()
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    tls.client_context.cache_clear()  # a context made before would trust another CA
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("good.example").configure_cert(ctx)
     ctx.set_alpn_protocols(["http/1.1"])
@@ -71,6 +72,7 @@ def server(tmp_path, monkeypatch):
     yield lsock.getsockname()[1]
     done.set()
     lsock.close()
+    tls.client_context.cache_clear()
 
 
 @pytest.mark.parametrize("name, failure", [("good.example", None),
