@@ -21,7 +21,7 @@ from aioquic.h3.events import HeadersReceived
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import ProtocolNegotiated, QuicEvent
 
-from sovnet.emulation.httpd import page
+from sovnet.emulation.httpd import page, service_arguments, split_list
 
 # Bodies are built in memory and queued to aioquic whole; a throughput probe over HTTP/3 needs
 # megabytes, not the gigabyte httpd allows.
@@ -99,7 +99,8 @@ async def _serve(a: argparse.Namespace) -> None:
                                max_datagram_frame_size=65536)
     config.load_cert_chain(a.cert, a.key)
     await serve(a.address, a.port, configuration=config,
-                create_protocol=protocol_factory(a.service, _split(a.domains), _split(a.depends)))
+                create_protocol=protocol_factory(a.service, split_list(a.domains),
+                                                 split_list(a.depends)))
     if a.ready:
         with open(a.ready, "w") as f:
             f.write(f"{os.getpid()}\n")
@@ -108,20 +109,10 @@ async def _serve(a: argparse.Namespace) -> None:
     await asyncio.Future()  # until SIGTERM
 
 
-def _split(s: str) -> list[str]:
-    return [x.strip() for x in s.split(",") if x.strip()]
-
-
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sovnet.emulation.h3d")
-    ap.add_argument("--service", required=True)
-    ap.add_argument("--domains", required=True, help="comma-separated domain names served")
-    ap.add_argument("--depends", default="", help="comma-separated domains of dependencies")
+    ap = service_arguments("python -m sovnet.emulation.h3d", 443)
     ap.add_argument("--cert", required=True, help="PEM certificate chain for the domains")
     ap.add_argument("--key", required=True, help="PEM private key")
-    ap.add_argument("--port", type=int, default=443)
-    ap.add_argument("--address", default="0.0.0.0")
-    ap.add_argument("--ready", help="file written once the socket is bound")
     a = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     asyncio.run(_serve(a))

@@ -144,23 +144,30 @@ def make_handler(service: str, domains: list[str], depends: list[str],
     return Handler
 
 
-def _split(s: str) -> list[str]:
+def split_list(s: str) -> list[str]:
     return [x.strip() for x in s.split(",") if x.strip()]
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sovnet.emulation.httpd")
+def service_arguments(prog: str, port: int) -> argparse.ArgumentParser:
+    """The arguments every web server of a service host takes (httpd, h3d)."""
+    ap = argparse.ArgumentParser(prog=prog)
     ap.add_argument("--service", required=True)
     ap.add_argument("--domains", required=True, help="comma-separated domain names served")
     ap.add_argument("--depends", default="", help="comma-separated domains of dependencies")
-    ap.add_argument("--port", type=int, default=80)
-    ap.add_argument("--address", default="0.0.0.0")
-    ap.add_argument("--ready", help="file written once the sockets listen")
+    ap.add_argument("--port", type=int, default=port)
+    ap.add_argument("--address", default="0.0.0.0", help='"::" for both address families')
+    ap.add_argument("--ready", help="file written once the server listens")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = service_arguments("python -m sovnet.emulation.httpd", 80)
     add_tls_arguments(ap)
     ap.add_argument("--redirect-https", action="store_true",
                     help="answer plain HTTP with a 301 to the https:// URL")
     a = ap.parse_args(argv)
-    handler = make_handler(a.service, _split(a.domains), _split(a.depends), a.redirect_https)
+    handler = make_handler(a.service, split_list(a.domains), split_list(a.depends),
+                           a.redirect_https)
     return serve(handler, a.address, a.port, a.ready, f"httpd {a.service}", tls_of(a))
 
 
