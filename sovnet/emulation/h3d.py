@@ -13,7 +13,7 @@ import asyncio
 import os
 import signal
 import sys
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from aioquic.asyncio import QuicConnectionProtocol, serve
 from aioquic.h3.connection import H3_ALPN, H3Connection
@@ -21,7 +21,7 @@ from aioquic.h3.events import HeadersReceived
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import ProtocolNegotiated, QuicEvent
 
-from sovnet.emulation.httpd import page, service_arguments, split_list
+from sovnet.emulation.httpd import page, requested_bytes, service_arguments, split_list
 
 # Bodies are built in memory and queued to aioquic whole; a throughput probe over HTTP/3 needs
 # megabytes, not the gigabyte httpd allows.
@@ -47,11 +47,8 @@ def respond(service: str, names: set[str], depends: list[str], method: str, auth
             f"/* asset of {service} */\nwindow.sovnet = (window.sovnet || [])"
             f".concat([{service!r}]);\n").encode()
     if url.path == "/bytes":
-        try:
-            n = int(parse_qs(url.query).get("n", ["0"])[0])
-        except ValueError:
-            n = -1
-        if not 0 <= n <= MAX_BYTES:
+        n = requested_bytes(url.query, MAX_BYTES)
+        if n is None:
             return 400, "text/plain", f"n must be 0..{MAX_BYTES}\n".encode()
         return 200, "application/octet-stream", (FILLER * (n // len(FILLER) + 1))[:n]
     return 404, "text/plain", b"not found\n"

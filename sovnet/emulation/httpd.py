@@ -85,11 +85,8 @@ def make_handler(service: str, domains: list[str], depends: list[str],
             if url.path == "/asset.js":
                 return self._send(200, "application/javascript", asset.encode(), head)
             if url.path == "/bytes":
-                try:
-                    n = int(parse_qs(url.query).get("n", ["0"])[0])
-                except ValueError:
-                    n = -1
-                if not 0 <= n <= MAX_BYTES:
+                n = requested_bytes(url.query, MAX_BYTES)
+                if n is None:
                     return self._send(400, "text/plain", b"n must be 0..2**30\n", head)
                 return self._bytes(n, head)
             return self._send(404, "text/plain", b"not found\n", head)
@@ -142,6 +139,15 @@ def make_handler(service: str, domains: list[str], depends: list[str],
             self._serve(head=True)
 
     return Handler
+
+
+def requested_bytes(query: str, most: int) -> int | None:
+    """n of /bytes?n=N, or None when it is not a number from 0 to `most`."""
+    try:
+        n = int(parse_qs(query).get("n", ["0"])[0])
+    except ValueError:
+        return None
+    return n if 0 <= n <= most else None
 
 
 def split_list(s: str) -> list[str]:
