@@ -95,3 +95,38 @@ def test_a_throttle_by_sni_holds_both_directions_near_the_rate(lab, policies, cl
                                 "direction": "both", "targets": [
         {"service": "news", "url": f"https://{NEWS}/bytes?n=60000"}]})["observation"]
     assert min(free["throughput_kbps"], free["x_upload"]["throughput_kbps"]) > 10 * 140
+
+
+KEEP_ALIVE = """
+import http.client, sys
+conn = http.client.HTTPSConnection(sys.argv[1], timeout=5)
+conn.request("GET", "/"); r = conn.getresponse(); r.read()
+print("first", r.status, flush=True)
+sys.stdin.readline()  # the test says when
+try:
+    conn.request("GET", "/"); r = conn.getresponse(); r.read()
+    print("second", r.status, flush=True)
+except OSError as e:
+    print("second", type(e).__name__, flush=True)
+"""
+
+
+def test_a_connection_open_when_a_block_begins_keeps_its_verdict(lab, policies,  # noqa: F811
+                                                                 clean):
+    """A stateful middlebox decides once per connection: one already passed goes on (until it
+    idles out), while a new connection to the same name is reset."""
+    import subprocess
+    import sys
+
+    proc = lab.host(IN).popen([sys.executable, "-c", KEEP_ALIVE, SOCIAL], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().split() == ["first", "200"]
+        policies("reject", f"sni:{SOCIAL}")
+        assert curl(lab.host(IN), f"https://{SOCIAL}/")[0] == "35"  # a new one: reset
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().split() == ["second", "200"]  # the open one: on
+    finally:
+        proc.kill()
+        proc.wait()

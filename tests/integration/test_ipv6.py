@@ -95,3 +95,14 @@ def test_the_inspector_reads_ipv6_too(lab, policy):
     for family in ("4", "6"):
         assert curl(lab.host(FIXED), family, f"https://{SOCIAL}/") == "35", family  # reset
         assert curl(lab.host(FIXED), family, f"https://{BANK}/") == "200", family
+
+
+def test_permission_to_connect_holds_for_ipv6_too(lab):
+    """Admission is by device (port and MAC), whatever the family: an unregistered device
+    reaches nothing over IPv6 either."""
+    assert not lab.topology.subscriber("bob").registered
+    bank = lab.topology.host("bank")
+    for family, addr in (("4", bank.ip), ("6", f"[{bank.ip6}]")):
+        assert curl(lab.host("bob"), family, f"http://{addr}/") in ("7", "28"), family
+        # an admitted device reaches the server (421: it serves names, not addresses)
+        assert curl(lab.host(MOBILE), family, f"http://{addr}/") == "421", family
