@@ -23,7 +23,7 @@ from sovnet.inspect.rules import PORT_OF, PROTOCOL_OF, Rule
 from sovnet.model.flows import (
     CONTROLLER_PORT,
     TABLE_FORWARD,
-    TABLE_SHAPING,
+    TABLE_INSPECT,
     FlowRule,
     Meter,
     make_cookie,
@@ -82,10 +82,10 @@ def switch_flows(topo: Topology, dpid: int, local_subs: list[str], policies: Ite
                 if meta is not None:
                     m["metadata"] = meta
                 if proto_name == "tcp":
-                    flows.append(rule(dpid, TABLE_SHAPING, PRIO_HANDSHAKE,
+                    flows.append(rule(dpid, TABLE_INSPECT, PRIO_HANDSHAKE,
                                       {**m, "tcp_flags": (TCP_SYN, TCP_SYN)},
                                       (("goto", TABLE_FORWARD),), cookie))
-                flows.append(rule(dpid, TABLE_SHAPING, PRIO_INSPECT, m,
+                flows.append(rule(dpid, TABLE_INSPECT, PRIO_INSPECT, m,
                                   (("output", CONTROLLER_PORT),), cookie))
         if p.act.kind == "throttle" and p.act.rate_kbps:
             up, down = first_meter + len(meters), first_meter + len(meters) + 1

@@ -14,6 +14,9 @@ The pipeline (table ids in sovnet.model.flows):
   shaping    throttle policies: per subscriber in scope, one meter for what it sends (matched by
              metadata) and one for what it receives (matched by its address, on traffic coming
              back to its access switch); the highest-priority throttle covering a packet decides.
+  inspect    policies on what an inspector reads (sni, host, quic: sovnet.compile.dpi): the
+             first packets go up to the controller, whose per-connection verdicts land here;
+             after shaping, so an inspected connection keeps its subscriber's throttle.
   forward    destination address (IPv4 and ARP target; IPv6 and neighbour solicitation
              target in a dual-stack topology) -> output port, shortest paths; packets steered to
              a resolver host by Ethernet destination.
@@ -51,6 +54,7 @@ from sovnet.model.flows import (
     META_SUB_SHIFT,
     TABLE_ADMISSION,
     TABLE_FORWARD,
+    TABLE_INSPECT,
     TABLE_POLICY,
     TABLE_SHAPING,
     FlowKey,
@@ -275,7 +279,9 @@ ICMPV6, ND_SOLICIT, ND_ADVERT = 58, 135, 136
 def _shaping(topo, dpid, local_subs, throttles, subscribers) -> tuple[list[FlowRule], tuple]:
     """Meters for the throttled subscribers of this switch: ids are handed out densely, in
     (policy, subscriber, direction) order, because Open vSwitch allows only MAX_METERS."""
-    flows = [rule(dpid, TABLE_SHAPING, PRIO_MISS, {}, (("goto", TABLE_FORWARD),),
+    flows = [rule(dpid, TABLE_INSPECT, PRIO_MISS, {}, (("goto", TABLE_FORWARD),),
+                  make_cookie("baseline")),
+             rule(dpid, TABLE_SHAPING, PRIO_MISS, {}, (("goto", TABLE_INSPECT),),
                   make_cookie("baseline"))]
     meters: list[Meter] = []
     for p, matches in throttles:
@@ -299,9 +305,9 @@ def _shaping(topo, dpid, local_subs, throttles, subscribers) -> tuple[list[FlowR
                 else:
                     back["ipv4_dst"] = topo.host(s).ip
                 flows.append(rule(dpid, TABLE_SHAPING, prio, {**m, "metadata": me},
-                                  (("meter", up), ("goto", TABLE_FORWARD)), cookie))
+                                  (("meter", up), ("goto", TABLE_INSPECT)), cookie))
                 flows.append(rule(dpid, TABLE_SHAPING, prio, back,
-                                  (("meter", down), ("goto", TABLE_FORWARD)), cookie))
+                                  (("meter", down), ("goto", TABLE_INSPECT)), cookie))
     return flows, tuple(meters)
 
 

@@ -47,7 +47,7 @@ from sovnet.model.flows import (
     KINDS,
     OWNER_SHIFT,
     TABLE_FORWARD,
-    TABLE_SHAPING,
+    TABLE_INSPECT,
     VERDICT_TAG,
     cookie_kind,
     is_ours,
@@ -150,7 +150,7 @@ def _syn(match: dict) -> dict:
 def _flow_mod(match: dict, instructions: tuple, cookie: int, priority: int, idle: int = 0,
               hard: int = 0, command: int = ofp.OFPFC_ADD) -> parser.OFPFlowMod:
     return parser.OFPFlowMod(
-        datapath=None, cookie=cookie, table_id=TABLE_SHAPING, command=command,
+        datapath=None, cookie=cookie, table_id=TABLE_INSPECT, command=command,
         idle_timeout=idle, hard_timeout=hard, priority=priority, buffer_id=ofp.OFP_NO_BUFFER,
         out_port=ofp.OFPP_ANY, out_group=ofp.OFPG_ANY,
         match=to_match(parser, tuple(match.items())),

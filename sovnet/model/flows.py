@@ -23,9 +23,10 @@ from typing import Any
 TABLE_ADMISSION = 0
 TABLE_POLICY = 1
 TABLE_SHAPING = 2
-TABLE_FORWARD = 3
+TABLE_INSPECT = 3  # after shaping: an inspected connection keeps its subscriber's throttle
+TABLE_FORWARD = 4
 TABLE_NAMES = {TABLE_ADMISSION: "admission", TABLE_POLICY: "policy", TABLE_SHAPING: "shaping",
-               TABLE_FORWARD: "forward"}
+               TABLE_INSPECT: "inspect", TABLE_FORWARD: "forward"}
 CONTROLLER_PORT = 0xFFFFFFFD  # OFPP_CONTROLLER: where a reject flow sends the packet
 
 # Cookie layout: | owner tag (16 bits) | kind (8) | reserved (8) | policy id (32) |

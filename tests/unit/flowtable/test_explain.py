@@ -49,7 +49,7 @@ def test_explain_shows_the_meter_of_a_throttle_and_the_access_decision_beside_it
     text = explain(topo, tables, pol, "alice", "social.example").render()
     assert ": delivered to social" in text.splitlines()[0]
     assert "acc1 shaping: table=shaping priority=1400" in text
-    assert "-> meter:1,goto:forward [shaping policy=5]" in text
+    assert "-> meter:1,goto:inspect [shaping policy=5]" in text
     assert ("throttled by policy #5 throttle:256kbit any for subscriber:alice (priority 100) "
             "(a meter per subscriber and direction)") in text
 

@@ -15,7 +15,7 @@ from sovnet.compile.dpi import PRIO_HANDSHAKE, PRIO_INSPECT, PRIO_RESIDUAL, PRIO
 from sovnet.controller import ofmsg
 from sovnet.controller.inspector import Inspector, is_residual
 from sovnet.inspect.rules import decide, name_matches
-from sovnet.model.flows import CONTROLLER_PORT, TABLE_SHAPING, cookie_kind
+from sovnet.model.flows import CONTROLLER_PORT, TABLE_INSPECT, cookie_kind
 from tests.unit import handmade
 from tests.unit.inspect.hellos import client_hello
 
@@ -55,7 +55,7 @@ def test_the_compiler_sends_first_packets_up_only_where_subscribers_are_in_scope
                        if h.kind == "subscriber")
         assert bool(inspect) == has_subs
         for f in inspect:
-            assert f.key.table == TABLE_SHAPING
+            assert f.key.table == TABLE_INSPECT
             assert f.key.priority in (PRIO_INSPECT, PRIO_HANDSHAKE)
             if f.key.priority == PRIO_INSPECT:
                 assert f.instructions == (("output", CONTROLLER_PORT),)
@@ -249,3 +249,31 @@ def test_the_controller_hands_the_inspector_what_its_flows_send_up():
     assert for_inspector(verdict_cookie(0))  # a verdict's SYN watch
     assert not for_inspector(verdict_cookie(3, residual=True))  # refused, not read
     assert not for_inspector(make_cookie("policy", 3))  # a reject policy: refused
+
+
+def test_an_inspected_connection_keeps_its_subscribers_throttle():
+    """Shaping comes before the inspector's table: a subscriber's own throttle (Kashmir's
+    "2G") still holds on a connection the inspector passed or throttled by its SNI."""
+    from sovnet.flowtable.simulate import lookup
+    from sovnet.model.flows import TABLE_FORWARD, TABLE_INSPECT, TABLE_SHAPING
+
+    c = compiled(handmade.policy(1, "throttle:256kbit", "any", "subscriber:alice"),
+                 handmade.policy(2, "reject", "sni:social.example"))
+    acc = TOPO.switch("acc1").dpid
+    alice = TOPO.host("alice")
+    pkt = {"in_port": alice.port, "eth_src": alice.mac, "eth_type": 0x0800, "ip_proto": 6,
+           "ipv4_src": alice.ip, "ipv4_dst": TOPO.host("social").ip, "tcp_dst": 443,
+           "tcp_flags": 0x018, "metadata": 0}
+    from sovnet.compile.targets import subscriber_metadata
+
+    pkt["metadata"] = subscriber_metadata(TOPO, "alice")
+    shaped = lookup(c.flows[acc], TABLE_SHAPING, pkt)
+    assert shaped is not None and ("goto", TABLE_INSPECT) in shaped.instructions
+    assert any(i[0] == "meter" for i in shaped.instructions)
+    inspect = lookup(c.flows[acc], TABLE_INSPECT, pkt)
+    assert inspect is not None and inspect.key.priority == PRIO_INSPECT
+    verdicts = Inspector().packet_in(acc, alice.port, frame(client_hello("bank.sov")), c.inspect)
+    passed = next(m for m in verdicts if isinstance(m, parser.OFPFlowMod)
+                  and m.priority == PRIO_VERDICT)
+    assert passed.table_id == TABLE_INSPECT
+    assert [i.table_id for i in passed.instructions] == [TABLE_FORWARD]
