@@ -1,4 +1,4 @@
-"""Proactive forwarding: for every destination host, the port each switch sends it out of.
+"""Proactive forwarding: for every destination, the port each switch sends it out of.
 
 Shortest paths by hop count over the switch graph, ties broken by switch name, so the result is
 deterministic and every destination's paths form a tree (no loops, never back out of in_port).
@@ -7,6 +7,8 @@ Pure: standard library and networkx.
 """
 
 from __future__ import annotations
+
+import ipaddress
 
 import networkx as nx
 
@@ -23,20 +25,53 @@ def switch_graph(topo: Topology) -> nx.Graph:
     return g
 
 
-def next_hops(topo: Topology) -> dict[str, dict[str, int]]:
-    """{switch: {destination host: output port}} for every pair that is connected."""
+def switch_hops(topo: Topology) -> dict[str, dict[str, int]]:
+    """{switch: {destination switch: output port}} for every pair that is connected."""
+    return topo.memo("switch_hops", _switch_hops)
+
+
+def _switch_hops(topo: Topology) -> dict[str, dict[str, int]]:
     g = switch_graph(topo)
     out: dict[str, dict[str, int]] = {s.name: {} for s in topo.switches}
-    for dest_switch in sorted(g.nodes):
-        parents = dict(nx.bfs_predecessors(g, dest_switch, sort_neighbors=sorted))
-        local = [h for h in topo.hosts if h.switch == dest_switch]
-        for sw, parent in parents.items():
-            port = g.edges[sw, parent]["ports"][sw]
-            for h in local:
-                out[sw][h.name] = port
-        for h in local:
-            out[dest_switch][h.name] = h.port
+    for dest in sorted(g.nodes):
+        for sw, parent in nx.bfs_predecessors(g, dest, sort_neighbors=sorted):
+            out[sw][dest] = g.edges[sw, parent]["ports"][sw]
     return out
+
+
+def host_port(topo: Topology, switch: str, host: str) -> int | None:
+    """The port `switch` sends packets for `host` out of; None when it cannot reach it."""
+    h = topo.host(host)
+    if h.switch == switch:
+        return h.port
+    return switch_hops(topo)[switch].get(h.switch)
+
+
+def destination_blocks(topo: Topology) -> tuple[tuple[str, ipaddress.IPv4Network], ...]:
+    """(switch, IPv4 block) covering every host: a switch's own prefix where it has one (its
+    hosts are all inside it), each other host's address alone. Blocks never overlap."""
+    return topo.memo("destination_blocks", _destination_blocks)
+
+
+def _destination_blocks(topo: Topology) -> tuple[tuple[str, ipaddress.IPv4Network], ...]:
+    out = [(s.name, ipaddress.IPv4Network(s.prefix)) for s in topo.switches if s.prefix]
+    owned = {s.name for s in topo.switches if s.prefix}
+    out += [(h.switch, ipaddress.IPv4Network(h.ip)) for h in topo.hosts
+            if h.switch not in owned]
+    return tuple(out)
+
+
+def remote_routes(topo: Topology, switch: str) -> dict[int, list[ipaddress.IPv4Network]]:
+    """{output port: the fewest prefixes covering exactly the blocks of other switches that
+    leave by it}: the forward table grows with the network's prefixes, not its hosts."""
+    hops = switch_hops(topo)[switch]
+    by_port: dict[int, list[ipaddress.IPv4Network]] = {}
+    for dest, block in destination_blocks(topo):
+        port = hops.get(dest)
+        if dest != switch and port is not None:
+            by_port.setdefault(port, []).append(block)
+    return {port: list(ipaddress.collapse_addresses(blocks))
+            for port, blocks in sorted(by_port.items())}
 
 
 def host_ports(topo: Topology) -> dict[str, set[int]]:

@@ -26,22 +26,16 @@ Pure and deterministic: the same inputs give the same flows and meters, in the s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sovnet.compile import dpi
-from sovnet.compile.paths import next_hops, trunk_ports
+from sovnet.compile.paths import host_port, remote_routes
 from sovnet.compile.targets import (
     ETH_ARP,
     ETH_IPV4,
     ETH_IPV6,
-    check_scope,
-    in_scope,
-    scope_matches,
     subscriber_index,
     subscriber_metadata,
-    target_matches,
 )
 from sovnet.errors import CompileError
 from sovnet.inspect.rules import Rule
@@ -65,13 +59,10 @@ from sovnet.model.flows import (
     rule,
 )
 from sovnet.model.policy import (
-    DPI_TARGETS,
-    FLOW_ACTIONS,
     MAX_PRIORITY,
     Policy,
-    SubscriberState,
 )
-from sovnet.model.topology import Topology
+from sovnet.model.topology import embed6
 
 # Flow priorities. Policy flows sit at POLICY_BASE + 4 * policy.priority + a step by action, so
 # that at equal policy priority the more restrictive action wins, deterministically, and a
@@ -111,71 +102,13 @@ def policy_priority(policy: Policy, step: int | None = None) -> int:
     return POLICY_BASE + 4 * policy.priority + step
 
 
-def compile_flows(
-    topo: Topology,
-    policies: Iterable[Policy],
-    subscribers: Mapping[str, SubscriberState],
-) -> FlowTables:
-    """{dpid: flows} for every switch of the topology."""
-    return compile_network(topo, policies, subscribers).flows
-
-
-def compile_network(
-    topo: Topology,
-    policies: Iterable[Policy],
-    subscribers: Mapping[str, SubscriberState],
-) -> Compiled:
-    """Flows and meters for every switch of the topology."""
-    hops = next_hops(topo)
-    trunks = trunk_ports(topo)
-    ordered = sorted(policies, key=lambda p: p.id)
-    # Each policy's packet matches, worked out once (and so validated, even where no switch
-    # needs it) rather than again on every switch. dns_tamper and log are enforced off the
-    # switches (sovnet.compile.dns_tamper, sovnet.flowlog).
-    plain = [p for p in ordered if p.target.kind not in DPI_TARGETS]
-    access = [(p, target_matches(topo, p.target, p.id)) for p in plain
-              if p.act.kind in FLOW_ACTIONS]
-    throttles = [(p, target_matches(topo, p.target, p.id)) for p in plain
-                 if p.act.kind == "throttle"]
-    inspected = dpi.dpi_policies(ordered)
-    dpi_meters: dict[int, dict[int, tuple[int, int]]] = {}
-    for p, _ in (*access, *throttles):
-        check_scope(topo, p.scope, p.id)
-    flows_out: FlowTables = {}
-    meters_out: MeterTables = {}
-    for sw in sorted(topo.switches, key=lambda s: s.dpid):
-        local_subs = [s.name for s in topo.subscribers if topo.host(s.name).switch == sw.name]
-        shaping, meters = _shaping(topo, sw.dpid, local_subs, throttles, subscribers)
-        inspect, more, ids = dpi.switch_flows(topo, sw.dpid, local_subs, inspected, subscribers,
-                                              len(meters) + 1)
-        if len(meters) + len(more) > MAX_METERS:
-            raise CompileError(f"more than {MAX_METERS} meters on switch dpid={sw.dpid} "
-                               "(expected fewer throttles)")
-        meters = (*meters, *more)
-        for pid, pair in ids.items():
-            dpi_meters.setdefault(pid, {})[sw.dpid] = pair
-        flows = [
-            *_admission(topo, sw.dpid, sw.name, trunks[sw.name], subscribers),
-            *(_policy(topo, sw.dpid, local_subs, access, subscribers) if local_subs else ()),
-            *shaping,
-            *inspect,
-            *_forward(topo, sw.dpid, hops[sw.name]),
-        ]
-        flows_out[sw.dpid] = _dedupe(flows)
-        meters_out[sw.dpid] = meters
-    return Compiled(flows_out, meters_out,
-                    dpi.rules(topo, inspected, subscribers, dpi_meters))
-
-
-def _admission(topo, dpid, switch, trunks, subscribers) -> list[FlowRule]:
+def admission(topo, dpid, switch, trunks, subscribers) -> list[FlowRule]:
     baseline = make_cookie("baseline")
     flows = [rule(dpid, TABLE_ADMISSION, PRIO_MISS, {}, (), baseline)]
     for port in sorted(trunks):
         flows.append(rule(dpid, TABLE_ADMISSION, PRIO_TRUNK, {"in_port": port},
                           (("goto", TABLE_SHAPING),), baseline))
-    for h in topo.hosts:
-        if h.switch != switch:
-            continue
+    for h in topo.hosts_on(switch):
         if h.kind != "subscriber":
             flows.append(rule(dpid, TABLE_ADMISSION, PRIO_DEVICE,
                               {"in_port": h.port, "eth_src": h.mac},
@@ -194,7 +127,8 @@ def _admission(topo, dpid, switch, trunks, subscribers) -> list[FlowRule]:
     return flows
 
 
-def _policy(topo, dpid, local_subs, access, subscribers) -> list[FlowRule]:
+def policy_head(topo, dpid) -> list[FlowRule]:
+    """The policy table's own flows: the miss (on to shaping) and, dual-stack, ND."""
     onward = (("goto", TABLE_SHAPING),)
     flows = [rule(dpid, TABLE_POLICY, PRIO_MISS, {}, onward, make_cookie("baseline"))]
     if topo.ipv6:
@@ -205,24 +139,28 @@ def _policy(topo, dpid, local_subs, access, subscribers) -> list[FlowRule]:
             flows.append(rule(dpid, TABLE_POLICY, PRIO_ND,
                               {"eth_type": ETH_IPV6, "ip_proto": ICMPV6, "icmpv6_type": nd_type},
                               onward, make_cookie("baseline")))
-    for p, matches in access:
-        covered = [s for s in local_subs if in_scope(topo, p.scope, s, subscribers.get(s))]
-        if not covered:
-            continue
-        cookie = make_cookie("policy", p.id)
-        metas = scope_matches(topo, p.scope, p.id, local_subs, subscribers)
-        if p.act.kind in ("blockpage", "steer_dns"):
-            flows.extend(_redirects(topo, dpid, p, matches, metas, covered, cookie))
-            if p.act.kind == "steer_dns":
-                continue  # only DNS is steered; the rest goes on to lower-priority policies
-        instructions = {"allow": onward, "deny": (), "blockpage": (),
-                        "reject": (("output", CONTROLLER_PORT),)}[p.act.kind]
-        for meta in metas:
-            for m in matches:
-                if meta is not None:
-                    m = {**m, "metadata": meta}
-                flows.append(rule(dpid, TABLE_POLICY, policy_priority(p), m, instructions,
-                                  cookie))
+    return flows
+
+
+def policy_flows(topo, dpid, cover, p, matches) -> list[FlowRule]:
+    """One access policy's flows on one switch (cover: its subscribers, targets.Coverage)."""
+    covered = cover.covered(p.scope)
+    if not covered:
+        return []
+    flows: list[FlowRule] = []
+    cookie = make_cookie("policy", p.id)
+    metas = cover.metas(p.scope, p.id)
+    if p.act.kind in ("blockpage", "steer_dns"):
+        flows.extend(_redirects(topo, dpid, p, matches, metas, covered, cookie))
+        if p.act.kind == "steer_dns":
+            return flows  # only DNS is steered; the rest goes on to lower-priority policies
+    instructions = {"allow": (("goto", TABLE_SHAPING),), "deny": (), "blockpage": (),
+                    "reject": (("output", CONTROLLER_PORT),)}[p.act.kind]
+    for meta in metas:
+        for m in matches:
+            if meta is not None:
+                m = {**m, "metadata": meta}
+            flows.append(rule(dpid, TABLE_POLICY, policy_priority(p), m, instructions, cookie))
     return flows
 
 
@@ -276,7 +214,7 @@ _REVERSE = {"ipv4_dst": "ipv4_src", "ipv6_dst": "ipv6_src", "tcp_dst": "tcp_src"
 ICMPV6, ND_SOLICIT, ND_ADVERT = 58, 135, 136
 
 
-def _shaping(topo, dpid, local_subs, throttles, subscribers) -> tuple[list[FlowRule], tuple]:
+def shaping(topo, dpid, cover, throttles) -> tuple[list[FlowRule], tuple]:
     """Meters for the throttled subscribers of this switch: ids are handed out densely, in
     (policy, subscriber, direction) order, because Open vSwitch allows only MAX_METERS."""
     flows = [rule(dpid, TABLE_INSPECT, PRIO_MISS, {}, (("goto", TABLE_FORWARD),),
@@ -289,9 +227,7 @@ def _shaping(topo, dpid, local_subs, throttles, subscribers) -> tuple[list[FlowR
         burst = max(int(kbps * BURST_SECONDS), 1)
         cookie = make_cookie("shaping", p.id)
         prio = policy_priority(p)
-        for s in local_subs:
-            if not in_scope(topo, p.scope, s, subscribers.get(s)):
-                continue
+        for s in cover.covered(p.scope):
             up, down = len(meters) + 1, len(meters) + 2
             if down > MAX_METERS:
                 raise CompileError(f"policy #{p.id}: more than {MAX_METERS} meters on switch "
@@ -311,36 +247,40 @@ def _shaping(topo, dpid, local_subs, throttles, subscribers) -> tuple[list[FlowR
     return flows, tuple(meters)
 
 
-def _forward(topo, dpid, hops: dict[str, int]) -> list[FlowRule]:
+def forward(topo, dpid, switch) -> list[FlowRule]:
+    """Hosts on this switch one by one; everything else by the fewest prefixes per output port
+    (paths.remote_routes). The blocks never overlap, so one priority serves them all."""
     forward = make_cookie("forward")
     flows = [rule(dpid, TABLE_FORWARD, PRIO_MISS, {}, (), make_cookie("baseline"))]
     families = (ETH_IPV4, ETH_IPV6) if topo.ipv6 else (ETH_IPV4,)
     for r in topo.resolvers:
-        port = hops.get(r.name)
+        port = host_port(topo, switch, r.name)
         if port is not None:  # packets a blockpage or steer_dns policy sent to this resolver
             for eth_type in families:
                 flows.append(rule(dpid, TABLE_FORWARD, PRIO_STEERED,
                                   {"eth_type": eth_type, "eth_dst": topo.host(r.name).mac},
                                   (("output", port),), forward))
-    for h in topo.hosts:
-        port = hops.get(h.name)
-        if port is None:
-            continue
+    routes = [(h.port, [h.ip], [h.ip6] if h.ip6 else []) for h in topo.hosts_on(switch)]
+    for port, nets in remote_routes(topo, switch).items():
+        v4 = [str(n) if n.prefixlen < 32 else str(n.network_address) for n in nets]
+        routes.append((port, v4, [embed6(topo.ipv6, a) for a in v4] if topo.ipv6 else []))
+    for port, v4, v6 in routes:
         out = (("output", port),)
-        flows.append(rule(dpid, TABLE_FORWARD, PRIO_FORWARD,
-                          {"eth_type": ETH_IPV4, "ipv4_dst": h.ip}, out, forward))
-        flows.append(rule(dpid, TABLE_FORWARD, PRIO_FORWARD,
-                          {"eth_type": ETH_ARP, "arp_tpa": h.ip}, out, forward))
-        if h.ip6:  # neighbour solicitations go where ARP requests go: to the target's port
+        for dst in v4:
             flows.append(rule(dpid, TABLE_FORWARD, PRIO_FORWARD,
-                              {"eth_type": ETH_IPV6, "ipv6_dst": h.ip6}, out, forward))
+                              {"eth_type": ETH_IPV4, "ipv4_dst": dst}, out, forward))
+            flows.append(rule(dpid, TABLE_FORWARD, PRIO_FORWARD,
+                              {"eth_type": ETH_ARP, "arp_tpa": dst}, out, forward))
+        for dst in v6:  # neighbour solicitations go where ARP requests go: to the target's port
+            flows.append(rule(dpid, TABLE_FORWARD, PRIO_FORWARD,
+                              {"eth_type": ETH_IPV6, "ipv6_dst": dst}, out, forward))
             flows.append(rule(dpid, TABLE_FORWARD, PRIO_FORWARD,
                               {"eth_type": ETH_IPV6, "ip_proto": ICMPV6,
-                               "icmpv6_type": ND_SOLICIT, "ipv6_nd_target": h.ip6}, out, forward))
+                               "icmpv6_type": ND_SOLICIT, "ipv6_nd_target": dst}, out, forward))
     return flows
 
 
-def _dedupe(flows: list[FlowRule]) -> tuple[FlowRule, ...]:
+def dedupe(flows: list[FlowRule]) -> tuple[FlowRule, ...]:
     """Two policies can compile to the same flow (service:bank and category:BANK, both allow at
     one priority). The switch can hold only one; the older policy (lower id, listed first) keeps
     its name on it."""

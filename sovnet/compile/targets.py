@@ -53,7 +53,7 @@ def known_names(topo: Topology, kind: str) -> list[str] | None:
 
 
 def subscriber_index(topo: Topology, name: str) -> int:
-    return [s.name for s in topo.subscribers].index(name) + 1  # 1-based: 0 is "nobody"
+    return topo.subscriber_number(name)
 
 
 def subscriber_metadata(topo: Topology, name: str, tier: str = "registered") -> int:
@@ -113,6 +113,29 @@ def scope_matches(topo: Topology, scope: Scope, policy_id: int, local: list[str]
         return [scope_metadata(topo, scope, policy_id)]
     return [meta_field(META_SUB_SHIFT, META_SUB_BITS, subscriber_index(topo, s))
             for s in local if in_scope(topo, scope, s, subscribers.get(s))]
+
+
+class Coverage:
+    """Which of one switch's subscribers each scope covers, and its metadata matches, worked
+    out once per scope: a thousand policies of a whitelist share a handful of scopes."""
+
+    def __init__(self, topo: Topology, local: list[str],
+                 subscribers: Mapping[str, SubscriberState]):
+        self.topo, self.local, self.subscribers = topo, local, subscribers
+        self._covered: dict[Scope, list[str]] = {}
+        self._metas: dict[Scope, list[tuple[int, int] | None]] = {}
+
+    def covered(self, scope: Scope) -> list[str]:
+        if scope not in self._covered:
+            self._covered[scope] = [s for s in self.local if in_scope(
+                self.topo, scope, s, self.subscribers.get(s))]
+        return self._covered[scope]
+
+    def metas(self, scope: Scope, policy_id: int) -> list[tuple[int, int] | None]:
+        if scope not in self._metas:
+            self._metas[scope] = scope_matches(self.topo, scope, policy_id, self.local,
+                                               self.subscribers)
+        return self._metas[scope]
 
 
 def target_matches(topo: Topology, target: Target, policy_id: int) -> list[dict[str, Any]]:

@@ -121,6 +121,23 @@ def _net(text: str) -> ipaddress.IPv4Network:
     return ipaddress.IPv4Network(text)
 
 
+def _switch_prefix(p: Parsed, h: HostSpec) -> tuple[str, ipaddress.IPv4Network] | None:
+    """The prefix of the switch a subscriber or resolver sits on, when that switch has one."""
+    if h.kind == "service" or h.get("switch") is None:
+        return None
+    sw = p.sections["switches"].entries.get(split_endpoint(h.get("switch"))[0])
+    if sw is None or sw.prefix is None:
+        return None
+    return f"the prefix of switch {split_endpoint(h.get('switch'))[0]!r}", _net(sw.prefix)
+
+
+def _switch_blocks(p: Parsed) -> list[tuple[int, int]]:
+    """The address ranges switches own, which their ISP's pool skips."""
+    return sorted((int(n.network_address), int(n.broadcast_address))
+                  for n in (_net(sw.prefix) for sw in p.sections["switches"].entries.values()
+                            if sw.prefix is not None))
+
+
 def _pool_of(p: Parsed, h: HostSpec) -> tuple[str, ipaddress.IPv4Network] | None:
     """The pool a host is numbered from, as (description, network), or None if unknowable."""
     if h.kind == "service":
@@ -129,6 +146,9 @@ def _pool_of(p: Parsed, h: HostSpec) -> tuple[str, ipaddress.IPv4Network] | None
         if h.get("locus") == "foreign":
             return "addressing.foreign_services", _net(p.addressing.foreign_services)
         return "addressing.services", _net(p.addressing.services)
+    own = _switch_prefix(p, h)
+    if own is not None:
+        return own
     isp = p.sections["isps"].entries.get(h.get("isp"))
     if isp is None:
         return None
@@ -137,6 +157,9 @@ def _pool_of(p: Parsed, h: HostSpec) -> tuple[str, ipaddress.IPv4Network] | None
 
 def _space_of(p: Parsed, h: HostSpec) -> tuple[str, list[ipaddress.IPv4Network]] | None:
     """Where an explicit address must lie."""
+    own = _switch_prefix(p, h)
+    if own is not None:
+        return own[0], [own[1]]
     if h.kind != "service":
         pool = _pool_of(p, h)
         return None if pool is None else (pool[0], [pool[1]])
@@ -163,9 +186,18 @@ def _ips(p: Parsed, r: Reporter) -> dict[int, str]:
         if space is not None and not any(ipaddress.IPv4Address(ip) in n for n in space[1]):
             r.value(h.at("ip"), f"address {ip} is outside {space[0]} "
                                 f"(expected an address inside {', '.join(map(str, space[1]))})")
+        elif _switch_prefix(p, h) is None:
+            taken = next((name for name, sw in p.sections["switches"].entries.items()
+                          if sw.prefix is not None
+                          and ipaddress.IPv4Address(ip) in _net(sw.prefix)), None)
+            if taken is not None:
+                r.value(h.at("ip"), f"address {ip} is in the prefix of switch {taken!r}, "
+                                    f"which only hosts on {taken!r} may use (expected an "
+                                    "address outside every switch prefix)")
         out[n] = ip
     cursor: dict[ipaddress.IPv4Network, int] = {}
     exhausted: set[ipaddress.IPv4Network] = set()
+    blocks = _switch_blocks(p)
     for n, h in enumerate(p.hosts):
         pool = _pool_of(p, h)
         if n in out or pool is None:
@@ -175,8 +207,18 @@ def _ips(p: Parsed, r: Reporter) -> dict[int, str]:
             continue
         cur = cursor.get(net, int(net.network_address) + 2)
         last = int(net.broadcast_address) - 1
-        while cur <= last and str(ipaddress.IPv4Address(cur)) in owner:
-            cur += 1
+        # An ISP's pool skips the blocks its switches own; a switch's own pool is one of them.
+        skip = [(a, b) for a, b in blocks
+                if int(net.network_address) <= a and b <= int(net.broadcast_address)
+                and (a, b) != (int(net.network_address), int(net.broadcast_address))]
+        while cur <= last:
+            inside = next((b for a, b in skip if a <= cur <= b), None)
+            if inside is not None:
+                cur = inside + 1
+            elif str(ipaddress.IPv4Address(cur)) in owner:
+                cur += 1
+            else:
+                break
         if cur > last:
             if net not in exhausted:
                 exhausted.add(net)
@@ -262,7 +304,8 @@ def _topology(p: Parsed, dpids: dict[str, int], ports: dict[Any, int],
         description=p.description,
         isps=tuple(Isp(n, i.kind, i.prefix) for n, i in secs["isps"].entries.items()),
         switches=tuple(
-            Switch(n, dpids[n], s.role, s.isp) for n, s in secs["switches"].entries.items()
+            Switch(n, dpids[n], s.role, s.isp, s.prefix or "")
+            for n, s in secs["switches"].entries.items()
         ),
         hosts=tuple(hosts),
         subscribers=tuple(subscribers),

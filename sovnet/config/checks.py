@@ -224,6 +224,29 @@ def _addressing(p: Parsed, r: Reporter) -> None:
                 r.value(at, f"prefix {net} overlaps prefix {onet} of ISP {other!r} "
                             "(expected ISP prefixes apart)")
         seen.append((name, net))
+    _switch_prefixes(p, r)
+
+
+def _switch_prefixes(p: Parsed, r: Reporter) -> None:
+    isps = p.sections["isps"].entries
+    seen: list[tuple[str, ipaddress.IPv4Network]] = []
+    for name, sw in p.sections["switches"].entries.items():
+        if sw.prefix is None:
+            continue
+        net = ipaddress.IPv4Network(sw.prefix)
+        at = ("switches", name, "prefix")
+        isp = isps.get(sw.isp) if sw.isp else None
+        if sw.isp is None:
+            r.value(at, f"switch {name!r} has a prefix but no isp "
+                        "(expected isp: NAME, whose prefix holds the switch's)")
+        elif isp is not None and not net.subnet_of(ipaddress.IPv4Network(isp.prefix)):
+            r.value(at, f"prefix {net} is outside the prefix {isp.prefix} of ISP {sw.isp!r} "
+                        "(expected a block of the ISP's prefix)")
+        for other, onet in seen:
+            if net.overlaps(onet):
+                r.value(at, f"prefix {net} overlaps prefix {onet} of switch {other!r} "
+                            "(expected switch prefixes apart)")
+        seen.append((name, net))
 
 
 def _domains(p: Parsed, r: Reporter) -> None:

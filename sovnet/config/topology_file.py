@@ -240,6 +240,10 @@ class SwitchIn(In):
     role: Role
     isp: str | None = None
     dpid: Dpid | None = Field(None, description="allocated 1, 2, 3... in file order when absent")
+    prefix: Prefix | None = Field(
+        None, description="a block of its ISP's prefix that this switch owns: its subscribers "
+                          "and resolvers are numbered from it, and every other switch reaches "
+                          "them by this one prefix")
 
 
 class LinkIn(In):

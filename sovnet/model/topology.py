@@ -43,6 +43,7 @@ class Switch:
     dpid: int
     role: str  # one of SWITCH_ROLES
     isp: str | None  # owning ISP; None for internet / IXP switches nobody in the country owns
+    prefix: str = ""  # a block of its ISP's prefix holding every host on it ("": none)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,20 @@ class Topology:
             self._index[attr] = cached
         return cached
 
+    def memo(self, key: str, make: Any) -> Any:
+        """A value derived from this (immutable) topology, made once by `make(self)`."""
+        if key not in self._index:
+            self._index[key] = make(self)
+        return self._index[key]
+
+    def subscriber_number(self, name: str) -> int:
+        """1, 2, 3... in file order: the subscriber field of the metadata (0 is "nobody")."""
+        return self.memo("subscriber_number", lambda t: {
+            s.name: n for n, s in enumerate(t.subscribers, 1)})[name]
+
+    def hosts_on(self, switch: str) -> tuple[Host, ...]:
+        return self.memo("hosts_on", _hosts_by_switch).get(switch, ())
+
     def switch(self, name: str) -> Switch:
         return self._by("switches")[name]
 
@@ -138,10 +153,7 @@ class Topology:
         return name in self._by("switches")
 
     def host_for_ip(self, ip: str) -> Host | None:
-        for h in self.hosts:
-            if h.ip == ip:
-                return h
-        return None
+        return self.memo("host_for_ip", lambda t: {h.ip: h for h in t.hosts}).get(ip)
 
     def resolver_for(self, isp: str) -> Resolver | None:
         for r in self.resolvers:
@@ -202,6 +214,13 @@ class Topology:
             foreign_prefixes=tuple(d.get("foreign_prefixes", ("172.16.0.0/12",))),
             ipv6=d.get("ipv6", ""),
         )
+
+
+def _hosts_by_switch(topo: Topology) -> dict[str, tuple[Host, ...]]:
+    out: dict[str, list[Host]] = {}
+    for h in topo.hosts:
+        out.setdefault(h.switch, []).append(h)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def embed6(prefix96: str, v4: str) -> str:

@@ -36,7 +36,7 @@ def lines(path: Path) -> list[dict]:
 def assert_nothing_left() -> None:
     assert not MINIMAL_BRIDGES & set(ovs.bridges())
     assert not list(run_dir().glob("*.json")), "a run-state file was left behind"
-    ps = subprocess.run(["pgrep", "-f", "sovnet.probes.agent|sovnet controller|"
+    ps = subprocess.run(["pgrep", "-af", "sovnet.probes.agent|sovnet controller|"
                                         "sovnet.flowlog.collector"],
                         capture_output=True, text=True)
     assert ps.stdout.strip() == "", f"processes left: {ps.stdout}"

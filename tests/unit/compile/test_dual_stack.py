@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from sovnet.compile import compile_network
+from sovnet.compile.paths import host_port
 from sovnet.compile.pipeline import PRIO_ND
 from sovnet.compile.targets import target_matches
 from sovnet.config import load_topology
-from sovnet.flowtable.simulate import field_matches
+from sovnet.flowtable.simulate import field_matches, lookup
 from sovnet.model.flows import TABLE_FORWARD, TABLE_POLICY, canonical_value
 from sovnet.model.policy import PolicySyntaxError, parse_target
 from sovnet.model.topology import embed6
@@ -66,11 +67,14 @@ def test_forwarding_and_neighbour_discovery_for_every_ipv6_host():
     c = compile_network(DUAL, [handmade.policy(1, "deny", "any@ipv6", "isp:mobinet")],
                         handmade.subscribers(DUAL))
     acc2 = DUAL.switch("acc2").dpid
-    fwd = [dict(f.key.match) for f in c.flows[acc2] if f.key.table == TABLE_FORWARD]
     for h in DUAL.hosts:
-        assert {"eth_type": 0x86DD, "ipv6_dst": h.ip6} in fwd
-        assert {"eth_type": 0x86DD, "ip_proto": 58, "icmpv6_type": 135,
-                "ipv6_nd_target": h.ip6} in fwd
+        port = host_port(DUAL, "acc2", h.name)
+        to = lookup(c.flows[acc2], TABLE_FORWARD, {"eth_type": 0x86DD, "ipv6_dst": h.ip6})
+        solicit = lookup(c.flows[acc2], TABLE_FORWARD, {
+            "eth_type": 0x86DD, "ip_proto": 58, "icmpv6_type": 135, "ipv6_nd_target": h.ip6,
+            "ipv6_dst": "ff02::1:ff00:1"})
+        assert to is not None and to.instructions == (("output", port),), h.name
+        assert solicit is not None and solicit.instructions == (("output", port),), h.name
     policy = [f for f in c.flows[acc2] if f.key.table == TABLE_POLICY]
     nd = [f for f in policy if f.key.priority == PRIO_ND]
     assert len(nd) == 2 and all(f.key.priority > g.key.priority for f in nd
