@@ -132,8 +132,10 @@ class SovnetController(app_manager.OSKenApp):
     def _store_changed(self, revision: int | None = None) -> None:
         try:
             if self.enforcer.recompile():
-                for dpid, dp in list(self.datapaths.items()):
-                    self._do(dp, self.sync.sync(dpid))
+                for dpid, step in self.sync.sync_all().items():
+                    dp = self.datapaths.get(dpid)
+                    if dp is not None:
+                        self._do(dp, step)
         except Exception:  # noqa: BLE001 (the watcher thread must survive a bad revision)
             log.exception("revision %s: enforcement failed", revision)
         self._arm_schedule()

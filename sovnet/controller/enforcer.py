@@ -4,10 +4,13 @@ One sync per switch is in flight at a time: flow-stats request -> diff -> bundle
 A store change that arrives meanwhile marks the switch dirty and is synced right after the
 barrier, so a diff is never computed from a dump that predates flow-mods still on the way
 (kytos flow_manager's "verdict window", made exact by OpenFlow's in-order channel).
-A routine sync after a store change fetches only the kinds of flows (admission, policy, ...:
-the cookie's kind byte) whose desired state changed on that switch, and a switch with nothing
-to change gets just a barrier; on connect, on the periodic audit and after a failure every flow
-is fetched. A sync works on the revision current when it began, and acknowledges that one.
+The controller keeps what each switch was last brought to (`installed`), so a routine sync after
+a store change dumps nothing: it diffs the new desired flows against `installed` and sends the
+difference in one bundle; a switch the change does not touch (its desired flows are the very
+same tuple: sovnet.compile.incremental) is sent nothing and acknowledges the revision at once.
+Every flow is fetched and diffed on connect, on the periodic audit and after a failure or a
+refusal, which is also when `installed` is learnt again. A sync works on the revision current
+when it began, and acknowledges that one.
 
 No os-ken here: the os-ken app feeds events in and sends what this decides.
 """
@@ -20,12 +23,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from sovnet.compile import compile_network
+from sovnet.compile import NetworkCompiler
 from sovnet.errors import CompileError
 from sovnet.model.flows import FlowKey, FlowRule, Meter, cookie_kind
 from sovnet.model.schedule import in_force, next_change
 from sovnet.reconcile.diff import FlowPlan, diff, diff_meters
-from sovnet.store.base import EnforcementPort
+from sovnet.store.base import Ack, EnforcementPort
 
 log = logging.getLogger("sovnet.controller")
 
@@ -45,6 +48,10 @@ class SwitchState:
     syncing_meters: tuple[Meter, ...] = field(default=())
     syncing_generation: int = 0
     acked_generation: int = 0
+    # What the switch holds of ours, as far as the controller knows: the flows and meters of the
+    # last sync it acknowledged without refusal; None until a full fetch (connect, audit).
+    installed: tuple[tuple[FlowRule, ...], tuple[Meter, ...]] | None = None
+    syncing_installed: bool = False  # the sync under way diffs against `installed`, no dump
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,7 @@ class Enforcer:
         self.meters: dict[int, tuple[Meter, ...]] = {}
         self.inspect_rules: tuple = ()  # the inspector's rules (sovnet.inspect.rules.Rule)
         self.switches: dict[int, SwitchState] = {}
+        self.compiler = NetworkCompiler()
 
     # -- store side -------------------------------------------------------------------------
     def recompile(self) -> bool:
@@ -109,7 +117,7 @@ class Enforcer:
                     for what, which in (("on", on), ("off", off)) if which)
                 log.info("revision %d: %s", snap.revision, self.transition)
             try:
-                compiled = compile_network(snap.topology, active, snap.subscribers)
+                compiled = self.compiler.compile(snap.topology, active, snap.subscribers)
             except CompileError as e:
                 log.error("revision %d not enforced (the switches keep revision %d): %s",
                           snap.revision, self.revision, e)
@@ -125,7 +133,9 @@ class Enforcer:
                 self.active_ids = ids
                 self.generation += 1
                 for dpid, st in self.switches.items():
-                    if st.pending is not None:
+                    same = (tables.get(dpid) is old.get(dpid)
+                            and compiled.meters.get(dpid) is old_meters.get(dpid))
+                    if st.pending is not None and not same:
                         st.pending |= changed_kinds(old.get(dpid, ()), tables.get(dpid, ()),
                                                     old_meters.get(dpid, ()),
                                                     compiled.meters.get(dpid, ()))
@@ -164,13 +174,27 @@ class Enforcer:
             if st.busy:
                 st.dirty = True
                 return None
-            st.busy, st.dirty, st.note = True, False, ""
-            st.syncing = None if st.pending is None else frozenset(st.pending)
-            st.syncing_rev, st.syncing_desired = self.revision, self.desired[dpid]
-            st.syncing_meters = self.meters.get(dpid, ())
-            st.syncing_generation = self.generation
-            st.pending = set()
-            return SyncRequest(st.syncing)
+            desired, meters = self.desired[dpid], self.meters.get(dpid, ())
+            routine = st.pending is not None and st.installed is not None
+            if self._untouched(dpid, st):
+                # Untouched by the change: the switch already holds this revision's flows.
+                st.pending = set()
+                untouched = self.revision, self.generation
+            else:
+                untouched = None
+                st.busy, st.dirty, st.note = True, False, ""
+                st.syncing = None if st.pending is None else frozenset(st.pending)
+                st.syncing_installed = routine
+                if routine:
+                    st.syncing = frozenset()  # nothing to fetch: diff against `installed`
+                st.syncing_rev, st.syncing_desired = self.revision, desired
+                st.syncing_meters = meters
+                st.syncing_generation = self.generation
+                st.pending = set()
+        if untouched is not None:
+            self._record(dpid, *untouched, 0)
+            return None
+        return SyncRequest(st.syncing)
 
     def plan_for(
         self, dpid: int, actual: list[FlowRule],
@@ -184,6 +208,10 @@ class Enforcer:
                 return FlowPlan(), {}, -1
             kinds, rev, desired = st.syncing, st.syncing_rev, st.syncing_desired
             meters = st.syncing_meters
+            if st.syncing_installed and st.installed is not None:
+                actual = list(st.installed[0])
+                actual_meters = {m.meter_id: m.config for m in st.installed[1]}
+                kinds = None
         if kinds is not None:
             desired = tuple(f for f in desired if cookie_kind(f.cookie) in kinds)
             actual = [f for f in actual if cookie_kind(f.cookie) in kinds]
@@ -204,7 +232,7 @@ class Enforcer:
         with self.lock:
             st = self.switches.get(dpid)
             if st is not None:
-                st.busy, st.pending, st.note = False, None, text
+                st.busy, st.pending, st.note, st.installed = False, None, text, None
 
     def acknowledged(self, dpid: int, revision: int, flows_changed: int) -> str:
         """Record the barrier reply. Returns what to do next with the switch: "sync" now,
@@ -219,20 +247,59 @@ class Enforcer:
             if note:
                 # The switch refused part of the change (a bundle is all or nothing, so none
                 # of it): record the refusal, fetch everything next time.
-                st.pending = None
+                st.pending, st.installed = None, None
             else:
-                first = revision if st.acked_upto is None else st.acked_upto + 1
-                st.acked_upto = max(revision, st.acked_upto or 0)
-                flipped = (first > revision and st.syncing_generation > st.acked_generation
-                           and bool(self.transition))
-                st.acked_generation = max(st.acked_generation, st.syncing_generation)
-                transition = self.transition
+                st.installed = (st.syncing_desired, st.syncing_meters)
         if note:
             log.error("dpid=%016x refused revision %d: %s", dpid, revision, note)
             self.store.record_ack(revision, dpid, now, 0, refused=note)
             return "retry"
-        if flipped:  # the same revision, but a schedule brought policies in or out of force
-            self.store.record_ack(revision, dpid, now, flows_changed, transition)
-        for rev in range(first, revision + 1):
-            self.store.record_ack(rev, dpid, now, flows_changed if rev == revision else 0)
+        self._record(dpid, revision, st.syncing_generation, flows_changed, now)
         return "sync" if dirty or revision != self.revision else ""
+
+    def settle(self, dpids: list[int]) -> list[int]:
+        """After a compile: acknowledge at once, in one store write, the switches it left
+        untouched (they already hold this revision's flows); return the others, to sync."""
+        now = self.clock()
+        rows: list[Ack] = []
+        rest = []
+        with self.lock:
+            for dpid in dpids:
+                st = self.switches.get(dpid)
+                if st is not None and self._untouched(dpid, st):
+                    st.pending = set()
+                    rows += self._ack_rows(st, dpid, self.revision, self.generation, 0, now)
+                else:
+                    rest.append(dpid)
+        self.store.record_acks(rows)
+        return rest
+
+    def _untouched(self, dpid: int, st: SwitchState) -> bool:
+        return (not st.busy and st.pending is not None and st.acked_upto is not None
+                and st.installed is not None and dpid in self.desired
+                and st.installed == (self.desired[dpid], self.meters.get(dpid, ())))
+
+    def _record(self, dpid: int, revision: int, generation: int, flows_changed: int,
+                now: float | None = None) -> None:
+        """The switch enforces `revision` (of compile `generation`): record its acks."""
+        now = self.clock() if now is None else now
+        with self.lock:
+            st = self.switches.get(dpid)
+            rows = [] if st is None else self._ack_rows(st, dpid, revision, generation,
+                                                        flows_changed, now)
+        self.store.record_acks(rows)
+
+    def _ack_rows(self, st: SwitchState, dpid: int, revision: int, generation: int,
+                  flows_changed: int, now: float) -> list[Ack]:
+        """The acks that say the switch enforces `revision`, every revision since its last
+        ack included (under self.lock)."""
+        first = revision if st.acked_upto is None else st.acked_upto + 1
+        st.acked_upto = max(revision, st.acked_upto or 0)
+        flipped = first > revision and generation > st.acked_generation and bool(self.transition)
+        st.acked_generation = max(st.acked_generation, generation)
+        rows = []
+        if flipped:  # the same revision, but a schedule brought policies in or out of force
+            rows.append(Ack(revision, dpid, now, flows_changed, self.transition))
+        rows += [Ack(rev, dpid, now, flows_changed if rev == revision else 0)
+                 for rev in range(first, revision + 1)]
+        return rows

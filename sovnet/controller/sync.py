@@ -55,6 +55,13 @@ class SwitchSync:
         self.enforcer.audit(dpid)
         return self.sync(dpid)
 
+    def sync_all(self) -> dict[int, Step]:
+        """After a compile: the switches it left untouched are acknowledged at once and sent
+        nothing; the others start a sync."""
+        with self.lock:
+            online = sorted(self.online)
+        return {dpid: self.sync(dpid) for dpid in self.enforcer.settle(online)}
+
     def sync(self, dpid: int) -> Step:
         """Start a sync of one switch (from any thread). A failure starts it over later."""
         try:

@@ -28,7 +28,7 @@ declares every method of the protocols. The controller needs only `EnforcementPo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -144,6 +144,8 @@ class EnforcementPort(Protocol):
         note: str = "",
         refused: str = "",
     ) -> None: ...
+
+    def record_acks(self, acks: Sequence[Ack]) -> None: ...
 
 
 class FlowLog(Protocol):

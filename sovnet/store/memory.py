@@ -12,7 +12,7 @@ import dataclasses
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
@@ -320,6 +320,17 @@ class MemoryStore(SingleChangeWrites):
             self._resolve(revision)
             self._acks.append(Ack(revision, int(dpid), float(acked_at), int(flows_changed),
                                   str(note), str(refused)))
+            self._bump()
+
+    def record_acks(self, acks: Sequence[Ack]) -> None:
+        if not acks:
+            return
+        with self._lock:
+            if self._tx is not None:
+                raise StoreError("cannot record an ack while a transaction is open on this store")
+            for a in acks:
+                self._resolve(a.revision)
+            self._acks.extend(acks)
             self._bump()
 
     def acks(self, revision: int | None = None) -> list[Ack]:

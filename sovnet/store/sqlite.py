@@ -20,7 +20,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -262,6 +262,19 @@ class SqliteStore(SingleChangeWrites):
                 (revision, int(dpid), float(acked_at), int(flows_changed), str(note),
                  str(refused)),
             )
+
+    def record_acks(self, acks: Sequence[Ack]) -> None:
+        """Several acks in one write (a revision that leaves many switches untouched)."""
+        if not acks:
+            return
+        with self._writing("record acks") as conn:
+            for rev in {a.revision for a in acks}:
+                db.resolve(conn, rev)
+            conn.executemany(
+                "INSERT INTO acks (revision, dpid, acked_at, flows_changed, note, refused) "
+                "VALUES (?,?,?,?,?,?)",
+                [(a.revision, int(a.dpid), float(a.acked_at), int(a.flows_changed),
+                  str(a.note), str(a.refused)) for a in acks])
 
     def acks(self, revision: int | None = None) -> list[Ack]:
         """Acks for `revision`, or every ack if None; in the order they were recorded."""

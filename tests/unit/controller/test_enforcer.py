@@ -62,12 +62,23 @@ def test_coalesced_revisions_are_all_acknowledged():
     store, e = make()
     e.begin_sync(1)
     e.acknowledged(1, *e.plan_for(1, [])[2:], 0)
-    bump(store, 4)
+    bump(store, 3)
+    assert store.add_policy(PolicyRequest.of("deny", "all", "international")).id == 1
     e.recompile()
     e.begin_sync(1)
-    _, _, rev = e.plan_for(1, [])
-    e.acknowledged(1, rev, 5)
-    assert [(a[0], a[2]) for a in acked(store)] == [(1, 0), (2, 0), (3, 0), (4, 5)]
+    plan, _, rev = e.plan_for(1, [])
+    e.acknowledged(1, rev, len(plan))
+    assert [(a[0], a[2]) for a in acked(store)] == [(1, 0), (2, 0), (3, 0), (4, 1)]
+
+
+def test_a_revision_that_leaves_a_switch_untouched_is_acknowledged_without_a_word_to_it():
+    store, e = make()
+    e.begin_sync(1)
+    e.acknowledged(1, *e.plan_for(1, [])[2:], 0)
+    bump(store, 3)
+    e.recompile()
+    assert e.begin_sync(1) is None  # nothing to send, not even a barrier
+    assert [(a[0], a[2]) for a in acked(store)] == [(1, 0), (2, 0), (3, 0)]
 
 
 def test_unchanged_revision_does_not_recompile():
@@ -129,7 +140,7 @@ def test_unknown_switch_is_left_alone():
     assert not plan
 
 
-def test_routine_sync_fetches_only_the_kinds_that_changed():
+def test_a_routine_sync_fetches_nothing_and_diffs_against_what_the_switch_was_given():
     store, e = make()
     req = e.begin_sync(1)
     assert req.kinds is None  # first sync after connect: every flow
@@ -138,15 +149,24 @@ def test_routine_sync_fetches_only_the_kinds_that_changed():
     assert store.add_policy(PolicyRequest.of(
             "deny", "all", "service:social")).id == 1 and store.revision() == 2
     e.recompile()
-    assert e.begin_sync(1).kinds == frozenset({"policy"})
-    e.acknowledged(1, *e.plan_for(1, [])[2:], 1)
-    e.connected(2)  # acc2: no change of its own until the next revision
-    e.begin_sync(2)
-    e.acknowledged(2, 2, 0)
-    bump(store, 3)
-    e.recompile()
-    assert e.begin_sync(2).kinds == frozenset()  # nothing changed: a barrier will do
+    assert e.begin_sync(1).kinds == frozenset()  # no dump
+    plan, _, rev = e.plan_for(1, [])  # what a dump would say is not asked for
+    assert len(plan.add) == 1 and not plan.delete and not plan.modify and rev == 2
+    e.acknowledged(1, rev, len(plan))
     e.audit(1)
+    assert e.begin_sync(1).kinds is None  # the audit fetches and checks everything
+
+
+def test_a_refusal_forgets_what_the_switch_holds_so_the_next_sync_fetches_everything():
+    store, e = make()
+    e.begin_sync(1)
+    e.acknowledged(1, *e.plan_for(1, [])[2:], 0)
+    store.add_policy(PolicyRequest.of("deny", "all", "service:social"))
+    e.recompile()
+    e.begin_sync(1)
+    _, _, rev = e.plan_for(1, [])
+    e.error(1, "OpenFlow error type=1 code=2")
+    assert e.acknowledged(1, rev, 1) == "retry"
     assert e.begin_sync(1).kinds is None
 
 
@@ -168,12 +188,11 @@ def test_a_schedule_brings_a_policy_in_and_out_of_force_without_a_new_revision()
     e.begin_sync(1)
     plan, _, rev = e.plan_for(1, [])
     e.acknowledged(1, rev, len(plan))
-    installed = apply(plan, ())
     assert not e.recompile()  # nothing moved
     now[0] = 1001.0
     assert e.recompile() and e.active_ids == {1} and e.next_change == 1009.0
-    assert e.begin_sync(1).kinds == {"policy"}
-    plan, _, rev = e.plan_for(1, [f for f in installed if f.key.table == 1])
+    assert e.begin_sync(1).kinds == frozenset()
+    plan, _, rev = e.plan_for(1, [])
     assert plan.add and rev == 1
     e.acknowledged(1, rev, len(plan))
     assert acked(store)[-1] == (1, 1, len(plan), "schedule: on #1", "")

@@ -7,7 +7,6 @@ from sovnet.controller.enforcer import Enforcer
 from sovnet.controller.ofcodec import decode_stats
 from sovnet.controller.sync import RETRY_FIRST, RETRY_MAX, Step, SwitchSync
 from sovnet.model.command import PolicyRequest
-from sovnet.model.flows import make_cookie
 from tests.unit.controller.fakeswitch import FakeSwitch, converse
 from tests.unit.controller.test_enforcer import bump, new_store
 
@@ -56,17 +55,14 @@ def test_without_bundles_the_same_changes_go_as_bare_flow_mods():
     assert holds(switch, enforcer)
 
 
-def test_a_policy_change_fetches_only_policy_flows_and_adds_what_is_missing():
+def test_a_policy_change_dumps_nothing_and_sends_the_difference_in_one_bundle():
     store, enforcer, sync, switch = setup()
     converse(sync, switch, sync.connected(1))
     switch.sent.clear()
     store.add_policy(PolicyRequest.of("deny", "all", "service:social"))
     assert enforcer.recompile()
-    step = sync.sync(1)
-    (request,) = step.send
-    assert (request.cookie, request.cookie_mask) == (make_cookie("policy"), 0xFFFFFF << 40)
-    converse(sync, switch, step)
-    assert switch.sent == ["flows?", "open", "bundled", "commit", "barrier"]
+    converse(sync, switch, sync.sync(1))
+    assert switch.sent == ["open", "bundled", "commit", "barrier"]
     assert holds(switch, enforcer)
     assert acks(store)[-1] == (3, 1, 1, "")
 
@@ -78,8 +74,7 @@ def test_lifting_a_throttle_deletes_its_meter_after_the_flows_that_use_it():
     store.revoke_policy(1)
     enforcer.recompile()
     converse(sync, switch, sync.sync(1))
-    assert switch.sent[0:2] == ["meters?", "flows?"]
-    assert switch.sent[2] == "open"
+    assert switch.sent[0] == "open"
     assert switch.sent[-4:] == ["commit", "meter-", "meter-", "barrier"]
     assert holds(switch, enforcer) and switch.meters == {}
 
@@ -97,14 +92,14 @@ def test_an_audit_puts_a_dump_in_parts_together_and_repairs_a_flow_removed_behin
     assert holds(switch, enforcer)
 
 
-def test_a_switch_with_nothing_to_change_gets_a_barrier_alone():
+def test_a_switch_a_change_does_not_touch_gets_nothing_and_acknowledges_at_once():
     store, enforcer, sync, switch = setup()
     converse(sync, switch, sync.connected(1))
     switch.sent.clear()
     bump(store, 3)  # a revision that changes nothing on this switch
     assert enforcer.recompile()
     converse(sync, switch, sync.sync(1))
-    assert switch.sent == ["barrier"]
+    assert switch.sent == []
     assert acks(store)[-1] == (3, 1, 0, "")
 
 
@@ -181,3 +176,23 @@ def test_barrier_xids_are_unique_and_wrap_without_zero(xid):
     sync.enforcer.failed(1, "again")
     sync.sync(1)
     assert sync.flow_stats(1, [], 0).send[-1].xid == (xid % 0xFFFFFFFF) + 1
+
+
+def test_after_a_change_only_the_switches_it_touches_are_synced_the_rest_ack_in_one_write():
+    store, enforcer, sync, acc1 = setup()
+    acc2 = FakeSwitch(2, 1000)
+    converse(sync, acc1, sync.connected(1))
+    converse(sync, acc2, sync.connected(2))
+    acc1.sent.clear()
+    acc2.sent.clear()
+    store.add_policy(PolicyRequest.of("deny", "isp:mobinet", "international"))  # acc2 only
+    writes = []
+    record = store.record_acks
+    store.record_acks = lambda acks: (writes.append(len(acks)), record(acks))
+    assert enforcer.recompile()
+    steps = sync.sync_all()
+    assert list(steps) == [2]
+    assert writes == [1] and acks(store)[-1] == (3, 1, 0, "")  # acc1: acknowledged at once
+    converse(sync, acc2, steps[2])
+    assert acc1.sent == [] and acc2.sent == ["open", "bundled", "commit", "barrier"]
+    assert holds(acc2, enforcer) and acks(store)[-1][:3] == (3, 2, 1)
