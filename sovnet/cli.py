@@ -12,6 +12,7 @@
     sovnet flows TOPOLOGY                compiled flows per switch (no root)
     sovnet generate [PRESET] [-o FILE]   write a generated national network's topology file
     sovnet bench latency|startstop|dpi TOPO  enforcement latency, start/stop, inspector cost
+    sovnet bench compile TOPO            the compiler alone: from scratch and per change
     sovnet clean                         remove what crashed sovnet runs left behind (root)
 """
 
@@ -83,10 +84,12 @@ def _parser() -> argparse.ArgumentParser:
                 else int
             g.add_argument(f"--{name}", type=kind, help=f"default {fld.default}")
 
-    b = sub.add_parser("bench", help="measure (root)")
-    b.add_argument("what", choices=("latency", "startstop", "dpi"))
+    b = sub.add_parser("bench", help="measure (root, but for compile)")
+    b.add_argument("what", choices=("latency", "startstop", "dpi", "compile"))
     b.add_argument("topology")
     b.add_argument("--changes", type=int, default=20)
+    b.add_argument("--whitelist", type=int, default=1000,
+                   help="compile: allows beside the deny of international")
     b.add_argument("--connections", type=int, default=50, help="dpi: handshakes timed each way")
     b.add_argument("--bulk-bytes", type=int, default=20_000_000, help="dpi: bulk download size")
     b.add_argument("--burst-seconds", type=float, default=2.0, help="dpi: length of each burst")
@@ -327,6 +330,10 @@ def _flows(args) -> int:
 
 
 def _bench(args) -> int:
+    if args.what == "compile":  # the compiler alone: no root
+        from sovnet import bench_compile
+
+        return bench_compile.main(args)
     _need_root()
     if args.what == "dpi":
         from sovnet import bench_dpi
