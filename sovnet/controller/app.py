@@ -243,6 +243,14 @@ class SovnetController(app_manager.OSKenApp):
             timer.start()
 
     def _send(self, dp, msgs) -> None:
+        """All of a step's messages as one buffer: one hand-over to the switch's send thread
+        and one socket write, not one per message (a bulk install is thousands of them)."""
         with self.send_lock:
+            bufs = []
             for m in ofmsg.bind(dp, msgs):
-                dp.send_msg(m)
+                if m.xid is None:
+                    dp.set_xid(m)
+                m.serialize()
+                bufs.append(m.buf)
+            if bufs:
+                dp.send(b"".join(bufs))

@@ -170,8 +170,11 @@ class Network:
         def record(node):
             self.state.add_process(node.pid, f"shell of {node.name}")
 
+        # batch: every bridge, port and controller in one ovs-vsctl transaction (split only
+        # at ARG_MAX), so ovs-vswitchd reconfigures once, not once per bridge.
         switch = partial(
-            recording(OVSSwitch, record), datapath=dp, protocols="OpenFlow13", failMode="secure"
+            recording(OVSSwitch, record), datapath=dp, protocols="OpenFlow13", failMode="secure",
+            batch=True,
         )
         self.net = Mininet(
             topo=build_topo(self.topology, tx_offload=(dp != "user")),

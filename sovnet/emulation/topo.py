@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 
-from mininet.link import TCIntf, TCLink
+from mininet.link import OVSLink, TCIntf, TCLink
 from mininet.node import RemoteController
 from mininet.topo import Topo
 
@@ -69,6 +69,11 @@ def build_topo(topology: Topology, tx_offload: bool = True) -> Topo:
         port2 = 0 if lk.b == host else lk.b_port
         if host is not None and not tx_offload:
             opts["params1" if lk.a == host else "params2"] = {"txo": False}
+        if host is None and (lk.bw, lk.delay, lk.loss) == (None, None, None):
+            # An unshaped link between two bridges is an OVS patch port pair: no veth, no
+            # kernel interface, no datapath port to poll (the userspace datapath's cost
+            # grows with its ports), and a packet crosses both bridges in one datapath flow.
+            opts["cls"] = OVSLink
         topo.addLink(lk.a, lk.b, port1=port1, port2=port2, **opts)
     return topo
 

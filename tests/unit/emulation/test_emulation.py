@@ -96,6 +96,20 @@ def test_build_topo_ports_and_bandwidth(mntopo):
     assert "delay" not in trunk
 
 
+def test_an_unshaped_link_between_bridges_is_a_patch_port_pair_and_a_shaped_one_is_not(mntopo):
+    from dataclasses import replace
+
+    from mininet.link import OVSLink
+
+    from sovnet.emulation.topo import build_topo
+
+    shaped = small()
+    unshaped = replace(shaped, links=(*shaped.links[:4], Link("acc1", 1, "core1", 2)))
+    assert "cls" not in _links(build_topo(shaped))[("acc1", "core1")]
+    assert _links(build_topo(unshaped))[("acc1", "core1")]["cls"] is OVSLink
+    assert "cls" not in _links(build_topo(unshaped))[("alice", "acc1")]  # hosts: veth
+
+
 def test_build_topo_tx_offload_off_on_host_side_only(mntopo):
     from sovnet.emulation.topo import build_topo
 
