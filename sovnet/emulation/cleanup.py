@@ -22,6 +22,7 @@ from sovnet.poll import attempts
 
 RUN_DIR_ENV = "SOVNET_RUN_DIR"
 DEFAULT_RUN_DIR = Path("/run/sovnet")
+DEFER_S = 1.0  # the longest a deferred process record waits to be saved
 
 
 def run_dir() -> Path:
@@ -106,18 +107,20 @@ class RunState:
     def owner_alive(self, alive: Callable[[int, int | None], bool] = pid_alive) -> bool:
         return alive(self.pid, self.data.get("start_time"))
 
+    _saved_at = 0.0
+    _unsaved = False
+
     def save(self) -> None:
+        self._unsaved = False
         tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True))
+        tmp.write_text(json.dumps(self.data, separators=(",", ":")))
         os.replace(tmp, self.path)
 
     def _extend(self, key: str, names: Iterable[str]) -> None:
-        changed = False
-        for n in names:
-            if n not in self.data[key]:
-                self.data[key].append(n)
-                changed = True
-        if changed:
+        have = set(self.data[key])
+        new = [n for n in dict.fromkeys(names) if n not in have]
+        if new:
+            self.data[key].extend(new)
             self.save()
 
     def add_bridges(self, names: Iterable[str]) -> None:
@@ -126,12 +129,23 @@ class RunState:
     def add_interfaces(self, names: Iterable[str]) -> None:
         self._extend("interfaces", names)
 
-    def add_process(self, pid: int, what: str) -> None:
-        """Record a process this run started (host shell, server, controller child...)."""
+    def add_process(self, pid: int, what: str, defer: bool = False) -> None:
+        """Record a process this run started (host shell, server, controller child...).
+        defer: save at most every DEFER_S (a network of a thousand hosts starts a thousand
+        shells, and the file grows with each); flush() saves what is left."""
         self.data["processes"].append(
             {"pid": pid, "start_time": proc_start_time(pid), "what": what}
         )
-        self.save()
+        now = time.monotonic()
+        if not defer or now - self._saved_at >= DEFER_S:
+            self.save()
+            self._saved_at = now
+        else:
+            self._unsaved = True
+
+    def flush(self) -> None:
+        if self._unsaved:
+            self.save()
 
     def remove_process(self, pid: int) -> None:
         self.data["processes"] = [p for p in self.data["processes"] if p["pid"] != pid]

@@ -20,13 +20,14 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-from mininet.net import Mininet
-from mininet.node import Host, OVSSwitch
+from mininet.node import OVSSwitch
 
 from sovnet.emulation import cleanup, lablock, ovs, steer, tc
 from sovnet.emulation import servers as hostservers
+from sovnet.emulation.fastnet import FastMininet, on_every_host
 from sovnet.emulation.labca import SYSTEM_BUNDLE, LabCA
 from sovnet.emulation.topo import (
+    FastHost,
     LateRemoteController,
     QuietTCLink,
     build_topo,
@@ -68,7 +69,7 @@ class Network:
         self._own_workdir = False
         self._netem = netem
         self.store_path = str(Path(store_path).resolve()) if store_path else None
-        self.net: Mininet | None = None
+        self.net: FastMininet | None = None
         self.state: cleanup.RunState | None = None
         self.servers: list[hostservers.Server] = []
         self._phase = "new"  # new -> starting -> running -> stopped
@@ -168,18 +169,18 @@ class Network:
         self.state.add_interfaces(bridges + sw_intfs)
 
         def record(node):
-            self.state.add_process(node.pid, f"shell of {node.name}")
+            self.state.add_process(node.pid, f"shell of {node.name}", defer=True)
 
         # batch: every bridge, port and controller in one ovs-vsctl transaction (split only
         # at ARG_MAX), so ovs-vswitchd reconfigures once, not once per bridge.
         switch = partial(
             recording(OVSSwitch, record), datapath=dp, protocols="OpenFlow13", failMode="secure",
-            batch=True,
+            batch=True, reconnectms=1000,  # retry a controller not yet listening every second
         )
-        self.net = Mininet(
+        self.net = FastMininet(
             topo=build_topo(self.topology, tx_offload=(dp != "user")),
             switch=switch,
-            host=recording(Host, record),
+            host=recording(FastHost, record),
             controller=None,
             link=QuietTCLink,
             autoSetMacs=False,
@@ -194,8 +195,11 @@ class Network:
             port=self.controller_port,
         )
         with quiet_warnings():
-            self.net.build()
-            self.net.start()
+            try:
+                self.net.build()
+                self.net.start()
+            finally:
+                self.state.flush()
         self._add_ipv6()
         self._check_hosts()
         self._use_isp_resolvers()
@@ -209,17 +213,18 @@ class Network:
         duplicates, and DAD would hold each address back for a second."""
         if not self.topology.ipv6:
             return
-        for h in self.topology.hosts:
-            intf = f"{h.name}-eth0"
-            self.net.get(h.name).cmd(
-                f"sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.{intf}.accept_ra=0"
-                f" && ip -6 addr add {h.ip6}/96 dev {intf} nodad"
-                f" && ip -6 route replace default dev {intf}")
+        on_every_host([(self.net.get(h.name),
+                        f"sysctl -qw net.ipv6.conf.all.disable_ipv6=0 "
+                        f"net.ipv6.conf.{h.name}-eth0.accept_ra=0"
+                        f" && ip -6 addr add {h.ip6}/96 dev {h.name}-eth0 nodad"
+                        f" && ip -6 route replace default dev {h.name}-eth0")
+                       for h in self.topology.hosts])
 
     def _check_hosts(self) -> None:
-        for h in self.topology.hosts:
-            out = self.net.get(h.name).cmd(f"ip -o addr show dev {h.name}-eth0; ip route; "
-                                           "ip -6 route")
+        hosts = self.topology.hosts
+        outs = on_every_host([(self.net.get(h.name), f"ip -o addr show dev {h.name}-eth0; "
+                                                     "ip route; ip -6 route") for h in hosts])
+        for h, out in zip(hosts, outs, strict=True):
             if f"{h.ip}/{h.prefixlen}" not in out or f"default dev {h.name}-eth0" not in out:
                 raise EmulationError(f"host {h.name}: address or default route not set:\n{out}")
             if h.ip6 and f"{h.ip6}/96" not in out:
@@ -232,15 +237,22 @@ class Network:
         host only and disappears with it."""
         folder = self.workdir / "resolv"
         folder.mkdir(parents=True, exist_ok=True)
+        work = []
         for h in self.topology.hosts:
             ip = hostservers.resolver_ip(self.topology, h.name)
             if ip is None:
                 continue
             conf = folder / f"{h.name}.conf"
             conf.write_text(f"# {h.name}: its ISP's resolver (sovnet)\nnameserver {ip}\n")
-            out = self.net.get(h.name).cmd(f"mount --bind {conf} /etc/resolv.conf && echo ok")
+            work.append((h.name, f"mount --bind {conf} /etc/resolv.conf && echo ok"))
+        self._everywhere(work, "cannot set its resolver")
+
+    def _everywhere(self, work: list[tuple[str, str]], failure: str) -> None:
+        """Run each (host, command ending in `echo ok`) in every host at once."""
+        outs = on_every_host([(self.net.get(name), cmd) for name, cmd in work])
+        for (name, _), out in zip(work, outs, strict=True):
             if out.strip() != "ok":
-                raise EmulationError(f"host {h.name}: cannot set its resolver: {out.strip()}")
+                raise EmulationError(f"host {name}: {failure}: {out.strip()}")
 
     def _trust_lab_ca(self) -> LabCA:
         """A new CA for this lab; every host trusts it as a managed device would, through the
@@ -248,11 +260,8 @@ class Network:
         so curl, OpenSSL and Python's ssl accept the services' certificates unconfigured."""
         ca = LabCA(self.workdir)
         bundle = ca.bundle()
-        for h in self.topology.hosts:
-            out = self.net.get(h.name).cmd(
-                f"mount --bind {bundle} {SYSTEM_BUNDLE} && echo ok")
-            if out.strip() != "ok":
-                raise EmulationError(f"host {h.name}: cannot install the lab CA: {out.strip()}")
+        self._everywhere([(h.name, f"mount --bind {bundle} {SYSTEM_BUNDLE} && echo ok")
+                          for h in self.topology.hosts], "cannot install the lab CA")
         return ca
 
     def _start_servers(self) -> None:

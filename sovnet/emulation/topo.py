@@ -6,10 +6,12 @@ Nothing here starts anything: importable and testable without root.
 from __future__ import annotations
 
 import contextlib
+import shlex
 import warnings
 
-from mininet.link import OVSLink, TCIntf, TCLink
-from mininet.node import RemoteController
+from mininet import link as mnlink
+from mininet.link import Intf, OVSLink, TCIntf, TCLink
+from mininet.node import Host, RemoteController
 from mininet.topo import Topo
 
 from sovnet.errors import EmulationError
@@ -69,7 +71,9 @@ def build_topo(topology: Topology, tx_offload: bool = True) -> Topo:
         port2 = 0 if lk.b == host else lk.b_port
         if host is not None and not tx_offload:
             opts["params1" if lk.a == host else "params2"] = {"txo": False}
-        if host is None and (lk.bw, lk.delay, lk.loss) == (None, None, None):
+        if host is not None and (lk.bw, lk.delay, lk.loss) == (None, None, None):
+            opts["cls"] = HostLink
+        elif host is None and (lk.bw, lk.delay, lk.loss) == (None, None, None):
             # An unshaped link between two bridges is an OVS patch port pair: no veth, no
             # kernel interface, no datapath port to poll (the userspace datapath's cost
             # grows with its ports), and a packet crosses both bridges in one datapath flow.
@@ -99,6 +103,54 @@ class QuietTCLink(TCLink):
         kwargs.setdefault("cls1", QuietTCIntf)
         kwargs.setdefault("cls2", QuietTCIntf)
         super().__init__(*args, **kwargs)
+
+
+class FastIntf(Intf):
+    """An unshaped host link's end. Mininet sets an interface up with one command per setting;
+    this one only notes its settings, and sovnet.emulation.fastnet applies them to every host
+    at once."""
+
+    def config(self, mac=None, ip=None, ifconfig=None, up=True, txo=None, **_params):
+        if mac:
+            self.mac = mac
+        self.txo = txo
+        return {}
+
+
+class HostLink(mnlink.Link):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("cls1", FastIntf)
+        kwargs.setdefault("cls2", FastIntf)
+        super().__init__(*args, **kwargs)
+
+
+class FastHost(Host):
+    """A Mininet host whose address, MAC, link, routes and loopback are set with one command."""
+
+    def setup_command(self) -> str:
+        intf = self.defaultIntf()
+        p = self.params
+        lines = []
+        if p.get("mac"):
+            intf.mac = p["mac"]
+            lines.append(f"link set dev {intf} address {p['mac']}")
+        if p.get("ip"):
+            intf.ip, intf.prefixLen = p["ip"].split("/")
+            lines.append(f"addr add {p['ip']} dev {intf}")
+        lines.append(f"link set dev {intf} up")
+        if p.get("defaultRoute"):
+            lines.append(f"route replace default {p['defaultRoute']}")
+        lines.append("link set lo up")
+        command = "printf '%s\\n' " + " ".join(shlex.quote(ln) for ln in lines) + " | ip -b -"
+        if getattr(intf, "txo", None) is False:
+            command += f" && ethtool -K {intf} tx off >/dev/null"
+        return command + " && echo ok"
+
+    def config(self, **_params):
+        out = self.cmd(self.setup_command()).strip()
+        if not out.endswith("ok"):
+            raise EmulationError(f"host {self.name}: cannot set it up: {out}")
+        return {}
 
 
 class LateRemoteController(RemoteController):

@@ -101,13 +101,13 @@ def test_an_unshaped_link_between_bridges_is_a_patch_port_pair_and_a_shaped_one_
 
     from mininet.link import OVSLink
 
-    from sovnet.emulation.topo import build_topo
+    from sovnet.emulation.topo import HostLink, build_topo
 
     shaped = small()
     unshaped = replace(shaped, links=(*shaped.links[:4], Link("acc1", 1, "core1", 2)))
     assert "cls" not in _links(build_topo(shaped))[("acc1", "core1")]
     assert _links(build_topo(unshaped))[("acc1", "core1")]["cls"] is OVSLink
-    assert "cls" not in _links(build_topo(unshaped))[("alice", "acc1")]  # hosts: veth
+    assert _links(build_topo(unshaped))[("alice", "acc1")]["cls"] is HostLink  # a veth
 
 
 def test_build_topo_tx_offload_off_on_host_side_only(mntopo):
