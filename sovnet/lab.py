@@ -38,11 +38,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+SWITCHES_PER_CONTROLLER = 32  # below this a second process costs more than it saves
+
+
+def default_controllers(topology: Topology) -> int:
+    """One controller process per core, for networks big enough to share out."""
+    return max(1, min(os.cpu_count() or 1, len(topology.switches) // SWITCHES_PER_CONTROLLER))
+
+
 class Lab:
     def __init__(self, topology: Topology, workdir: str | os.PathLike | None = None,
                  store_path: str | os.PathLike | None = None, port: int | None = None,
                  servers: bool = True, reconcile_interval: float = 30.0, source: str = "",
-                 flowlog: bool = True):
+                 flowlog: bool = True, controllers: int | None = None):
+        """controllers: how many controller processes, each owning a share of the switches
+        (sovnet.compile.shards); None: default_controllers()."""
         self.topology = topology
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="sovnet-lab-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -52,7 +62,11 @@ class Lab:
         self.reconcile_interval = reconcile_interval
         self.source = source or topology.name
         self.store = None
-        self.controller: subprocess.Popen | None = None
+        n = default_controllers(topology) if controllers is None else controllers
+        if n < 1:
+            raise LabError(f"controllers: {n} (expected at least 1)")
+        self.ports = [self.port, *(free_port() for _ in range(n - 1))]
+        self.processes: list[subprocess.Popen | None] = [None] * n
         self.network = None
         self.flowlog = flowlog  # run the flow-log collector (sovnet.flowlog)
         self.collector = None
@@ -79,37 +93,65 @@ class Lab:
         # The network first, so that its run-state file exists to record the controller in: a
         # killed run's controller is then found and stopped by `sovnet clean`.
         self.network = Network(self.topology, controller_port=self.port, servers=self.servers,
-                               store_path=str(self.store_path))
+                               store_path=str(self.store_path), controller_ports=self.ports)
         self.network.start()
         self.start_collector()  # before the controller: no traffic passes until it runs
         self.start_controller()
         self.network.wait_connected(timeout=60)
         self.wait_enforced(self.store.revision(), timeout=60)
 
+    # The first controller process, as a lab with one has it (tests stop and restart it).
+    @property
+    def controller(self) -> subprocess.Popen | None:
+        return self.processes[0]
+
+    @controller.setter
+    def controller(self, proc: subprocess.Popen | None) -> None:
+        self.processes[0] = proc
+
     def start_controller(self) -> None:
-        log_file = self.workdir / "controller.log"
+        """Start every controller process that is not running, then wait for each to listen."""
+        n = len(self.processes)
+        for k in range(n):
+            if self.processes[k] is None or self.processes[k].poll() is not None:
+                self._spawn(k, n)
+        for k in range(n):
+            self._wait_listening(k)
+
+    def _files(self, k: int) -> tuple[Path, Path]:
+        stem = "controller" if k == 0 else f"controller-{k}"
+        return self.workdir / f"{stem}.log", self.workdir / f"{stem}.stderr"
+
+    def _spawn(self, k: int, n: int) -> None:
+        log_file, err_file = self._files(k)
         cmd = [sys.executable, "-m", "sovnet", "controller", "--store", str(self.store_path),
-               "--port", str(self.port), "--log-file", str(log_file),
+               "--port", str(self.ports[k]), "--log-file", str(log_file),
                "--reconcile-interval", str(self.reconcile_interval)]
+        if n > 1:
+            cmd += ["--shard", f"{k}/{n}"]
         # stderr to a file, not a pipe: nobody reads a pipe while the lab runs, and a full one
         # would block the controller.
-        err_file = self.workdir / "controller.stderr"
         with open(err_file, "wb") as err:
-            self.controller = subprocess.Popen(cmd, start_new_session=True,
-                                               stdout=subprocess.DEVNULL, stderr=err)
+            self.processes[k] = subprocess.Popen(cmd, start_new_session=True,
+                                                 stdout=subprocess.DEVNULL, stderr=err)
         if self.network is not None:
-            self.network.track_process(self.controller.pid, "controller")
+            what = "controller" if n == 1 else f"controller {k}/{n}"
+            self.network.track_process(self.processes[k].pid, what)
+
+    def _wait_listening(self, k: int) -> None:
+        proc, port = self.processes[k], self.ports[k]
+        log_file, err_file = self._files(k)
 
         def listening():
-            if self.controller.poll() is not None:
+            if proc.poll() is not None:
                 err = err_file.read_text(errors="replace")[-2000:]
                 tail = log_file.read_text()[-2000:] if log_file.exists() else ""
-                raise LabError(f"the controller exited with status {self.controller.returncode}"
+                raise LabError(f"the controller exited with status {proc.returncode}"
                                f":\n{err}{tail}")
             with socket.socket() as s:
-                return s.connect_ex(("127.0.0.1", self.port)) == 0
+                return s.connect_ex(("127.0.0.1", port)) == 0
 
-        wait_for(listening, 30, f"the controller to listen on port {self.port}", 0.005,
+        wait_for(listening, 30, f"the controller to listen on port {port}", 0.005,
                  error=LabError)
 
     def stop(self) -> None:
@@ -152,19 +194,22 @@ class Lab:
                 self.network.untrack_process(pid)
 
     def stop_controller(self) -> None:
-        ctl, self.controller = self.controller, None
-        if ctl is None or ctl.poll() is not None:
-            return
-        ctl.send_signal(signal.SIGTERM)
-        try:
-            ctl.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            log.warning("controller did not stop on SIGTERM; killing it")
-            os.killpg(ctl.pid, signal.SIGKILL)
-            ctl.wait(timeout=5)
-        finally:
-            if self.network is not None:
-                self.network.untrack_process(ctl.pid)
+        procs, self.processes = self.processes, [None] * len(self.processes)
+        for ctl in procs:
+            if ctl is not None and ctl.poll() is None:
+                ctl.send_signal(signal.SIGTERM)
+        for ctl in procs:
+            if ctl is None:
+                continue
+            try:
+                ctl.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                log.warning("controller did not stop on SIGTERM; killing it")
+                os.killpg(ctl.pid, signal.SIGKILL)
+                ctl.wait(timeout=5)
+            finally:
+                if self.network is not None:
+                    self.network.untrack_process(ctl.pid)
 
     # -- enforcement ------------------------------------------------------------------------
     def dpids(self) -> list[int]:

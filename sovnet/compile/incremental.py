@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sovnet.compile import dpi
+from sovnet.compile import dpi, shards
 from sovnet.compile.paths import trunk_ports
 from sovnet.compile.pipeline import (
     MAX_METERS,
@@ -61,7 +61,9 @@ class _Switch:
 
 
 class NetworkCompiler:
-    def __init__(self) -> None:
+    def __init__(self, shard: tuple[int, int] | None = None) -> None:
+        """shard (I, N): compile only the switches process I of N owns (compile.shards)."""
+        self.shard = shard
         self.topo: Topology | None = None
         self.switches: list[_Switch] = []
         self.matches: dict[int, tuple[Policy, list]] = {}
@@ -122,8 +124,11 @@ class NetworkCompiler:
         self.access = {}
         self.rules_key, self.rules = (), ()
         trunks = trunk_ports(topo)
+        mine = shards.owned(topo, self.shard)
         self.switches = []
         for s in sorted(topo.switches, key=lambda s: s.dpid):
+            if mine is not None and s.dpid not in mine:
+                continue
             local = [h.name for h in topo.hosts_on(s.name) if h.kind == "subscriber"]
             sw = _Switch(s.dpid, s.name, local, trunks[s.name])
             sw.head = tuple(policy_head(topo, s.dpid)) if local else ()

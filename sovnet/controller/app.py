@@ -30,7 +30,9 @@ from os_ken.controller.handler import (
 from os_ken.ofproto import ofproto_v1_3
 from oslo_config import cfg as oslo_cfg
 
+from sovnet.compile.shards import parse_shard
 from sovnet.controller import ofmsg
+from sovnet.controller.ackwriter import AckWriter
 from sovnet.controller.enforcer import Enforcer
 from sovnet.controller.inspector import Inspector, for_inspector
 from sovnet.controller.refusal import refusal
@@ -46,6 +48,8 @@ OPTS = [
                       help="seconds between full audits of every switch; 0 turns them off"),
     oslo_cfg.BoolOpt("bundles", default=True,
                      help="apply each switch's flow changes in one atomic bundle"),
+    oslo_cfg.StrOpt("shard", default="",
+                    help="I/N: this is process I of N, and enforces only its switches"),
 ]
 
 
@@ -65,11 +69,13 @@ class Settings:
     store_path: str = "sovnet.db"
     reconcile_interval: float = 30.0  # s between full audits of every switch; 0 turns them off
     use_bundles: bool = True
+    shard: tuple[int, int] | None = None  # (I, N): process I of N (sovnet.compile.shards)
 
     @classmethod
     def from_conf(cls, conf) -> Settings:
         group = getattr(conf, GROUP)
-        return cls(group.store, group.reconcile_interval, group.bundles)
+        return cls(group.store, group.reconcile_interval, group.bundles,
+                   parse_shard(group.shard) if group.shard else None)
 
 
 def guarded(handler):
@@ -99,7 +105,8 @@ class SovnetController(app_manager.OSKenApp):
         super().__init__(*args, **kwargs)
         self.settings = Settings.from_conf(self.CONF)
         self.store = open_store(self.settings.store_path)
-        self.enforcer = Enforcer(self.store)
+        self.ack_writer = AckWriter(self.store)
+        self.enforcer = Enforcer(self.store, shard=self.settings.shard, acks=self.ack_writer)
         self.sync = SwitchSync(self.enforcer, self.settings.use_bundles)
         self.inspector = Inspector()
         self.datapaths: dict[int, object] = {}
@@ -110,6 +117,7 @@ class SovnetController(app_manager.OSKenApp):
         self.watcher = StoreWatcher(self.settings.store_path, self._store_changed)
 
     def start(self):
+        self.ack_writer.start()
         thread = super().start()
         # Watcher first: a commit that lands meanwhile is then seen by one or the other; the
         # enforcer keeps whichever compile is newest.
@@ -123,6 +131,7 @@ class SovnetController(app_manager.OSKenApp):
     def stop(self):
         self.stopping.set()
         self.watcher.stop()
+        self.ack_writer.stop()
         with self.timer_lock:
             if self.schedule_timer is not None:
                 self.schedule_timer.cancel()

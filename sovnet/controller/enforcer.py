@@ -20,8 +20,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from sovnet.compile import NetworkCompiler
 from sovnet.errors import CompileError
@@ -31,6 +32,10 @@ from sovnet.reconcile.diff import FlowPlan, diff, diff_meters
 from sovnet.store.base import Ack, EnforcementPort
 
 log = logging.getLogger("sovnet.controller")
+
+
+class AckSink(Protocol):
+    def record_acks(self, acks: Sequence[Ack]) -> None: ...
 
 
 @dataclass
@@ -74,7 +79,9 @@ def changed_kinds(old: tuple[FlowRule, ...], new: tuple[FlowRule, ...],
 
 
 class Enforcer:
-    def __init__(self, store: EnforcementPort, clock: Callable[[], float] = time.time):
+    def __init__(self, store: EnforcementPort, clock: Callable[[], float] = time.time,
+                 shard: tuple[int, int] | None = None, acks: AckSink | None = None):
+        """acks: where acknowledgements go (an AckWriter batches them); None: the store."""
         self.store = store
         self.clock = clock
         self.lock = threading.RLock()
@@ -90,7 +97,8 @@ class Enforcer:
         self.meters: dict[int, tuple[Meter, ...]] = {}
         self.inspect_rules: tuple = ()  # the inspector's rules (sovnet.inspect.rules.Rule)
         self.switches: dict[int, SwitchState] = {}
-        self.compiler = NetworkCompiler()
+        self.acks = acks or store
+        self.compiler = NetworkCompiler(shard)  # one process of several: its switches only
 
     # -- store side -------------------------------------------------------------------------
     def recompile(self) -> bool:
@@ -136,9 +144,11 @@ class Enforcer:
                     same = (tables.get(dpid) is old.get(dpid)
                             and compiled.meters.get(dpid) is old_meters.get(dpid))
                     if st.pending is not None and not same:
-                        st.pending |= changed_kinds(old.get(dpid, ()), tables.get(dpid, ()),
-                                                    old_meters.get(dpid, ()),
-                                                    compiled.meters.get(dpid, ()))
+                        # The kinds to fetch matter only to a switch synced by a dump; one
+                        # whose flows the controller knows is diffed against those.
+                        st.pending |= {"known"} if st.installed is not None else changed_kinds(
+                            old.get(dpid, ()), tables.get(dpid, ()), old_meters.get(dpid, ()),
+                            compiled.meters.get(dpid, ()))
         log.info("revision %d compiled: %d flows on %d switches", snap.revision,
                  sum(len(f) for f in tables.values()), len(tables))
         return True
@@ -252,7 +262,7 @@ class Enforcer:
                 st.installed = (st.syncing_desired, st.syncing_meters)
         if note:
             log.error("dpid=%016x refused revision %d: %s", dpid, revision, note)
-            self.store.record_ack(revision, dpid, now, 0, refused=note)
+            self.acks.record_acks([Ack(revision, dpid, now, 0, refused=note)])
             return "retry"
         self._record(dpid, revision, st.syncing_generation, flows_changed, now)
         return "sync" if dirty or revision != self.revision else ""
@@ -271,7 +281,7 @@ class Enforcer:
                     rows += self._ack_rows(st, dpid, self.revision, self.generation, 0, now)
                 else:
                     rest.append(dpid)
-        self.store.record_acks(rows)
+        self.acks.record_acks(rows)
         return rest
 
     def _untouched(self, dpid: int, st: SwitchState) -> bool:
@@ -287,7 +297,7 @@ class Enforcer:
             st = self.switches.get(dpid)
             rows = [] if st is None else self._ack_rows(st, dpid, revision, generation,
                                                         flows_changed, now)
-        self.store.record_acks(rows)
+        self.acks.record_acks(rows)
 
     def _ack_rows(self, st: SwitchState, dpid: int, revision: int, generation: int,
                   flows_changed: int, now: float) -> list[Ack]:

@@ -15,12 +15,14 @@ import signal
 import sys
 import threading
 
+from sovnet.compile.shards import parse_shard
+
 APP = "sovnet.controller.app"
 
 
 def run(store_path: str, host: str = "127.0.0.1", port: int = 6653,
         reconcile_interval: float = 30.0, log_file: str | None = None,
-        verbose: bool = False, use_bundles: bool = True) -> int:
+        verbose: bool = False, use_bundles: bool = True, shard: str = "") -> int:
     os.environ.setdefault("OSKEN_HUB_TYPE", "native")
     _setup_logging(log_file, verbose)
     from os_ken import cfg
@@ -29,7 +31,7 @@ def run(store_path: str, host: str = "127.0.0.1", port: int = 6653,
 
     from sovnet.controller import app  # noqa: F401  (registers the [sovnet] options)
 
-    cfg.CONF(args=conf_args(store_path, host, port, reconcile_interval, use_bundles),
+    cfg.CONF(args=conf_args(store_path, host, port, reconcile_interval, use_bundles, shard),
              project="os_ken")
     stop = threading.Event()
 
@@ -55,12 +57,13 @@ def run(store_path: str, host: str = "127.0.0.1", port: int = 6653,
 
 
 def conf_args(store_path: str, host: str, port: int, reconcile_interval: float,
-              use_bundles: bool = True) -> list[str]:
+              use_bundles: bool = True, shard: str = "") -> list[str]:
     """The os-ken command line that starts the app with these settings."""
     return ["--ofp-listen-host", host, "--ofp-tcp-listen-port", str(port),
             "--sovnet-store", store_path,
             "--sovnet-reconcile-interval", repr(float(reconcile_interval)),
-            "--sovnet-bundles" if use_bundles else "--sovnet-nobundles"]
+            "--sovnet-bundles" if use_bundles else "--sovnet-nobundles",
+            *(["--sovnet-shard", shard] if shard else [])]
 
 
 DESCRIPTION = ("Run sovnet's OpenFlow 1.3 controller (os-ken) in this process: it enforces the "
@@ -82,6 +85,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="full audit of every switch this often; 0 turns audits off (30)")
     p.add_argument("--no-bundles", action="store_true",
                    help="send flow-mods bare instead of in one atomic bundle per switch")
+    p.add_argument("--shard", default="", metavar="I/N",
+                   help="run as process I of N (counted from 0), enforcing only the switches "
+                        "that process owns: each ISP's together, spread evenly")
     p.add_argument("--log-file", help="log here instead of to stderr")
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG")
 
@@ -91,8 +97,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
 
 def run_parsed(args: argparse.Namespace) -> int:
+    if args.shard:
+        parse_shard(args.shard)  # a bad one is refused here, with its message, not by os-ken
     return run(args.store, args.host, args.port, args.reconcile_interval, args.log_file,
-               args.verbose, use_bundles=not args.no_bundles)
+               args.verbose, use_bundles=not args.no_bundles, shard=args.shard)
 
 
 def _setup_logging(log_file: str | None, verbose: bool) -> None:

@@ -20,8 +20,7 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-from mininet.node import OVSSwitch
-
+from sovnet.compile import shards
 from sovnet.emulation import cleanup, lablock, ovs, steer, tc
 from sovnet.emulation import servers as hostservers
 from sovnet.emulation.fastnet import FastMininet, on_every_host
@@ -29,6 +28,7 @@ from sovnet.emulation.labca import SYSTEM_BUNDLE, LabCA
 from sovnet.emulation.topo import (
     FastHost,
     LateRemoteController,
+    OwnedOVSSwitch,
     QuietTCLink,
     build_topo,
     check_names,
@@ -53,15 +53,19 @@ class Network:
         workdir: str | None = None,
         netem: bool | None = None,
         store_path: str | None = None,
+        controller_ports: list[int] | None = None,
     ):
         """zone_file: JSON zone the resolvers serve; None writes zone(topology) to workdir.
         workdir: where server logs go (kept); None makes /tmp/sovnet-<pid>-*/, which stop()
         removes unless start() failed (its logs then explain why).
         netem: whether the kernel has netem; None probes it.
-        store_path: the policy store the resolvers obey (dns_tamper); None: they tell the truth."""
+        store_path: the policy store the resolvers obey (dns_tamper); None: they tell the truth.
+        controller_ports: one port per controller process when there are several; each bridge
+        speaks to the one that owns it (sovnet.compile.shards). None: controller_port alone."""
         self.topology = topology
         self.controller_ip = controller_ip
         self.controller_port = int(controller_port)
+        self.controller_ports = [int(p) for p in controller_ports or [controller_port]]
         self.datapath = datapath
         self.with_servers = servers
         self.zone_file = zone_file
@@ -174,11 +178,13 @@ class Network:
         # batch: every bridge, port and controller in one ovs-vsctl transaction (split only
         # at ARG_MAX), so ovs-vswitchd reconfigures once, not once per bridge.
         switch = partial(
-            recording(OVSSwitch, record), datapath=dp, protocols="OpenFlow13", failMode="secure",
-            batch=True, reconnectms=1000,  # retry a controller not yet listening every second
+            recording(OwnedOVSSwitch, record), datapath=dp, protocols="OpenFlow13",
+            failMode="secure", batch=True,
+            reconnectms=1000,  # retry a controller not yet listening every second
         )
         self.net = FastMininet(
-            topo=build_topo(self.topology, tx_offload=(dp != "user")),
+            topo=build_topo(self.topology, tx_offload=(dp != "user"), owner=shards.assign(
+                self.topology, len(self.controller_ports))),
             switch=switch,
             host=recording(FastHost, record),
             controller=None,
@@ -188,12 +194,13 @@ class Network:
             build=False,
             waitConnected=False,
         )
-        self.net.addController(
-            "c0",
-            controller=recording(LateRemoteController, record),
-            ip=self.controller_ip,
-            port=self.controller_port,
-        )
+        for k, port in enumerate(self.controller_ports):
+            self.net.addController(
+                f"c{k}",
+                controller=recording(LateRemoteController, record),
+                ip=self.controller_ip,
+                port=port,
+            )
         with quiet_warnings():
             try:
                 self.net.build()

@@ -11,7 +11,7 @@ import warnings
 
 from mininet import link as mnlink
 from mininet.link import Intf, OVSLink, TCIntf, TCLink
-from mininet.node import Host, RemoteController
+from mininet.node import Host, OVSSwitch, RemoteController
 from mininet.topo import Topo
 
 from sovnet.errors import EmulationError
@@ -49,11 +49,13 @@ def check_names(topology: Topology) -> None:
         )
 
 
-def build_topo(topology: Topology, tx_offload: bool = True) -> Topo:
+def build_topo(topology: Topology, tx_offload: bool = True,
+               owner: dict[int, int] | None = None) -> Topo:
     """The Mininet Topo of a Topology (pure: nothing is started).
 
     tx_offload=False turns transmit checksum offload off on host interfaces, which TCP
-    through OVS's userspace datapath needs.
+    through OVS's userspace datapath needs. owner: {dpid: controller index} when the controller
+    runs as several processes (sovnet.compile.shards); each bridge then speaks to its own.
     """
     topo = Topo()
     for h in topology.hosts:
@@ -61,7 +63,7 @@ def build_topo(topology: Topology, tx_offload: bool = True) -> Topo:
             h.name, ip=f"{h.ip}/{h.prefixlen}", mac=h.mac, defaultRoute=f"dev {h.name}-eth0"
         )
     for s in topology.switches:
-        topo.addSwitch(s.name, dpid=f"{s.dpid:016x}")
+        topo.addSwitch(s.name, dpid=f"{s.dpid:016x}", controller_index=(owner or {}).get(s.dpid, 0))
     for lk in topology.links:
         opts: dict = {}
         if lk.bw is not None:
@@ -151,6 +153,14 @@ class FastHost(Host):
         if not out.endswith("ok"):
             raise EmulationError(f"host {self.name}: cannot set it up: {out}")
         return {}
+
+
+class OwnedOVSSwitch(OVSSwitch):
+    """A bridge that speaks to one controller of several: the process that owns it."""
+
+    def start(self, controllers):
+        index = self.params.get("controller_index", 0)
+        super().start(controllers[index:index + 1] if len(controllers) > 1 else controllers)
 
 
 class LateRemoteController(RemoteController):
