@@ -1,7 +1,9 @@
 """Benchmarks that print figures (root): `sovnet bench latency|startstop TOPOLOGY`.
 
 latency    N store changes (alternately a deny of one foreign service for everyone and its
-           revocation); for each, store commit -> the last switch's barrier reply.
+           revocation); for each, store commit -> the last switch's barrier reply. Then the
+           same change pushed by `ovs-ofctl --bundle` from a file per switch, all at once,
+           and the resident memory of the controller processes and ovs-vswitchd.
 startstop  time to bring the lab up (controller, network, servers, every switch enforcing the
            inventory) and to tear it down; flows per switch as read back from OVS.
 """
@@ -10,12 +12,18 @@ from __future__ import annotations
 
 import statistics
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
+from sovnet.compile import compile_network
 from sovnet.config import load_topology
+from sovnet.errors import SovnetError
+from sovnet.flowtable.ofctl_text import format_line
 from sovnet.lab import Lab
 from sovnet.model.command import PolicyRequest, Revoke
-from sovnet.model.policy import parse_scope, parse_target
+from sovnet.model.flows import make_cookie
+from sovnet.model.policy import Policy, parse_scope, parse_target
 
 
 def enforcement_latency(lab: Lab, changes: int) -> list[float]:
@@ -35,6 +43,61 @@ def enforcement_latency(lab: Lab, changes: int) -> list[float]:
         committed = lab.store.revision_info(rev).committed_at
         out.append(max(acks.values()) - committed)
     return out
+
+
+def ofctl_floor(lab: Lab, runs: int = 5) -> tuple[list[float], int]:
+    """Seconds to push the bench's change with `ovs-ofctl --bundle add-flows` from a file per
+    switch, one process per switch, all at once (and to take it back after each run); and
+    how many switches it touches. Each ovs-ofctl starts and connects anew: this is what a
+    script would take, not OVS's own floor."""
+    svc = next(s.name for s in lab.topology.services if s.locus == "foreign")
+    snap = lab.store.snapshot()
+    deny = Policy(2**31 - 1, "deny", parse_scope("all"), parse_target(f"service:{svc}"))
+    before = compile_network(snap.topology, snap.policies, snap.subscribers).flows
+    after = compile_network(snap.topology, (*snap.policies, deny), snap.subscribers).flows
+    names = {s.dpid: s.name for s in lab.topology.switches}
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {}
+        for dpid, flows in after.items():
+            old = set(before[dpid])
+            new = [f for f in flows if f not in old]
+            if new:
+                add = Path(tmp, f"{dpid}.add")
+                add.write_text("".join(format_line(f) + "\n" for f in new))
+                files[names[dpid]] = add
+        for _ in range(runs):
+            t0 = time.monotonic()
+            _all_at_once([["ovs-ofctl", "-O", "OpenFlow13", "--bundle", "add-flows", sw,
+                           str(add)] for sw, add in files.items()])
+            times.append(time.monotonic() - t0)
+            _all_at_once([["ovs-ofctl", "-O", "OpenFlow13", "del-flows", sw,
+                           f"cookie={make_cookie('policy', deny.id):#x}/-1"] for sw in files])
+    return times, len(files)
+
+
+def _all_at_once(commands: list[list[str]]) -> None:
+    procs = [subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for c in commands]
+    for p, c in zip(procs, commands, strict=True):
+        _, err = p.communicate()
+        if p.returncode != 0:
+            raise SovnetError(f"{' '.join(c)}: {err.decode().strip()}")
+
+
+def resident_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def memory(lab: Lab) -> str:
+    ctl = [resident_mib(p.pid) for p in lab.processes if p is not None]
+    vswitchd = subprocess.run(["pidof", "ovs-vswitchd"], capture_output=True, text=True)
+    ovs = sum(resident_mib(int(p)) for p in vswitchd.stdout.split())
+    return (f"resident memory: controller processes {' + '.join(f'{m:.0f}' for m in ctl)} "
+            f"MiB, ovs-vswitchd {ovs:.0f} MiB")
 
 
 def ovs_flow_counts(lab: Lab) -> dict[str, int]:
@@ -68,6 +131,13 @@ def main(args) -> int:
             print(f"policy-to-enforcement latency (commit -> last switch's barrier reply) over "
                   f"{len(lat)} changes on {len(topo.switches)} switches: {_ms(lat)}")
             print("  each change, in order (ms): " + " ".join(f"{x * 1000:.0f}" for x in lat))
+            floor, touched = ofctl_floor(lab)
+            print(f"the same change by ovs-ofctl --bundle from files, one process per switch, "
+                  f"{touched} at once: {_ms(floor)}; ovs-ofctl / controller: "
+                  f"{statistics.median(floor) / statistics.median(lat):.1f}x (each ovs-ofctl "
+                  "starts and connects anew, which a controller holding its connections does "
+                  "not)")
+            print(memory(lab))
         t1 = time.monotonic()
     print(f"stop: {time.monotonic() - t1:.2f} s")
     return 0

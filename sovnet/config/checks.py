@@ -219,12 +219,18 @@ def _addressing(p: Parsed, r: Reporter) -> None:
         if net.overlaps(pool):
             r.value(at, f"prefix {net} overlaps addressing.services {pool} "
                         "(expected ISP prefixes apart from the services pool)")
-        for other, onet in seen:
-            if net.overlaps(onet):
-                r.value(at, f"prefix {net} overlaps prefix {onet} of ISP {other!r} "
-                            "(expected ISP prefixes apart)")
-        seen.append((name, net))
+        _apart(r, at, name, net, seen, "ISP")
     _switch_prefixes(p, r)
+
+
+def _apart(r: Reporter, at, name: str, net: ipaddress.IPv4Network,
+           seen: list[tuple[str, ipaddress.IPv4Network]], owner: str) -> None:
+    """Report `net` overlapping a prefix seen before; then count it as seen."""
+    for other, onet in seen:
+        if net.overlaps(onet):
+            r.value(at, f"prefix {net} overlaps prefix {onet} of {owner} {other!r} "
+                        f"(expected {owner} prefixes apart)")
+    seen.append((name, net))
 
 
 def _switch_prefixes(p: Parsed, r: Reporter) -> None:
@@ -242,11 +248,7 @@ def _switch_prefixes(p: Parsed, r: Reporter) -> None:
         elif isp is not None and not net.subnet_of(ipaddress.IPv4Network(isp.prefix)):
             r.value(at, f"prefix {net} is outside the prefix {isp.prefix} of ISP {sw.isp!r} "
                         "(expected a block of the ISP's prefix)")
-        for other, onet in seen:
-            if net.overlaps(onet):
-                r.value(at, f"prefix {net} overlaps prefix {onet} of switch {other!r} "
-                            "(expected switch prefixes apart)")
-        seen.append((name, net))
+        _apart(r, at, name, net, seen, "switch")
 
 
 def _domains(p: Parsed, r: Reporter) -> None:

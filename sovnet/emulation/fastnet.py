@@ -58,7 +58,10 @@ class FastMininet(Mininet):
     def stop(self):
         for c in self.controllers:
             c.stop()
-        # Bridges first, while their ports' interfaces exist: Open vSwitch's userspace datapath
+        for link in self.links:  # while the switches' shells (batchShutdown ends them) run
+            if not any(isinstance(i, (FastIntf, OVSIntf)) for i in (link.intf1, link.intf2)):
+                link.stop()  # a shaped link between bridges: a veth pair in the root namespace
+        # Bridges next, while their ports' interfaces exist: Open vSwitch's userspace datapath
         # removes a port in ~12 ms when its interface is there, twice that when it vanished.
         for swclass in {type(s) for s in self.switches}:
             mine = tuple(s for s in self.switches if type(s) is swclass)
@@ -68,6 +71,3 @@ class FastMininet(Mininet):
             s.terminate()
         for h in self.hosts:  # their namespaces, and the host links' veths, go with them
             h.terminate()
-        for link in self.links:
-            if not any(isinstance(i, (FastIntf, OVSIntf)) for i in (link.intf1, link.intf2)):
-                link.stop()  # a shaped link between bridges: a veth pair in the root namespace

@@ -114,3 +114,42 @@ def _actions(text: str, line: str) -> tuple:
 def parse_dump(dpid: int, text: str) -> list[FlowRule]:
     return [parse_line(dpid, ln) for ln in text.splitlines()
             if ln.strip().startswith("cookie=")]
+
+
+_NAMES = {v: k for k, v in _FIELDS.items()}
+
+
+def format_line(flow: FlowRule, actions: bool = True) -> str:
+    """A FlowRule as `ovs-ofctl add-flows` reads it (IPv4 and ARP fields: what parse_line
+    reads back); without actions for `del-flows --strict`."""
+    parts = [f"cookie={flow.cookie:#x}", f"table={flow.key.table}",
+             f"priority={flow.key.priority}"]
+    for name, value in flow.key.match:
+        field = _NAMES.get(name, name if name in ("tcp_dst", "udp_dst", "tcp_src",
+                                                   "udp_src") else None)
+        if field is None:
+            raise DumpParseError(f"no ovs-ofctl form for match field {name!r}")
+        if isinstance(value, tuple):
+            a, b = value
+            text = f"{a:#x}/{b:#x}" if isinstance(a, int) else f"{a}/{b}"
+        elif name == "eth_type":
+            text = f"{value:#x}"
+        else:
+            text = str(value)
+        parts.append(f"{field}={text}")
+    line = ",".join(parts)
+    if not actions:
+        return line
+    acts = []
+    for ins in flow.instructions:
+        if ins[0] == "output":
+            acts.append("CONTROLLER:65535" if ins[1] == CONTROLLER_PORT else f"output:{ins[1]}")
+        elif ins[0] == "goto":
+            acts.append(f"goto_table:{ins[1]}")
+        elif ins[0] == "meter":
+            acts.append(f"meter:{ins[1]}")
+        elif ins[0] == "set_eth_dst":
+            acts.append(f"set_field:{ins[1]}->eth_dst")
+        elif ins[0] == "meta":
+            acts.append(f"write_metadata:{ins[1]:#x}/{ins[2]:#x}")
+    return f"{line} actions={','.join(acts) or 'drop'}"

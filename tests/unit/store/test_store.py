@@ -101,3 +101,28 @@ def test_a_version_2_file_is_migrated_and_its_failed_notes_become_refusals(tmp_p
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         conn.execute("UPDATE acks SET note = 'x'")  # the trigger is back
     conn.close()
+
+
+def test_a_reader_following_every_revision_sees_what_a_fresh_reader_sees(tmp_path):
+    """The snapshot cache (newest read + changes since) against a reading from scratch,
+    revision by revision, with policies revoked and subscribers changed on the way."""
+    from tests.unit import handmade
+
+    path = tmp_path / "store.db"
+    writer, follower = open_store(path), open_store(path)
+    writer.load_inventory(handmade.topology())
+    ids = []
+    for n in range(6):
+        ids.append(writer.add_policy(PolicyRequest.of("deny", "all", "international",
+                                                      priority=100 + n)).id)
+        if n % 2:
+            writer.revoke_policy(ids.pop(0))
+        writer.set_subscriber_status("alice", "revoked" if n % 2 else "registered")
+        writer.register_device("bob", f"02:00:00:00:01:{n:02x}")
+        writer.set_standing("alice", 10 * n)
+        latest = follower.snapshot()
+        fresh = open_store(path)
+        assert latest == fresh.snapshot()
+        fresh.close()
+    assert follower.snapshot(2) == open_store(path).snapshot(2)  # an older one: read afresh
+    assert follower.snapshot() == open_store(path).snapshot()
