@@ -2,7 +2,9 @@
 
 latency    N store changes (alternately a deny of one foreign service for everyone and its
            revocation); for each, store commit -> the last switch's barrier reply. Then the
-           same change pushed by `ovs-ofctl --bundle` from a file per switch, all at once,
+           same changes, paced, while a subscriber streams echo requests to the service (commit
+           -> the first effect in the data plane); the change pushed by `ovs-ofctl --bundle`
+           from a file per switch, all at once,
            and the resident memory of the controller processes and ovs-vswitchd.
 startstop  time to bring the lab up (controller, network, servers, every switch enforcing the
            inventory) and to tear it down; flows per switch as read back from OVS.
@@ -10,8 +12,10 @@ startstop  time to bring the lab up (controller, network, servers, every switch 
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,6 +47,59 @@ def enforcement_latency(lab: Lab, changes: int) -> list[float]:
         committed = lab.store.revision_info(rev).committed_at
         out.append(max(acks.values()) - committed)
     return out
+
+
+STREAM_RATE = 200  # echo requests a second: the data-plane figure is good to 5 ms
+PACE_S = 0.4  # between data-plane changes, so each cut or opening shows in the stream
+
+
+def dataplane_effect(lab: Lab, changes: int) -> tuple[list[float], list[float], str]:
+    """`changes` paced store changes (as enforcement_latency's) while a subscriber streams
+    echo requests to the service they deny: commit -> the last reply (a cut) and commit -> the
+    first reply after it (an opening), in seconds; and the subscriber's name."""
+    topo = lab.topology
+    svc = next(s.name for s in topo.services if s.locus == "foreign")
+    sub = next(s.name for s in topo.subscribers if s.registered)
+    window = changes * (PACE_S + 0.3) + 2.0
+    code = ("import json, sys; from sovnet.probes.stream import icmp_stream; "
+            "print(json.dumps(icmp_stream(sys.argv[1], float(sys.argv[2]), float(sys.argv[3]))))")
+    proc = lab.host(sub).popen([sys.executable, "-c", code, topo.host(svc).ip,
+                                str(STREAM_RATE), str(window)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        time.sleep(1.0)  # the stream runs before the first change
+        commits, pending = [], None
+        for i in range(changes):
+            if pending is None:
+                pending = lab.store.add_policy(PolicyRequest.of(
+                        "deny", parse_scope("all"), parse_target(f"service:{svc}"),
+                        author="bench", reason=f"data-plane change {i}")).id
+            else:
+                lab.store.apply(Revoke(pending, author="bench", reason=f"data-plane change {i}"))
+                pending = None
+            rev = lab.store.revision()
+            lab.wait_enforced(rev, timeout=30)
+            commits.append((lab.store.revision_info(rev).committed_at, pending is None))
+            time.sleep(PACE_S)
+        out, err = proc.communicate(timeout=window + 30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode != 0:
+        raise SovnetError(f"the stream in {sub} failed: {err.decode().strip()[-500:]}")
+    stream = json.loads(out)
+    got = sorted(stream["start_wall"] + r[2] for r in stream["replies"])
+    cuts, opens = [], []
+    for n, (t, opened) in enumerate(commits):
+        until = commits[n + 1][0] if n + 1 < len(commits) else float("inf")
+        after = [x for x in got if t <= x < until]
+        if opened and after:
+            opens.append(after[0] - t)
+        elif not opened:
+            # replies to requests sent before the cut may land just after it: they got through
+            cuts.append(max(after[-1] - t, 0.0) if after else 0.0)
+    return cuts, opens, sub
 
 
 def ofctl_floor(lab: Lab, runs: int = 5) -> tuple[list[float], int]:
@@ -110,6 +167,8 @@ def ovs_flow_counts(lab: Lab) -> dict[str, int]:
 
 
 def _ms(xs: list[float]) -> str:
+    if not xs:
+        return "none measured"
     return (f"median {statistics.median(xs) * 1000:.1f} ms, "
             f"worst {max(xs) * 1000:.1f} ms, best {min(xs) * 1000:.1f} ms (n={len(xs)})")
 
@@ -131,6 +190,10 @@ def main(args) -> int:
             print(f"policy-to-enforcement latency (commit -> last switch's barrier reply) over "
                   f"{len(lat)} changes on {len(topo.switches)} switches: {_ms(lat)}")
             print("  each change, in order (ms): " + " ".join(f"{x * 1000:.0f}" for x in lat))
+            cuts, opens, sub = dataplane_effect(lab, min(args.changes, 20))
+            print(f"commit -> first effect in the data plane ({sub}'s echo stream to the "
+                  f"service, {STREAM_RATE}/s): cut (last reply) {_ms(cuts)}; opened (first "
+                  f"reply) {_ms(opens)}")
             floor, touched = ofctl_floor(lab)
             print(f"the same change by ovs-ofctl --bundle from files, one process per switch, "
                   f"{touched} at once: {_ms(floor)}; ovs-ofctl / controller: "
