@@ -104,11 +104,16 @@ class NetworkCompiler:
         meters_out = {}
         dpi_meters: dict[int, dict[int, tuple[int, int]]] = {}
         self.states_changed = False
-        for sw in self.switches:
-            self._switch(topo, sw, subscribers, access, matches, throttles, inspected)
-            flows_out[sw.dpid], meters_out[sw.dpid] = sw.flows, sw.meters
-            for pid, pair in sw.dpi[2].items():
-                dpi_meters.setdefault(pid, {})[sw.dpid] = pair
+        try:
+            for sw in self.switches:
+                self._switch(topo, sw, subscribers, access, matches, throttles, inspected)
+                flows_out[sw.dpid], meters_out[sw.dpid] = sw.flows, sw.meters
+                for pid, pair in sw.dpi[2].items():
+                    dpi_meters.setdefault(pid, {})[sw.dpid] = pair
+        except BaseException:
+            # Some switches took this revision's changes and some did not: start afresh.
+            self.topo = None
+            raise
         key = (tuple(inspected), tuple(sorted((k, tuple(sorted(v.items())))
                                               for k, v in dpi_meters.items())))
         if inspected and (key != self.rules_key or self.states_changed):

@@ -127,7 +127,8 @@ class HostLink(mnlink.Link):
 
 
 class FastHost(Host):
-    """A Mininet host whose address, MAC, link, routes and loopback are set with one command."""
+    """A Mininet host whose address, MAC, link, routes and loopback are set with one command,
+    which FastMininet sends to every host at once (sovnet.emulation.fastnet)."""
 
     def setup_command(self) -> str:
         intf = self.defaultIntf()
@@ -147,12 +148,6 @@ class FastHost(Host):
         if getattr(intf, "txo", None) is False:
             command += f" && ethtool -K {intf} tx off >/dev/null"
         return command + " && echo ok"
-
-    def config(self, **_params):
-        out = self.cmd(self.setup_command()).strip()
-        if not out.endswith("ok"):
-            raise EmulationError(f"host {self.name}: cannot set it up: {out}")
-        return {}
 
 
 class OwnedOVSSwitch(OVSSwitch):

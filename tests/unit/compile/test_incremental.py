@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -79,3 +80,18 @@ def test_a_policy_for_one_isp_reaches_only_its_access_switches():
     mobiq_access = {DUAL.switch(h.switch).dpid for h in DUAL.hosts
                     if h.kind == "subscriber" and DUAL.subscriber(h.name).isp == "mobiq"}
     assert touched == mobiq_access
+
+
+def test_a_compile_that_fails_half_way_leaves_nothing_half_done():
+    from sovnet.errors import CompileError
+
+    no_resolver = replace(MINIMAL, resolvers=())
+    subs = initial_subscribers(no_resolver)
+    deny = handmade.policy(1, "deny", "service:news", "all")
+    steer = handmade.policy(2, "blockpage", "service:social", "isp:mobinet")  # no resolver
+    compiler = NetworkCompiler()
+    compiler.compile(no_resolver, [], subs)
+    with pytest.raises(CompileError):
+        compiler.compile(no_resolver, [deny, steer], subs)
+    assert compiler.compile(no_resolver, [deny], subs) == compile_network(no_resolver, [deny],
+                                                                          subs)
