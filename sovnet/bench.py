@@ -12,6 +12,8 @@ startstop  time to bring the lab up (controller, network, servers, every switch 
 
 from __future__ import annotations
 
+import ipaddress
+import itertools
 import json
 import statistics
 import subprocess
@@ -100,6 +102,22 @@ def dataplane_effect(lab: Lab, changes: int) -> tuple[list[float], list[float], 
             # replies to requests sent before the cut may land just after it: they got through
             cuts.append(max(after[-1] - t, 0.0) if after else 0.0)
     return cuts, opens, sub
+
+
+def bulk_install(lab: Lab, n: int) -> tuple[float, int]:
+    """One revision of `n` allows of foreign /32s for everyone: every access switch takes n
+    policy flows in one bundle. -> (seconds from commit to the last ack, flows installed)."""
+    space = ipaddress.IPv4Network(lab.topology.foreign_prefixes[0])
+    taken = {h.ip for h in lab.topology.hosts}
+    addrs = [a for a in itertools.islice(space.hosts(), n + len(taken)) if str(a) not in taken]
+    with lab.store.transaction(author="bench", reason=f"bulk: {n} allows") as tx:
+        for a in addrs[:n]:
+            tx.add_policy(PolicyRequest.of("allow", parse_scope("all"),
+                                           parse_target(f"prefix:{a}/32"), priority=50))
+    rev = lab.store.revision()
+    acks = lab.wait_enforced(rev, timeout=120)
+    flows = sum(a.flows_changed for a in lab.store.acks(rev))
+    return max(acks.values()) - lab.store.revision_info(rev).committed_at, flows
 
 
 def ofctl_floor(lab: Lab, runs: int = 5) -> tuple[list[float], int]:
@@ -201,6 +219,10 @@ def main(args) -> int:
                   "starts and connects anew, which a controller holding its connections does "
                   "not)")
             print(memory(lab))
+            if args.bulk:
+                took, flows = bulk_install(lab, args.bulk)
+                print(f"bulk install: {flows:,} flows in one revision (one bundle per switch), "
+                      f"commit -> last ack {took:.2f} s: {flows / took:,.0f} flows/s")
         t1 = time.monotonic()
     print(f"stop: {time.monotonic() - t1:.2f} s")
     return 0
