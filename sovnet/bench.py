@@ -12,8 +12,6 @@ startstop  time to bring the lab up (controller, network, servers, every switch 
 
 from __future__ import annotations
 
-import ipaddress
-import itertools
 import json
 import statistics
 import subprocess
@@ -22,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from sovnet.bench_compile import unused_foreign
 from sovnet.compile import compile_network
 from sovnet.config import load_topology
 from sovnet.errors import SovnetError
@@ -32,10 +31,12 @@ from sovnet.model.flows import make_cookie
 from sovnet.model.policy import Policy, parse_scope, parse_target
 
 
-def enforcement_latency(lab: Lab, changes: int) -> list[float]:
-    """Seconds from each revision's commit to the last switch's acknowledgement."""
-    svc = next(s.name for s in lab.topology.services if s.locus == "foreign")
-    out, pending = [], None
+def bench_changes(lab: Lab, changes: int, pace: float = 0.0):
+    """Make `changes` store changes, alternately a deny of one foreign service for everyone
+    and its revocation, each waited for until every switch acknowledges it (then `pace` s
+    more). Yields (commit time, the last ack's time, whether the change cut the service)."""
+    svc = bench_service(lab)
+    pending = None
     for i in range(changes):
         if pending is None:
             pending = lab.store.add_policy(PolicyRequest.of(
@@ -46,9 +47,19 @@ def enforcement_latency(lab: Lab, changes: int) -> list[float]:
             pending = None
         rev = lab.store.revision()
         acks = lab.wait_enforced(rev, timeout=30)
-        committed = lab.store.revision_info(rev).committed_at
-        out.append(max(acks.values()) - committed)
-    return out
+        yield lab.store.revision_info(rev).committed_at, max(acks.values()), pending is not None
+        if pace:
+            time.sleep(pace)
+
+
+def bench_service(lab: Lab) -> str:
+    """The service the benchmark's changes deny: the first foreign one."""
+    return next(s.name for s in lab.topology.services if s.locus == "foreign")
+
+
+def enforcement_latency(lab: Lab, changes: int) -> list[float]:
+    """Seconds from each revision's commit to the last switch's acknowledgement."""
+    return [last - committed for committed, last, _ in bench_changes(lab, changes)]
 
 
 STREAM_RATE = 200  # echo requests a second: the data-plane figure is good to 5 ms
@@ -60,7 +71,7 @@ def dataplane_effect(lab: Lab, changes: int) -> tuple[list[float], list[float], 
     echo requests to the service they deny: commit -> the last reply (a cut) and commit -> the
     first reply after it (an opening), in seconds; and the subscriber's name."""
     topo = lab.topology
-    svc = next(s.name for s in topo.services if s.locus == "foreign")
+    svc = bench_service(lab)
     sub = next(s.name for s in topo.subscribers if s.registered)
     window = changes * (PACE_S + 0.3) + 2.0
     code = ("import json, sys; from sovnet.probes.stream import icmp_stream; "
@@ -70,19 +81,7 @@ def dataplane_effect(lab: Lab, changes: int) -> tuple[list[float], list[float], 
                                stderr=subprocess.PIPE)
     try:
         time.sleep(1.0)  # the stream runs before the first change
-        commits, pending = [], None
-        for i in range(changes):
-            if pending is None:
-                pending = lab.store.add_policy(PolicyRequest.of(
-                        "deny", parse_scope("all"), parse_target(f"service:{svc}"),
-                        author="bench", reason=f"data-plane change {i}")).id
-            else:
-                lab.store.apply(Revoke(pending, author="bench", reason=f"data-plane change {i}"))
-                pending = None
-            rev = lab.store.revision()
-            lab.wait_enforced(rev, timeout=30)
-            commits.append((lab.store.revision_info(rev).committed_at, pending is None))
-            time.sleep(PACE_S)
+        commits = [(t, not cut) for t, _, cut in bench_changes(lab, changes, PACE_S)]
         out, err = proc.communicate(timeout=window + 30)
     finally:
         if proc.poll() is None:
@@ -107,11 +106,8 @@ def dataplane_effect(lab: Lab, changes: int) -> tuple[list[float], list[float], 
 def bulk_install(lab: Lab, n: int) -> tuple[float, int]:
     """One revision of `n` allows of foreign /32s for everyone: every access switch takes n
     policy flows in one bundle. -> (seconds from commit to the last ack, flows installed)."""
-    space = ipaddress.IPv4Network(lab.topology.foreign_prefixes[0])
-    taken = {h.ip for h in lab.topology.hosts}
-    addrs = [a for a in itertools.islice(space.hosts(), n + len(taken)) if str(a) not in taken]
     with lab.store.transaction(author="bench", reason=f"bulk: {n} allows") as tx:
-        for a in addrs[:n]:
+        for a in unused_foreign(lab.topology, n):
             tx.add_policy(PolicyRequest.of("allow", parse_scope("all"),
                                            parse_target(f"prefix:{a}/32"), priority=50))
     rev = lab.store.revision()
@@ -125,7 +121,7 @@ def ofctl_floor(lab: Lab, runs: int = 5) -> tuple[list[float], int]:
     switch, one process per switch, all at once (and to take it back after each run); and
     how many switches it touches. Each ovs-ofctl starts and connects anew: this is what a
     script would take, not OVS's own floor."""
-    svc = next(s.name for s in lab.topology.services if s.locus == "foreign")
+    svc = bench_service(lab)
     snap = lab.store.snapshot()
     deny = Policy(2**31 - 1, "deny", parse_scope("all"), parse_target(f"service:{svc}"))
     before = compile_network(snap.topology, snap.policies, snap.subscribers).flows

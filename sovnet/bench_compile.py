@@ -10,6 +10,7 @@ touched, and the process's peak memory.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import resource
 import statistics
 import time
@@ -19,13 +20,17 @@ from sovnet.config import load_topology
 from sovnet.model.policy import Policy, initial_subscribers, parse_scope, parse_target
 
 
+def unused_foreign(topo, n: int) -> list[str]:
+    """The first `n` addresses of the foreign space that no host of the topology has."""
+    taken = {h.ip for h in topo.hosts}
+    space = ipaddress.IPv4Network(topo.foreign_prefixes[0]).hosts()
+    return list(itertools.islice((str(a) for a in space if str(a) not in taken), n))
+
+
 def whitelist(topo, n: int) -> list[Policy]:
     out = [Policy(1, "deny", parse_scope("all"), parse_target("international"), 100)]
     names = [f"service:{s.name}" for s in topo.services if s.locus == "foreign"][:n]
-    space = ipaddress.IPv4Network(topo.foreign_prefixes[0])
-    taken = {h.ip for h in topo.hosts}
-    addrs = (str(a) for a in space.hosts() if str(a) not in taken)
-    names += [f"prefix:{next(addrs)}/32" for _ in range(n - len(names))]
+    names += [f"prefix:{a}/32" for a in unused_foreign(topo, n - len(names))]
     out += [Policy(i, "allow", parse_scope("all"), parse_target(t), 100)
             for i, t in enumerate(names, 2)]
     return out
