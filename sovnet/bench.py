@@ -74,11 +74,13 @@ def dataplane_effect(lab: Lab, changes: int) -> tuple[list[float], list[float], 
     svc = bench_service(lab)
     sub = next(s.name for s in topo.subscribers if s.registered)
     window = changes * (PACE_S + 0.3) + 2.0
-    code = ("import json, sys; from sovnet.probes.stream import icmp_stream; "
+    node = lab.host(sub)
+    code = ("import json, sys; from sovnet.probes import source; "
+            "from sovnet.probes.stream import icmp_stream; source.use(sys.argv[4] or None); "
             "print(json.dumps(icmp_stream(sys.argv[1], float(sys.argv[2]), float(sys.argv[3]))))")
-    proc = lab.host(sub).popen([sys.executable, "-c", code, topo.host(svc).ip,
-                                str(STREAM_RATE), str(window)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
+    proc = node.popen([sys.executable, "-c", code, topo.host(svc).ip, str(STREAM_RATE),
+                       str(window), getattr(node, "source", "")], stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE)
     try:
         time.sleep(1.0)  # the stream runs before the first change
         commits = [(t, not cut) for t, _, cut in bench_changes(lab, changes, PACE_S)]
@@ -189,7 +191,7 @@ def _ms(xs: list[float]) -> str:
 
 def main(args) -> int:
     topo = load_topology(args.topology)
-    print(f"{topo.name}: {len(topo.switches)} switches, {len(topo.hosts)} hosts")
+    print(f"{topo.name}: {topo.size()}")
     t0 = time.monotonic()
     lab = Lab(topo, source=args.topology)
     with lab:

@@ -79,7 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("-o", "--out", help="the file to write (default: standard output)")
     from sovnet.generate.params import Params
     for name, fld in Params.__dataclass_fields__.items():
-        if name != "extra":
+        if name == "pods":
+            g.add_argument("--pods", action=argparse.BooleanOptionalAction, default=None,
+                           help="every subscriber in its switch's pod: a macvlan interface in "
+                                "one shared host, not a namespace each (topologies/README.md)")
+        elif name != "extra":
             kind = str if name == "name" else float if fld.type in ("float", "float | None") \
                 else int
             g.add_argument(f"--{name}", type=kind, help=f"default {fld.default}")
@@ -255,8 +259,7 @@ def _cli(args) -> int:
     from sovnet.lab import Lab
 
     topo = load_topology(args.topology)
-    print(f"*** starting {topo.name}: {len(topo.switches)} switches, {len(topo.hosts)} hosts "
-          f"(controller, Open vSwitch, servers)")
+    print(f"*** starting {topo.name}: {topo.size()} (controller, Open vSwitch, servers)")
     t0 = time.monotonic()
     with Lab(topo, workdir=args.workdir, source=args.topology) as lab:
         for ps in args.policies:
@@ -287,7 +290,7 @@ def _store(args) -> int:
 
 
 def _generate(args) -> int:
-    from sovnet.config import load_topology
+    from sovnet.config import load_topology, topology_from_text
     from sovnet.generate import generate, preset, topology_text
 
     params = preset(args.preset, **{k: getattr(args, k) for k in preset(None).__dataclass_fields__
@@ -296,12 +299,13 @@ def _generate(args) -> int:
     text = topology_text(net)
     if args.out:
         Path(args.out).write_text(text)
-        load_topology(args.out)  # valid by construction; a failure here is sovnet's bug
+        topo = load_topology(args.out)  # valid by construction; a failure here is sovnet's bug
     else:
         sys.stdout.write(text)
+        topo = topology_from_text(text, "<generated>")
     c = net.counts
-    print(f"{params.name}: {c['isps']} ISPs, {c['switches']} switches, {c['subscribers']:,} "
-          f"subscribers, {c['services']} services, {c['hosts']:,} hosts", file=sys.stderr)
+    print(f"{params.name}: {c['isps']} ISPs, {c['subscribers']:,} subscribers, "
+          f"{c['services']} services, {topo.size()}", file=sys.stderr)
     return 0
 
 

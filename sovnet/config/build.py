@@ -3,7 +3,8 @@
 Allocation rules (also in topologies/README.md):
 - dpid: explicit ones kept; the others get 1, 2, 3... in file order, skipping taken ones.
 - ports: explicit SWITCH:PORT reserved first; then each switch hands out its lowest free
-  port, in this order: links (file order, a then b), subscribers, services, resolvers.
+  port, in this order: links (file order, a then b), subscribers, services, resolvers. The
+  pod subscribers of a switch share one port, taken where the first of them comes.
 - addresses: explicit ones kept (and skipped by every pool); subscribers and resolvers are
   numbered from their ISP's prefix, domestic services from addressing.services, foreign ones
   from addressing.foreign_services; every pool starts at its network address + 2 (.1 is kept
@@ -31,6 +32,7 @@ from sovnet.model.topology import (
     Switch,
     Topology,
     embed6,
+    pod_name,
 )
 
 IFNAMSIZ = 15  # characters in a Linux interface name, without the NUL
@@ -78,9 +80,18 @@ def _ports(p: Parsed, r: Reporter) -> dict[Any, int]:
         for side in ("a", "b"):
             name, port = split_endpoint(getattr(link, side))
             uses.append((name, port, ("links", i, side), ("links", i, side)))
+    pods: dict[int, tuple[str, str]] = {}  # a pod subscriber's index -> its pod's key
     for n, h in enumerate(p.hosts):
         name, port = split_endpoint(h.get("switch"))
-        uses.append((name, port, h.at("switch"), n))
+        if not (h.kind == "subscriber" and h.get("pod")):
+            uses.append((name, port, h.at("switch"), n))
+        elif port is not None:
+            r.value(h.at("switch"), f"a pod subscriber takes its pod's port, not {name}:{port} "
+                                    f"(expected {name}, or pod: false)")
+        else:
+            if ("pod", name) not in pods.values():
+                uses.append((name, None, h.at("switch"), ("pod", name)))
+            pods[n] = ("pod", name)
     taken: dict[str, dict[int, Path]] = {n: {} for n in switches}
     out: dict[Any, int] = {}
     for name, port, at, key in uses:
@@ -108,6 +119,9 @@ def _ports(p: Parsed, r: Reporter) -> dict[Any, int]:
         taken[name][port] = at
         out[key] = port
         lowest[name] = port + 1
+    for n, key in pods.items():
+        if key in out:
+            out[n] = out[key]
     for name, used in taken.items():
         if used and len(name) <= MAX_NAME and len(f"{name}-eth{max(used)}") > IFNAMSIZ:
             ifname = f"{name}-eth{max(used)}"
@@ -286,7 +300,8 @@ def _topology(p: Parsed, dpids: dict[str, int], ports: dict[Any, int],
         hosts.append(Host(name=h.name, kind=h.kind, ip=ips[n],
                           prefixlen=_prefixlen(ips[n], all_prefixes), mac=macs[n],
                           switch=sw, port=ports[n],
-                          ip6=embed6(p.addressing.ipv6, ips[n]) if p.addressing.ipv6 else ""))
+                          ip6=embed6(p.addressing.ipv6, ips[n]) if p.addressing.ipv6 else "",
+                          pod=pod_name(sw) if h.kind == "subscriber" and h.get("pod") else ""))
         links.append(Link(a=h.name, a_port=None, b=sw, b_port=ports[n]))
         if h.kind == "subscriber":
             subscribers.append(Subscriber(name=h.name, cls=h.get("class"), isp=h.get("isp"),

@@ -194,11 +194,17 @@ class LinkFields(In):
     loss: Loss | None = None
 
 
+POD_HELP = ("emulate this subscriber in its switch's pod: one host per switch holds every pod "
+            "subscriber on it as a macvlan interface with the subscriber's own MAC and address, "
+            "instead of a network namespace each")
+
+
 class SubscriberFields(In):
     cls: SubscriberClass | None = Field(None, alias="class")
     isp: str | None = None
     registered: bool | None = None
     switch: Endpoint | None = Field(None, description="SWITCH or SWITCH:PORT")
+    pod: bool | None = Field(None, description=POD_HELP)
 
 
 class ServiceFields(In):
@@ -224,6 +230,7 @@ class Group(In):
     isp: str | None = None
     registered: bool | None = None
     switch: Endpoint | None = None
+    pod: bool | None = None
     category: Category | None = None
     locus: Locus | None = None
     depends_on: list[str] | None = None

@@ -25,6 +25,7 @@ from sovnet.emulation import cleanup, lablock, ovs, steer, tc
 from sovnet.emulation import servers as hostservers
 from sovnet.emulation.fastnet import FastMininet, on_every_host
 from sovnet.emulation.labca import SYSTEM_BUNDLE, LabCA
+from sovnet.emulation.pods import PodMember
 from sovnet.emulation.topo import (
     FastHost,
     LateRemoteController,
@@ -92,9 +93,20 @@ class Network:
         return [s.name for s in self.topology.switches]
 
     def host(self, name: str):
-        if self.net is None or name not in {h.name for h in self.topology.hosts}:
+        """The Mininet host of `name`; a pod subscriber's is a PodMember (its pod's shell)."""
+        hosts = self.topology.memo("host_names", lambda t: {h.name for h in t.hosts})
+        if self.net is None or name not in hosts:
             raise EmulationError(f"no running host {name!r}")
-        return self.net.get(name)
+        h = self.topology.host(name)
+        return PodMember(self.net.get(h.pod), h) if h.pod else self.net.get(name)
+
+    def _own_hosts(self) -> list:
+        """(Mininet host, the topology hosts in it): a host is itself, a pod its subscribers."""
+        out: dict[str, tuple] = {}
+        for h in self.topology.hosts:
+            node = h.pod or h.name
+            out.setdefault(node, (self.net.get(node), []))[1].append(h)
+        return list(out.values())
 
     # --- processes started by others on this run's behalf (e.g. the controller) ---------
     def track_process(self, pid: int, what: str) -> None:
@@ -225,17 +237,20 @@ class Network:
                         f"net.ipv6.conf.{h.name}-eth0.accept_ra=0"
                         f" && ip -6 addr add {h.ip6}/96 dev {h.name}-eth0 nodad"
                         f" && ip -6 route replace default dev {h.name}-eth0")
-                       for h in self.topology.hosts])
+                       for h in self.topology.hosts if not h.pod])  # pods: at their setup
 
     def _check_hosts(self) -> None:
-        hosts = self.topology.hosts
-        outs = on_every_host([(self.net.get(h.name), f"ip -o addr show dev {h.name}-eth0; "
-                                                     "ip route; ip -6 route") for h in hosts])
-        for h, out in zip(hosts, outs, strict=True):
-            if f"{h.ip}/{h.prefixlen}" not in out or f"default dev {h.name}-eth0" not in out:
-                raise EmulationError(f"host {h.name}: address or default route not set:\n{out}")
-            if h.ip6 and f"{h.ip6}/96" not in out:
-                raise EmulationError(f"host {h.name}: IPv6 address {h.ip6} not set:\n{out}")
+        own = self._own_hosts()
+        outs = on_every_host([(node, "ip -o addr show; ip route show table all; "
+                                     "ip -6 route show table all") for node, _ in own])
+        for (_, hosts), out in zip(own, outs, strict=True):
+            for h in hosts:
+                if (f"{h.ip}/{h.prefixlen}" not in out
+                        or f"default dev {h.name}-eth0 " not in out + " "):
+                    raise EmulationError(
+                        f"host {h.name}: address or default route not set:\n{out}")
+                if h.ip6 and f"{h.ip6}/96" not in out:
+                    raise EmulationError(f"host {h.name}: IPv6 address {h.ip6} not set:\n{out}")
 
     def _use_isp_resolvers(self) -> None:
         """Point each host's /etc/resolv.conf at its ISP's resolver, as a subscriber's would be.
@@ -245,13 +260,15 @@ class Network:
         folder = self.workdir / "resolv"
         folder.mkdir(parents=True, exist_ok=True)
         work = []
-        for h in self.topology.hosts:
-            ip = hostservers.resolver_ip(self.topology, h.name)
+        for node, hosts in self._own_hosts():
+            # A pod's subscribers share its file: the first one's ISP (the probe agent is told
+            # each subscriber's own resolver).
+            ip = hostservers.resolver_ip(self.topology, hosts[0].name)
             if ip is None:
                 continue
-            conf = folder / f"{h.name}.conf"
-            conf.write_text(f"# {h.name}: its ISP's resolver (sovnet)\nnameserver {ip}\n")
-            work.append((h.name, f"mount --bind {conf} /etc/resolv.conf && echo ok"))
+            conf = folder / f"{node.name}.conf"
+            conf.write_text(f"# {node.name}: its ISP's resolver (sovnet)\nnameserver {ip}\n")
+            work.append((node.name, f"mount --bind {conf} /etc/resolv.conf && echo ok"))
         self._everywhere(work, "cannot set its resolver")
 
     def _everywhere(self, work: list[tuple[str, str]], failure: str) -> None:
@@ -267,8 +284,8 @@ class Network:
         so curl, OpenSSL and Python's ssl accept the services' certificates unconfigured."""
         ca = LabCA(self.workdir)
         bundle = ca.bundle()
-        self._everywhere([(h.name, f"mount --bind {bundle} {SYSTEM_BUNDLE} && echo ok")
-                          for h in self.topology.hosts], "cannot install the lab CA")
+        self._everywhere([(node.name, f"mount --bind {bundle} {SYSTEM_BUNDLE} && echo ok")
+                          for node, _ in self._own_hosts()], "cannot install the lab CA")
         return ca
 
     def _start_servers(self) -> None:

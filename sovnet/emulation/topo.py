@@ -14,6 +14,8 @@ from mininet.link import Intf, OVSLink, TCIntf, TCLink
 from mininet.node import Host, OVSSwitch, RemoteController
 from mininet.topo import Topo
 
+from sovnet.emulation.pods import POD_INTF, pods
+from sovnet.emulation.pods import setup_command as pod_setup
 from sovnet.errors import EmulationError
 from sovnet.model.topology import Link, Topology
 
@@ -21,7 +23,8 @@ IFNAMSIZ = 15  # longest Linux interface name
 
 
 def _host_end(topology: Topology, link: Link) -> str | None:
-    hosts = {h.name for h in topology.hosts}
+    """The host of a host link (a pod subscriber counts: its link stands for its pod's)."""
+    hosts = topology.memo("host_names", lambda t: {h.name for h in t.hosts})
     return link.a if link.a in hosts else link.b if link.b in hosts else None
 
 
@@ -29,12 +32,19 @@ def interface_names(topology: Topology) -> tuple[list[str], list[str], list[str]
     """(bridges, switch-side interfaces in the root namespace, host interfaces)."""
     bridges = [s.name for s in topology.switches]
     sw_intfs, host_intfs = [], []
+    pod_ports = set()
     for lk in topology.links:
+        host = _host_end(topology, lk)
         for node, port in ((lk.a, lk.a_port), (lk.b, lk.b_port)):
-            if node == _host_end(topology, lk):
+            if node == host:
                 host_intfs.append(f"{node}-eth0")
-            else:
-                sw_intfs.append(f"{node}-eth{port}")
+                continue
+            intf = f"{node}-eth{port}"
+            if intf in pod_ports:
+                continue  # a pod's port, listed once for all its subscribers
+            sw_intfs.append(intf)
+            if host is not None and topology.host(host).pod:
+                pod_ports.add(intf)
     return bridges, sw_intfs, host_intfs
 
 
@@ -59,12 +69,20 @@ def build_topo(topology: Topology, tx_offload: bool = True,
     """
     topo = Topo()
     for h in topology.hosts:
-        topo.addHost(
-            h.name, ip=f"{h.ip}/{h.prefixlen}", mac=h.mac, defaultRoute=f"dev {h.name}-eth0"
-        )
+        if not h.pod:
+            topo.addHost(
+                h.name, ip=f"{h.ip}/{h.prefixlen}", mac=h.mac, defaultRoute=f"dev {h.name}-eth0"
+            )
+    for pod in pods(topology):
+        topo.addHost(pod.name, members=pod.members)
+        topo.addLink(pod.name, pod.switch, port1=0, port2=pod.port, intfName1=POD_INTF,
+                     cls=HostLink, **({} if tx_offload else {"params1": {"txo": False}}))
     for s in topology.switches:
         topo.addSwitch(s.name, dpid=f"{s.dpid:016x}", controller_index=(owner or {}).get(s.dpid, 0))
+    in_pod = {h.name for h in topology.hosts if h.pod}
     for lk in topology.links:
+        if lk.a in in_pod or lk.b in in_pod:
+            continue  # its pod's link, above
         opts: dict = {}
         if lk.bw is not None:
             opts["bw"] = float(lk.bw)
@@ -133,6 +151,8 @@ class FastHost(Host):
     def setup_command(self) -> str:
         intf = self.defaultIntf()
         p = self.params
+        if p.get("members"):  # a pod (sovnet.emulation.pods)
+            return pod_setup(p["members"], getattr(intf, "txo", None) is False)
         lines = []
         if p.get("mac"):
             intf.mac = p["mac"]

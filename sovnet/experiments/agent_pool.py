@@ -16,6 +16,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sovnet.model.topology import resolver_ip
+
 
 @dataclass
 class Agent:
@@ -50,9 +52,11 @@ class AgentPool:
             if host in self.agents:
                 continue
             log = self.logdir / f"agent-{host}.log"
+            node = self.network.host(host)
             with open(log, "ab") as err:
-                popen = self.network.host(host).popen(
-                    [self.python, "-m", "sovnet.probes.agent", "--name", host],
+                popen = node.popen(
+                    [self.python, "-m", "sovnet.probes.agent", "--name", host,
+                     *self._pod_options(host, node)],
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env,
                 )
             self.network.track_process(popen.pid, f"probe agent in {host}")
@@ -62,6 +66,17 @@ class AgentPool:
                                  name=f"agent-{host}")
             t.start()
             self._threads.append(t)
+
+    def _pod_options(self, host: str, node) -> list[str]:
+        """A pod subscriber shares its namespace (and resolv.conf) with others: its agent binds
+        to the subscriber's addresses and asks the subscriber's own ISP's resolver."""
+        if not getattr(node, "source", None):
+            return []
+        options = ["--source", node.source]
+        if node.source6:
+            options += ["--source6", node.source6]
+        resolver = resolver_ip(self.network.topology, host)
+        return options + (["--resolver", resolver] if resolver else [])
 
     def _read(self, agent: Agent) -> None:
         for raw in agent.popen.stdout:

@@ -96,8 +96,7 @@ class _Runner:
         try:
             with self.ui:
                 self.ui.log(f"[bold]{self.sc.title}[/]: starting the lab "
-                            f"({self.topo.name}: {len(self.topo.switches)} switches, "
-                            f"{len(self.topo.hosts)} hosts) -> {self.folder.path}")
+                            f"({self.topo.name}: {self.topo.size()}) -> {self.folder.path}")
                 logs = self.folder.path / "logs"
                 with Lab(self.topo, logs, store_path=self.folder.path / "store.db",
                          source=str(self.sc.source or self.sc.name)) as lab:

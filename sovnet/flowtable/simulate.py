@@ -22,7 +22,7 @@ from sovnet.model.flows import (
     FlowRule,
     ipv6_network,
 )
-from sovnet.model.topology import Topology
+from sovnet.model.topology import Host, Topology
 
 Packet = Mapping[str, Any]
 
@@ -125,7 +125,9 @@ def trace(topo: Topology, tables: Mapping[int, Iterable[FlowRule]], src: str,
           packet: Packet, max_hops: int = 64) -> Trace:
     """Follow `packet` sent by host `src` through the compiled `tables` ({dpid: flows})."""
     h = topo.host(src)
-    attach = {(x.switch, x.port): x.name for x in topo.hosts}
+    attach: dict[tuple[str, int], list[Host]] = {}
+    for x in topo.hosts:  # a pod's subscribers share their pod's port
+        attach.setdefault((x.switch, x.port), []).append(x)
     links = {}
     for lk in topo.switch_links():
         links[(lk.a, lk.a_port)] = (lk.b, lk.b_port)
@@ -148,12 +150,22 @@ def trace(topo: Topology, tables: Mapping[int, Iterable[FlowRule]], src: str,
             return Trace(tuple(steps), None, steps[-1], tuple(hops),
                          rejected=port == CONTROLLER_PORT)
         if (switch, port) in attach:
-            return Trace(tuple(steps), attach[(switch, port)], None, tuple(hops),
-                         steered=steered)
+            return Trace(tuple(steps), _receiver(attach[(switch, port)], packet), None,
+                         tuple(hops), steered=steered)
         if (switch, port) not in links:
             return Trace(tuple(steps), None, steps[-1], tuple(hops))
         switch, in_port = links[(switch, port)]
     return Trace(tuple(steps), None, steps[-1] if steps else None, tuple(hops))
+
+
+def _receiver(hosts: list[Host], packet: Packet) -> str:
+    """The host on a port that takes the packet: the one it is addressed to, on a pod's port."""
+    if len(hosts) > 1:
+        for field in ("ipv4_dst", "ipv6_dst", "arp_tpa", "ipv6_nd_target"):
+            for h in hosts:
+                if packet.get(field) in (h.ip, h.ip6):
+                    return h.name
+    return hosts[0].name
 
 
 def table_name(table: int) -> str:

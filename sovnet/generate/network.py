@@ -56,8 +56,7 @@ class Network:
         subs = sum(e.fields.get("count", 1) for e in self.subscribers)
         return {"isps": len(self.isps), "switches": len(self.switches),
                 "subscribers": subs, "services": len(self.services),
-                "resolvers": len(self.resolvers),
-                "hosts": subs + len(self.services) + len(self.resolvers)}
+                "resolvers": len(self.resolvers)}
 
 
 def generate(p: Params) -> Network:

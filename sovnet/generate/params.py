@@ -44,12 +44,13 @@ class Params:
     borders: int = 3  # international gateways
     internet: int = 3  # switches abroad
     bw: float | None = None  # Mbit/s on every link; None: unshaped
+    pods: bool = False  # every subscriber in its switch's pod (macvlans, no namespace each)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def check(self) -> None:
         for f in fields(self):
             v = getattr(self, f.name)
-            if f.name in ("name", "extra", "bw", "unregistered", "depend", "http3"):
+            if f.name in ("name", "extra", "bw", "unregistered", "depend", "http3", "pods"):
                 continue
             low = 0 if f.name in ("fixed", "mobile", "domestic", "foreign", "subscribers") \
                 else 1
@@ -75,10 +76,11 @@ PRESETS = {
     "national-250": Params(name="national-250", seed=250, fixed=2, mobile=3, regions=4,
                            aggregation=1, access=11, subscribers=5),
     # 4 ISPs x (1 core + 1 aggregation + 5 access) + 1 IXP + 1 data centre + 2 borders + 2
-    # internet switches = 34 switches; 20 access switches x 500 = 10,000 subscribers.
+    # internet switches = 34 switches; 20 access switches x 500 = 10,000 subscribers, in one
+    # pod per access switch.
     "national-10k": Params(name="national-10k", seed=10_000, fixed=2, mobile=2, regions=1,
                            aggregation=1, access=5, subscribers=500, domestic=40, foreign=60,
-                           ixps=1, datacentres=1, borders=2, internet=2),
+                           ixps=1, datacentres=1, borders=2, internet=2, pods=True),
 }
 
 

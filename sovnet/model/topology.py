@@ -48,7 +48,8 @@ class Switch:
 
 @dataclass(frozen=True)
 class Host:
-    """A Mininet host: one interface, one address, attached to one switch port."""
+    """A Mininet host: one interface, one address, attached to one switch port. A pod subscriber
+    (`pod`) is an interface in a shared host instead, on the port of that host."""
 
     name: str
     kind: str  # one of HOST_KINDS
@@ -58,6 +59,12 @@ class Host:
     switch: str
     port: int
     ip6: str = ""  # "fd00:5e::a01:5" in a dual-stack topology (its IPv4 embedded), else ""
+    pod: str = ""  # the emulated host it shares with its switch's other pod subscribers, or ""
+
+
+def pod_name(switch: str) -> str:
+    """The pod host of a switch. Topology names have no '-', so no name can clash with it."""
+    return f"pod-{switch}"
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,15 @@ class Topology:
 
     def hosts_on(self, switch: str) -> tuple[Host, ...]:
         return self.memo("hosts_on", _hosts_by_switch).get(switch, ())
+
+    def size(self) -> str:
+        """"22 switches, 70 hosts", or with pods "34 switches, 10,104 hosts in 124 namespaces"."""
+        pods = {h.pod for h in self.hosts if h.pod}
+        text = f"{len(self.switches):,} switches, {len(self.hosts):,} hosts"
+        if pods:
+            spaces = sum(1 for h in self.hosts if not h.pod) + len(pods)
+            text += f" in {spaces:,} namespaces"
+        return text
 
     def switch(self, name: str) -> Switch:
         return self._by("switches")[name]

@@ -40,7 +40,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
-from sovnet.probes import tls
+from sovnet.probes import source, tls
 from sovnet.probes.http3 import H3Timeouts, measure_http3
 from sovnet.probes.net import (
     Clock,
@@ -167,7 +167,8 @@ def measure_latency(target: dict, cmd: dict) -> dict:
     if not is_ip(ip):
         raise ValueError(f"not an IPv4 address: {ip!r}")
     count, timeout = int(cmd.get("count", 3)), float(cmd.get("timeout", 1))
-    argv = ["ping", "-n", "-c", str(count), "-i", str(PING_INTERVAL), "-W", f"{timeout:g}", ip]
+    argv = ["ping", "-n", "-c", str(count), "-i", str(PING_INTERVAL), "-W", f"{timeout:g}",
+            *source.ping_options(ip), ip]
     try:
         done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               timeout=count * PING_INTERVAL + timeout + 5)
@@ -277,11 +278,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", required=True, help="the vantage point, for the log")
     ap.add_argument("--resolver", help="IP[:PORT]; default: first nameserver of resolv.conf")
     ap.add_argument("--http-port", type=int, default=80, help="port of port-less URLs")
+    ap.add_argument("--source", help="bind every socket to this IPv4 address (a pod subscriber)")
+    ap.add_argument("--source6", help="and IPv6 sockets to this address")
     a = ap.parse_args(argv)
+    source.use(a.source, a.source6)
     resolver = a.resolver or default_resolver()
     env = ProbeEnv(parse_endpoint(resolver, 53) if resolver else None, a.http_port)
     out = Output(sys.stdout)
-    sys.stderr.write(f"agent {a.name}: resolver {resolver or 'none'}, http port {a.http_port}\n")
+    bound = f", source {a.source}" + (f" {a.source6}" if a.source6 else "") if a.source else ""
+    sys.stderr.write(f"agent {a.name}: resolver {resolver or 'none'}, http port {a.http_port}"
+                     f"{bound}\n")
     sys.stderr.flush()
     running: list[threading.Thread] = []
     for text in sys.stdin:

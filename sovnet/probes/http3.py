@@ -27,6 +27,7 @@ from aioquic.quic.connection import QuicConnection
 from aioquic.quic.events import ConnectionTerminated, QuicEvent
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from sovnet.probes import source
 from sovnet.probes.net import MAX_BODY, Clock, ProbeEnv, endpoint, is_ip, resolve
 from sovnet.probes.parse import parse_page
 
@@ -131,7 +132,8 @@ async def _fetch(url: H3Url, ip: str, timeouts: H3Timeouts, cafile: str | None,
     loop = asyncio.get_running_loop()
     family = socket.AF_INET6 if ":" in ip else socket.AF_INET
     transport, client = await loop.create_datagram_endpoint(
-        lambda: _Client(QuicConnection(configuration=config)), family=family)
+        lambda: _Client(QuicConnection(configuration=config)), family=family,
+        local_addr=source.local_address(family))
     try:
         client.connect((ip, url.port))
         try:

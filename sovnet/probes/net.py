@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 from dnslib import QTYPE, RCODE, DNSError, DNSRecord
 
+from sovnet.probes import source
+
 MAX_BODY = 1 << 20
 CHUNK = 1 << 16
 
@@ -96,7 +98,7 @@ def parse_endpoint(text: str, default_port: int) -> tuple[str, int]:
 
 def _exchange(query: DNSRecord, resolver: tuple[str, int], timeout: float) -> DNSRecord:
     deadline = time.monotonic() + timeout
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    with source.new_socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         # A connected UDP socket gets the resolver's ICMP port-unreachable as ECONNREFUSED.
         s.connect(resolver)
         s.send(query.pack())
@@ -179,7 +181,7 @@ def tcp_connect(ip: str, port: int, timeout: float, clock: Clock, mss: int | Non
     """-> (df-005 record, the connected socket or None). `mss` caps the segments it sends."""
     t0 = clock.now()
     family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-    sock: socket.socket | None = socket.socket(family, socket.SOCK_STREAM)
+    sock: socket.socket | None = source.new_socket(family, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     if mss is not None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, mss)

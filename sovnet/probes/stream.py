@@ -24,6 +24,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from sovnet.probes import source
 from sovnet.probes.net import failure_string
 
 ECHO_REPLY, DEST_UNREACH, ECHO_REQUEST, TIME_EXCEEDED = 0, 3, 8, 11
@@ -122,7 +123,7 @@ def icmp_stream(ip: str, rate: float, window: float, linger: float = LINGER) -> 
     replies: list[list[float]] = []
     replied: set[int] = set()
     errors: list[str] = []
-    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as sock:
+    with source.new_socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as sock:
         sock.setblocking(False)
         start_wall, start = time.time(), time.monotonic()
         i = 0

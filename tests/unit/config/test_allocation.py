@@ -50,3 +50,18 @@ def test_a_switch_whose_ports_run_out_is_reported_once(monkeypatch):
         topology_from_text(BASE + "  home: {switch: s1, count: 5}\n", "t.yaml")
     assert str(e.value) == ("t.yaml:14:18: subscribers.home.switch: no free port left on switch s1 "
                             "(expected at most 4 links and hosts on one switch)")
+
+
+def test_the_pod_subscribers_of_a_switch_share_one_port_taken_where_the_first_comes():
+    t = topology_from_text(BASE + "  a: {switch: s1}\n"
+                                  "  home: {switch: s1, count: 3, pod: true}\n"
+                                  "  b: {switch: s1}\n"
+                                  "  far: {switch: s2, pod: true}\n"
+                                  "  more: {switch: s1, pod: true}\n",
+                           "t.yaml")
+    port = {h.name: h.port for h in t.hosts}
+    pod = {h.name: h.pod for h in t.hosts}
+    assert [port[n] for n in ("a", "home1", "home2", "home3", "b", "more")] == [2, 3, 3, 3, 4, 3]
+    assert pod["home1"] == pod["more"] == "pod-s1" and pod["far"] == "pod-s2"
+    assert pod["a"] == pod["b"] == pod["dns1"] == ""
+    assert len({t.host(n).mac for n in port}) == len(port)  # each keeps its own MAC

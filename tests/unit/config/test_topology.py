@@ -251,7 +251,10 @@ def test_readme_example_loads():
     text = (ROOT / "topologies" / "README.md").read_text()
     example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
     t = topology_from_text(example, "README.md")
-    assert [s.name for s in t.subscribers] == ["alice", "bob", "home1", "home2", "home3", "carol"]
+    assert [s.name for s in t.subscribers] == ["alice", "bob", "home1", "home2", "home3",
+                                               "flat1", "flat2", "carol"]
+    assert t.host("flat1").pod == t.host("flat2").pod == "pod-acc1"
+    assert t.host("flat1").port == t.host("flat2").port
     assert t.host("bob").port == 7 and not t.subscriber("bob").registered
     assert t.switch("acc2").dpid == 16
     assert t.host("carol").ip == "10.1.0.50"

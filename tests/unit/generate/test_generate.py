@@ -37,6 +37,10 @@ def test_the_shipped_sizes():
     assert len(N250.switches) == 255 and len(N250.hosts) >= 1000
     big = load_topology(str(TOPOLOGIES / "national-10k.yaml"))
     assert len(big.subscribers) == 10_000
+    # one pod per access switch: 20 hosts hold the 10,000 subscribers
+    assert {h.pod for h in big.hosts if h.kind == "subscriber"} == {
+        f"pod-{s.name}" for s in big.switches if s.role == "access"}
+    assert not any(h.pod for h in N250.hosts)
 
 
 @pytest.mark.parametrize("overrides, message", [
