@@ -166,9 +166,22 @@ class SovnetController(app_manager.OSKenApp):
             self.schedule_timer.start()
 
     def _audit_loop(self) -> None:
-        while not self.stopping.wait(self.settings.reconcile_interval):
-            for dpid, dp in list(self.datapaths.items()):
-                self._do(dp, self.sync.audit(dpid))
+        """Every switch is audited once per reconcile_interval, one at a time and evenly
+        spread: auditing all at once parses every flow of the network in one burst (32,000
+        at 10,000 subscribers, a second of this process's time), which a change arriving
+        then would wait behind."""
+        while not self.stopping.is_set():
+            dpids = sorted(self.datapaths)
+            if not dpids:
+                self.stopping.wait(self.settings.reconcile_interval)
+                continue
+            gap = self.settings.reconcile_interval / len(dpids)
+            for dpid in dpids:
+                if self.stopping.wait(gap):
+                    return
+                dp = self.datapaths.get(dpid)
+                if dp is not None:
+                    self._do(dp, self.sync.audit(dpid))
 
     def _resync(self, dpid: int) -> None:
         dp = self.datapaths.get(dpid)

@@ -229,7 +229,10 @@ class Enforcer:
         if actual_meters is not None:
             add, modify, delete = diff_meters(meters, actual_meters)
             plan = replace(plan, meters_add=add, meters_modify=modify, meters_delete=delete)
-        return plan, {f.key: f for f in actual}, rev
+        # The flows a modify replaces, for their cookies (sovnet.controller.ofmsg.flow_mods);
+        # most plans modify nothing, and a switch holds thousands of flows.
+        modified = {f.key for f in plan.modify}
+        return plan, {f.key: f for f in actual if f.key in modified} if modified else {}, rev
 
     def error(self, dpid: int, text: str) -> None:
         with self.lock:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from mininet.link import OVSIntf
 from mininet.net import Mininet
@@ -47,10 +48,13 @@ def ip_batch(lines: list[str]) -> None:
 
 
 class FastMininet(Mininet):
+    workdir: Path | None = None  # where hosts' setup files go (set by its owner); None: /tmp
+
     def configHosts(self):  # noqa: N802 (Mininet's naming)
         ip_batch([f"link set dev {intf} up" for sw in self.switches
                   for intf in sw.intfList() if isinstance(intf, FastIntf)])
-        work = [(h, h.setup_command()) for h in self.hosts]
+        folder = Path(self.workdir or tempfile.mkdtemp(prefix="sovnet-hosts-")) / "hosts"
+        work = [(h, h.setup_command(folder)) for h in self.hosts]
         for (host, _), out in zip(work, on_every_host(work), strict=True):
             if not out.strip().endswith("ok"):
                 raise EmulationError(f"host {host.name}: cannot set it up: {out.strip()}")

@@ -206,6 +206,7 @@ class Network:
             build=False,
             waitConnected=False,
         )
+        self.net.workdir = self.workdir
         for k, port in enumerate(self.controller_ports):
             self.net.addController(
                 f"c{k}",

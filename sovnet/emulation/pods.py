@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 from sovnet.model.topology import Host, Topology
 
@@ -69,21 +70,21 @@ SYSCTLS = ("net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
            "net.ipv6.conf.default.accept_ra=0", "net.ipv6.conf.default.accept_dad=0")
 
 
-def setup_command(members: tuple[Host, ...], tx_off: bool) -> str:
-    """One shell command that sets a pod up and prints ok."""
+def setup_command(name: str, members: tuple[Host, ...], tx_off: bool, folder: Path) -> str:
+    """One shell command that sets a pod up and prints ok. The `ip -batch` files go to `folder`:
+    a pod's thousands of lines would not pass through its shell's terminal, whose lines end at
+    4095 bytes."""
     v4, v6 = setup_lines(members)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.ip").write_text("\n".join(v4) + "\n")
     sysctls = SYSCTLS + (("net.ipv6.conf.all.disable_ipv6=0",) if v6 else ())
-    command = f"sysctl -qw {' '.join(sysctls)} && {_batch(v4, '')}"
+    command = f"sysctl -qw {' '.join(sysctls)} && ip -b {shlex.quote(str(folder / name))}.ip"
     if v6:
-        command += f" && {_batch(v6, '-6 ')}"
+        (folder / f"{name}.ip6").write_text("\n".join(v6) + "\n")
+        command += f" && ip -6 -b {shlex.quote(str(folder / name))}.ip6"
     if tx_off:
         command += f" && ethtool -K {POD_INTF} tx off >/dev/null"
     return command + " && echo ok"
-
-
-def _batch(lines: list[str], family: str) -> str:
-    return ("printf '%s\\n' " + " ".join(shlex.quote(ln) for ln in lines)
-            + f" | ip {family}-b -")
 
 
 class PodMember:

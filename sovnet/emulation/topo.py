@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import shlex
 import warnings
+from pathlib import Path
 
 from mininet import link as mnlink
 from mininet.link import Intf, OVSLink, TCIntf, TCLink
@@ -148,11 +149,13 @@ class FastHost(Host):
     """A Mininet host whose address, MAC, link, routes and loopback are set with one command,
     which FastMininet sends to every host at once (sovnet.emulation.fastnet)."""
 
-    def setup_command(self) -> str:
+    def setup_command(self, folder: Path) -> str:
+        """folder: where a pod's (sovnet.emulation.pods) batch files go."""
         intf = self.defaultIntf()
         p = self.params
-        if p.get("members"):  # a pod (sovnet.emulation.pods)
-            return pod_setup(p["members"], getattr(intf, "txo", None) is False)
+        if p.get("members"):
+            return pod_setup(self.name, p["members"], getattr(intf, "txo", None) is False,
+                             folder)
         lines = []
         if p.get("mac"):
             intf.mac = p["mac"]

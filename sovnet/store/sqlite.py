@@ -51,6 +51,7 @@ class SqliteStore(SingleChangeWrites):
         self._tx: SqliteTransaction | None = None
         self._topology_cache: tuple[tuple[int, int], Topology] | None = None
         self._force_cache: dict[str, tuple[int, dict[str, dict]]] = {}  # entity -> (rev, bodies)
+        self._states_cache: tuple[dict, dict, dict[str, SubscriberState]] | None = None
         self._flows = flowrecords.SqliteFlowLog(self)
         try:
             db.ensure_schema(self._conn, self.path)
@@ -238,8 +239,17 @@ class SqliteStore(SingleChangeWrites):
         return policies_in_force(self._in_force(conn, "policy", rev))
 
     def _subscribers_at(self, conn: sqlite3.Connection, rev: int) -> dict[str, SubscriberState]:
-        return subscribers_in_force(self._in_force(conn, "subscriber", rev),
-                                    self._in_force(conn, "device", rev))
+        """Made again only when subscribers or devices changed: a policy change leaves the
+        states of 10,000 subscribers as they were (and the very same dict, which the
+        controller's incremental compile then knows at once as unchanged)."""
+        subs = self._in_force(conn, "subscriber", rev)
+        devices = self._in_force(conn, "device", rev)
+        cached = self._states_cache
+        if cached is None or cached[0] is not subs or cached[1] is not devices:
+            cached = (subs, devices, subscribers_in_force(subs, devices))
+            if self._tx is None:
+                self._states_cache = cached
+        return cached[2]
 
     def _in_force(self, conn: sqlite3.Connection, entity: str, rev: int) -> dict[str, dict]:
         """db.in_force, from the newest one read before plus the changes since: a controller
@@ -251,11 +261,13 @@ class SqliteStore(SingleChangeWrites):
         else:
             bodies = cached[1]
             if cached[0] < rev:
-                bodies = dict(bodies)
-                for key, op, body in conn.execute(
-                        "SELECT key, op, body_json FROM changes WHERE entity = ? AND "
-                        "revision > ? AND revision <= ? ORDER BY revision, seq",
-                        (entity, cached[0], rev)):
+                rows = conn.execute(
+                    "SELECT key, op, body_json FROM changes WHERE entity = ? AND "
+                    "revision > ? AND revision <= ? ORDER BY revision, seq",
+                    (entity, cached[0], rev)).fetchall()
+                if rows:  # else the very same dict: what is derived from it stays valid
+                    bodies = dict(bodies)
+                for key, op, body in rows:
                     if op == "put":
                         bodies[key] = json.loads(body)
                     else:

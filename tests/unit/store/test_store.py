@@ -126,3 +126,19 @@ def test_a_reader_following_every_revision_sees_what_a_fresh_reader_sees(tmp_pat
         fresh.close()
     assert follower.snapshot(2) == open_store(path).snapshot(2)  # an older one: read afresh
     assert follower.snapshot() == open_store(path).snapshot()
+
+
+def test_policy_changes_leave_the_subscribers_states_the_very_same_object(tmp_path):
+    """A controller compares each switch's subscriber states with what it compiled before;
+    at 10,000 subscribers, re-deriving them for every policy change cost a third of it."""
+    from tests.unit import handmade
+
+    path = tmp_path / "store.db"
+    writer, follower = open_store(path), open_store(path)
+    writer.load_inventory(handmade.topology())
+    first = follower.snapshot().subscribers
+    writer.add_policy(PolicyRequest.of("deny", "all", "international"))
+    assert follower.snapshot().subscribers is first
+    writer.register_device("bob", "02:00:00:00:01:99")
+    changed = follower.snapshot().subscribers
+    assert changed is not first and changed == open_store(path).snapshot().subscribers
