@@ -66,14 +66,17 @@ STREAM_RATE = 200  # echo requests a second: the data-plane figure is good to 5 
 PACE_S = 0.4  # between data-plane changes, so each cut or opening shows in the stream
 
 
-def dataplane_effect(lab: Lab, changes: int) -> tuple[list[float], list[float], str]:
-    """`changes` paced store changes (as enforcement_latency's) while a subscriber streams
-    echo requests to the service they deny: commit -> the last reply (a cut) and commit -> the
-    first reply after it (an opening), in seconds; and the subscriber's name."""
+def dataplane_effect(lab: Lab, changes: int, make_changes=None, pace: float = PACE_S
+                     ) -> tuple[list[float], list[float], str]:
+    """`changes` paced changes (by default the store changes of enforcement_latency) while a
+    subscriber streams echo requests to the service they deny: commit -> the last reply (a
+    cut) and commit -> the first reply after it (an opening), in seconds; and the
+    subscriber's name. make_changes(changes, pace) -> iterable of (commit time, cut) makes
+    them another way (sovnet.bench_faucet)."""
     topo = lab.topology
     svc = bench_service(lab)
-    sub = next(s.name for s in topo.subscribers if s.registered)
-    window = changes * (PACE_S + 0.3) + 2.0
+    sub = stream_subscriber(lab)
+    window = changes * (pace + 0.3) + 2.0
     node = lab.host(sub)
     code = ("import json, sys; from sovnet.probes import source; "
             "from sovnet.probes.stream import icmp_stream; source.use(sys.argv[4] or None); "
@@ -83,7 +86,10 @@ def dataplane_effect(lab: Lab, changes: int) -> tuple[list[float], list[float], 
                       stderr=subprocess.PIPE)
     try:
         time.sleep(1.0)  # the stream runs before the first change
-        commits = [(t, not cut) for t, _, cut in bench_changes(lab, changes, PACE_S)]
+        if make_changes is None:
+            commits = [(t, not cut) for t, _, cut in bench_changes(lab, changes, pace)]
+        else:
+            commits = [(t, not cut) for t, cut in make_changes(changes, pace)]
         out, err = proc.communicate(timeout=window + 30)
     finally:
         if proc.poll() is None:
@@ -103,6 +109,11 @@ def dataplane_effect(lab: Lab, changes: int) -> tuple[list[float], list[float], 
             # replies to requests sent before the cut may land just after it: they got through
             cuts.append(max(after[-1] - t, 0.0) if after else 0.0)
     return cuts, opens, sub
+
+
+def stream_subscriber(lab: Lab) -> str:
+    """The subscriber whose echo stream shows a change: the first registered one."""
+    return next(s.name for s in lab.topology.subscribers if s.registered)
 
 
 def bulk_install(lab: Lab, n: int) -> tuple[float, int]:
@@ -189,6 +200,12 @@ def _ms(xs: list[float]) -> str:
             f"worst {max(xs) * 1000:.1f} ms, best {min(xs) * 1000:.1f} ms (n={len(xs)})")
 
 
+def _ratio(theirs: list[float], ours: list[float]) -> str:
+    if not theirs or not ours or statistics.median(ours) == 0:
+        return "n/a"
+    return f"{statistics.median(theirs) / statistics.median(ours):.1f}x"
+
+
 def main(args) -> int:
     topo = load_topology(args.topology)
     print(f"{topo.name}: {topo.size()}")
@@ -221,6 +238,15 @@ def main(args) -> int:
                 took, flows = bulk_install(lab, args.bulk)
                 print(f"bulk install: {flows:,} flows in one revision (one bundle per switch), "
                       f"commit -> last ack {took:.2f} s: {flows / took:,.0f} flows/s")
+            if args.faucet:  # last: Faucet takes the bridges over
+                from sovnet.bench_faucet import FAUCET, faucet_effect
+
+                f_cuts, f_opens, ready = faucet_effect(lab, min(args.changes, 20))
+                print(f"{FAUCET}, the same change as an ACL (its config rewritten, SIGHUP), on "
+                      f"the same bridges (forwarding {ready:.1f} s after taking them over): cut "
+                      f"(last reply) {_ms(f_cuts)}; opened (first reply) {_ms(f_opens)}")
+                print(f"  Faucet / sovnet, change -> effect in the data plane: cut "
+                      f"{_ratio(f_cuts, cuts)}, opened {_ratio(f_opens, opens)}")
         t1 = time.monotonic()
     print(f"stop: {time.monotonic() - t1:.2f} s")
     return 0

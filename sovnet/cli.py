@@ -95,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--bulk", type=int, default=0, metavar="N",
                    help="latency: then one revision of N allows, every access switch taking "
                         "N flows in one bundle (flows/s into OVS)")
+    b.add_argument("--faucet", action="store_true",
+                   help="latency: then the same change as a Faucet ACL on the same bridges "
+                        "(installs Faucet from PyPI into .venv-faucet the first time)")
     b.add_argument("--whitelist", type=int, default=1000,
                    help="compile: allows beside the deny of international")
     b.add_argument("--connections", type=int, default=50, help="dpi: handshakes timed each way")
