@@ -4,8 +4,9 @@ latency    N store changes (alternately a deny of one foreign service for everyo
            revocation); for each, store commit -> the last switch's barrier reply. Then the
            same changes, paced, while a subscriber streams echo requests to the service (commit
            -> the first effect in the data plane); the change pushed by `ovs-ofctl --bundle`
-           from a file per switch, all at once,
-           and the resident memory of the controller processes and ovs-vswitchd.
+           from a file per switch, all at once; the resident memory of the controller
+           processes and ovs-vswitchd; with --bulk, a bulk install; with --faucet, last, the
+           same change as a Faucet ACL on the same bridges (sovnet.bench_faucet).
 startstop  time to bring the lab up (controller, network, servers, every switch enforcing the
            inventory) and to tear it down; flows per switch as read back from OVS.
 """
@@ -200,6 +201,21 @@ def _ms(xs: list[float]) -> str:
             f"worst {max(xs) * 1000:.1f} ms, best {min(xs) * 1000:.1f} ms (n={len(xs)})")
 
 
+def faucet_side_by_side(lab: Lab, changes: int, cuts: list[float], opens: list[float]) -> None:
+    from sovnet.bench_faucet import FAUCET, NotForwarding, faucet_effect
+
+    try:
+        f_cuts, f_opens, ready = faucet_effect(lab, changes)
+    except NotForwarding as e:
+        print(f"{FAUCET}: {e}")
+        return
+    print(f"{FAUCET}, the same change as an ACL (its config rewritten, SIGHUP), on the same "
+          f"bridges (forwarding {ready:.1f} s after taking them over): cut (last reply) "
+          f"{_ms(f_cuts)}; opened (first reply) {_ms(f_opens)}")
+    print(f"  Faucet / sovnet, change -> effect in the data plane: cut "
+          f"{_ratio(f_cuts, cuts)}, opened {_ratio(f_opens, opens)}")
+
+
 def _ratio(theirs: list[float], ours: list[float]) -> str:
     if not theirs or not ours or statistics.median(ours) == 0:
         return "n/a"
@@ -239,14 +255,7 @@ def main(args) -> int:
                 print(f"bulk install: {flows:,} flows in one revision (one bundle per switch), "
                       f"commit -> last ack {took:.2f} s: {flows / took:,.0f} flows/s")
             if args.faucet:  # last: Faucet takes the bridges over
-                from sovnet.bench_faucet import FAUCET, faucet_effect
-
-                f_cuts, f_opens, ready = faucet_effect(lab, min(args.changes, 20))
-                print(f"{FAUCET}, the same change as an ACL (its config rewritten, SIGHUP), on "
-                      f"the same bridges (forwarding {ready:.1f} s after taking them over): cut "
-                      f"(last reply) {_ms(f_cuts)}; opened (first reply) {_ms(f_opens)}")
-                print(f"  Faucet / sovnet, change -> effect in the data plane: cut "
-                      f"{_ratio(f_cuts, cuts)}, opened {_ratio(f_opens, opens)}")
+                faucet_side_by_side(lab, min(args.changes, 20), cuts, opens)
         t1 = time.monotonic()
     print(f"stop: {time.monotonic() - t1:.2f} s")
     return 0

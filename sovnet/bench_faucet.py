@@ -34,6 +34,7 @@ DEPENDENCIES = ("os_ken==3.1.0", "chewie==0.0.25", "networkx==3.4.2", "pbr==6.1.
 # Faucet learns the network anew after each reload; a change waits this long before the next.
 PACE_S = 2.0
 FAUCET_COOKIE = 0x5ADC15C0  # Faucet's default cookie (faucet.dp)
+FORWARD_TIMEOUT_S = 180.0
 
 
 def ensure_faucet() -> Path:
@@ -55,6 +56,10 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class NotForwarding(SovnetError):
+    """Faucet took the bridges but did not bring its stack up in time."""
 
 
 class FaucetRun:
@@ -106,6 +111,14 @@ class FaucetRun:
                 waiting.discard(name)
         assert not waiting, f"{len(waiting)} bridges still hold no Faucet flows"
 
+    def stack_ports_up(self) -> int:
+        """Stack ports Faucet has logged as up (each comes up once its LLDP beacons are heard)."""
+        try:
+            log = (self.folder / "faucet.log").read_text(errors="replace")
+        except OSError:
+            return 0
+        return log.count("state UP (previous state")
+
     def reload(self, denied: list[str]) -> float:
         self.write(denied)
         t = time.time()
@@ -146,7 +159,13 @@ def faucet_effect(lab: Lab, changes: int) -> tuple[list[float], list[float], flo
         faucet.take_over()
         waiting = {s.name for s in lab.topology.switches}
         eventually(lambda: faucet.programmed(waiting), timeout=180, interval=0.5)
-        eventually(forwarding, timeout=120, interval=0.5)
+        try:
+            eventually(forwarding, timeout=FORWARD_TIMEOUT_S, interval=0.5)
+        except AssertionError:
+            raise NotForwarding(
+                f"Faucet did not forward within {FORWARD_TIMEOUT_S:g} s of programming every "
+                f"bridge: {faucet.stack_ports_up()} of {2 * len(lab.topology.switch_links())} "
+                f"stack ports were up (its log: {faucet.folder}/faucet.log)") from None
         ready = time.monotonic() - t0
         if faucet.proc.poll() is not None:
             raise SovnetError(f"Faucet exited; see {faucet.folder}")

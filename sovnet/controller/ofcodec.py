@@ -6,11 +6,30 @@ flow compiled and the same flow read back from OVS compare equal (tested on real
 
 from __future__ import annotations
 
+import socket
 from typing import Any
+
+from os_ken.lib import addrconv, type_desc
 
 from sovnet.model.flows import FlowRule, canonical_instructions, rule
 
 FULL64 = (1 << 64) - 1
+
+
+def _packed(family: int, slow):
+    def text_to_bin(text):
+        try:
+            return socket.inet_pton(family, text)
+        except (OSError, TypeError):
+            return slow(text)  # anything but a plain address: os-ken's own answer, or error
+    return text_to_bin
+
+
+# os-ken turns every address of a match into bytes through netaddr, at 20 us each: a quarter
+# of a bulk install's time in the controller. The kernel's inet_pton gives the very same bytes
+# for the plain addresses sovnet writes (tests/unit/controller/test_ofcodec.py) in 1 us.
+type_desc.IPv4Addr.from_user = staticmethod(_packed(socket.AF_INET, addrconv.ipv4.text_to_bin))
+type_desc.IPv6Addr.from_user = staticmethod(_packed(socket.AF_INET6, addrconv.ipv6.text_to_bin))
 
 
 def to_match(parser, match: tuple[tuple[str, Any], ...]):

@@ -155,11 +155,13 @@ class FlowKey:
 
     # A total order for sorted plans and dumps. Match values mix types (an address is a str, a
     # prefix a tuple), which Python cannot compare with each other, so the match sorts by repr.
-    def _order(self) -> tuple:
+    def sort_key(self) -> tuple:
+        """sorted(keys, key=FlowKey.sort_key) makes each repr once, not once per comparison:
+        10,000 flows sorted by `<` spent a second on reprs."""
         return (self.dpid, self.table, self.priority, repr(self.match))
 
     def __lt__(self, other: FlowKey) -> bool:
-        return self._order() < other._order()
+        return self.sort_key() < other.sort_key()
 
 
 @dataclass(frozen=True)

@@ -63,13 +63,14 @@ def diff(desired: Iterable[FlowRule], actual: Iterable[FlowRule]) -> FlowPlan:
         actual = [f for f in actual if id(f) not in both]
     want: dict[FlowKey, FlowRule] = {f.key: f for f in desired}
     have: dict[FlowKey, FlowRule] = {f.key: f for f in actual if is_ours(f.cookie)}
-    add = tuple(want[k] for k in sorted(want.keys() - have.keys()))
-    delete = tuple(have[k] for k in sorted(have.keys() - want.keys()))
+    add = tuple(want[k] for k in sorted(want.keys() - have.keys(), key=FlowKey.sort_key))
+    delete = tuple(have[k] for k in sorted(have.keys() - want.keys(), key=FlowKey.sort_key))
     # Sorted after filtering: a switch's flows mostly stay as they are, and sorting FlowKeys
     # is the slow part of a diff.
     modify = tuple(want[k] for k in sorted(
-        k for k in want.keys() & have.keys()
-        if (want[k].instructions, want[k].cookie) != (have[k].instructions, have[k].cookie)))
+        (k for k in want.keys() & have.keys()
+         if (want[k].instructions, want[k].cookie) != (have[k].instructions, have[k].cookie)),
+        key=FlowKey.sort_key))
     return FlowPlan(add, modify, delete)
 
 
@@ -80,4 +81,4 @@ def apply(plan: FlowPlan, actual: Iterable[FlowRule]) -> tuple[FlowRule, ...]:
         table.pop(f.key, None)
     for f in (*plan.add, *plan.modify):
         table[f.key] = f
-    return tuple(table[k] for k in sorted(table))
+    return tuple(table[k] for k in sorted(table, key=FlowKey.sort_key))
