@@ -6,26 +6,13 @@ import pytest
 
 from sovnet.config import topology_from_text
 from sovnet.emulation.pods import POD_INTF, pods, setup_command, setup_lines
+from tests.unit.config.test_allocation import BASE  # two switches, a resolver, defaults
 
-TOPO = """\
-name: t
-addressing: {ipv6: "fd00:5e::/96"}
-isps:
-  fixnet: {kind: fixed, prefix: 10.1.0.0/16}
-switches:
-  s1: {role: access, isp: fixnet}
-  s2: {role: core}
-links:
-  - [s1, s2]
-resolvers:
-  dns1: {isp: fixnet, switch: s2}
-defaults:
-  subscriber: {class: fixed_home, isp: fixnet}
-subscribers:
+TOPO = BASE + """\
   alone: {switch: s1}
   home: {switch: s1, count: 2, pod: true}
+addressing: {ipv6: "fd00:5e::/96"}
 """
-
 
 @pytest.fixture
 def topo():
