@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sovnet", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=__doc__.split("\n\n", 1)[1])
+    p.add_argument("--version", action="version", version=f"sovnet {_version()}")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     r = sub.add_parser("run", help="replay a scenario and report what probes saw (root)")
@@ -109,6 +110,15 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("clean", help="remove what crashed sovnet runs left behind (root)")
     return p
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sovnet")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _terminate(*_):

@@ -99,3 +99,12 @@ def test_a_broken_pipe_that_is_not_stdout_is_not_hidden(monkeypatch):
     monkeypatch.setitem(cli._COMMANDS, "clean", broken)
     with pytest.raises(BrokenPipeError):
         main(["clean"])
+
+
+def test_version_names_the_installed_release(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out == f"sovnet {version('sovnet')}\n"
