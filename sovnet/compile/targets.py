@@ -47,6 +47,7 @@ def known_names(topo: Topology, kind: str) -> list[str] | None:
         "isp": lambda: [i.name for i in topo.isps],
         "subscriber": lambda: [s.name for s in topo.subscribers],
         "class": lambda: sorted({s.cls for s in topo.subscribers}),
+        "region": lambda: sorted({s.region for s in topo.subscribers if s.region}),
         "category": lambda: sorted({s.category for s in topo.services}),
     }.get(kind)
     return names() if names else None
@@ -81,9 +82,9 @@ def scope_metadata(topo: Topology, scope: Scope, policy_id: int) -> tuple[int, i
         return None
     if scope.kind == "tier":
         return meta_field(META_TIER_SHIFT, META_TIER_BITS, TIERS.index(scope.value) + 1)
-    if scope.kind == "standing":
-        raise CompileError(f"policy #{policy_id}: a standing scope has no single metadata match "
-                           "(expected scope_matches to expand it per subscriber)")
+    if scope.kind in ("standing", "region"):
+        raise CompileError(f"policy #{policy_id}: a {scope.kind} scope has no single metadata "
+                           "match (expected scope_matches to expand it per switch)")
     if scope.kind == "isp":
         _known(topo, scope, "ISP", policy_id)
         names = [i.name for i in topo.isps]
@@ -102,17 +103,25 @@ def scope_metadata(topo: Topology, scope: Scope, policy_id: int) -> tuple[int, i
 
 def check_scope(topo: Topology, scope: Scope, policy_id: int) -> None:
     """CompileError when the scope names what the topology lacks."""
-    if scope.kind != "standing":
+    if scope.kind == "region":
+        _known(topo, scope, "region", policy_id)
+    elif scope.kind != "standing":
         scope_metadata(topo, scope, policy_id)
 
 
 def scope_matches(topo: Topology, scope: Scope, policy_id: int, local: list[str],
                   subscribers: Mapping[str, SubscriberState]) -> list[tuple[int, int] | None]:
     """The metadata matches covering the scope's subscribers among `local` (one switch's)."""
-    if scope.kind != "standing":
+    if scope.kind not in ("standing", "region"):
         return [scope_metadata(topo, scope, policy_id)]
+    covered = [s for s in local if in_scope(topo, scope, s, subscribers.get(s))]
+    if scope.kind == "region" and covered and len(covered) == len(local):
+        # A region is mostly whole switches: one match for all of this switch's subscribers
+        # (the policy table sees subscribers' packets only; admission sends the rest past it).
+        _known(topo, scope, "region", policy_id)
+        return [None]
     return [meta_field(META_SUB_SHIFT, META_SUB_BITS, subscriber_index(topo, s))
-            for s in local if in_scope(topo, scope, s, subscribers.get(s))]
+            for s in covered]
 
 
 class Coverage:

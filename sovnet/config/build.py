@@ -304,8 +304,10 @@ def _topology(p: Parsed, dpids: dict[str, int], ports: dict[Any, int],
                           pod=pod_name(sw) if h.kind == "subscriber" and h.get("pod") else ""))
         links.append(Link(a=h.name, a_port=None, b=sw, b_port=ports[n]))
         if h.kind == "subscriber":
-            subscribers.append(Subscriber(name=h.name, cls=h.get("class"), isp=h.get("isp"),
-                                          registered=h.get("registered", True)))
+            subscribers.append(Subscriber(
+                name=h.name, cls=h.get("class"), isp=h.get("isp"),
+                registered=h.get("registered", True),
+                region=h.get("region") or secs["switches"].entries[sw].region or ""))
         elif h.kind == "service":
             services.append(Service(name=h.name, domains=tuple(h.get("domains")),
                                     category=h.get("category"), locus=h.get("locus"),
@@ -319,7 +321,7 @@ def _topology(p: Parsed, dpids: dict[str, int], ports: dict[Any, int],
         description=p.description,
         isps=tuple(Isp(n, i.kind, i.prefix) for n, i in secs["isps"].entries.items()),
         switches=tuple(
-            Switch(n, dpids[n], s.role, s.isp, s.prefix or "")
+            Switch(n, dpids[n], s.role, s.isp, s.prefix or "", s.region or "")
             for n, s in secs["switches"].entries.items()
         ),
         hosts=tuple(hosts),

@@ -17,7 +17,7 @@ from sovnet.config.shape import validate, validate_lenient
 from sovnet.config.yamlsrc import Path
 
 _APPLIES = {  # fields of a group that subscribers / services take
-    "subscribers": ("class", "isp", "registered", "switch", "pod"),
+    "subscribers": ("class", "isp", "registered", "switch", "pod", "region"),
     "services": ("category", "locus", "switch", "depends_on", "https_redirect", "http3"),
 }
 _REQUIRED = {

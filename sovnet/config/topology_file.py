@@ -138,6 +138,16 @@ def _prefix96(value: Any) -> str:
     return str(net)
 
 
+_REGION_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+def _region(value: str) -> str:
+    if not _REGION_RE.match(value):
+        raise ValueError(f"bad region {got(value)} (expected lower-case letters, digits, _ and "
+                         "-, starting with a letter)")
+    return value
+
+
 _IP_PATTERN = r"[0-9]{1,3}(\.[0-9]{1,3}){3}"
 Prefix96 = Annotated[str, AfterValidator(_prefix96), WithJsonSchema(
     {"type": "string", "pattern": "^[0-9a-fA-F:]+/96$"})]
@@ -161,6 +171,9 @@ Loss = Annotated[float, BeforeValidator(_loss), WithJsonSchema(
     {"anyOf": [{"type": "number", "minimum": 0, "maximum": 100},
                {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?%$"}]})]
 Bandwidth = Annotated[float, Field(gt=0, description="Mbit/s")]
+Region = Annotated[str, AfterValidator(_region), WithJsonSchema(
+    {"type": "string", "pattern": _REGION_RE.pattern,
+     "description": "a part of the country; policies scope to it with region:NAME"})]
 Count = Annotated[int, Field(ge=1)]
 Domain = Annotated[str, AfterValidator(_domain), WithJsonSchema(
     {"type": "string", "pattern": _DOMAIN_RE.pattern})]
@@ -205,6 +218,7 @@ class SubscriberFields(In):
     registered: bool | None = None
     switch: Endpoint | None = Field(None, description="SWITCH or SWITCH:PORT")
     pod: bool | None = Field(None, description=POD_HELP)
+    region: Region | None = Field(None, description="its own region, if not its switch's")
 
 
 class ServiceFields(In):
@@ -231,6 +245,7 @@ class Group(In):
     registered: bool | None = None
     switch: Endpoint | None = None
     pod: bool | None = None
+    region: Region | None = None
     category: Category | None = None
     locus: Locus | None = None
     depends_on: list[str] | None = None
@@ -251,6 +266,8 @@ class SwitchIn(In):
         None, description="a block of its ISP's prefix that this switch owns: its subscribers "
                           "and resolvers are numbered from it, and every other switch reaches "
                           "them by this one prefix")
+    region: Region | None = Field(None, description="the part of the country it serves; its "
+                                                    "subscribers are in it unless they say")
 
 
 class LinkIn(In):

@@ -86,6 +86,14 @@ def _block_size(subscribers: int) -> int:
     return size
 
 
+REGIONS = ("north", "south", "east", "west", "centre", "coast", "highlands", "islands")
+
+
+def region_name(r: int) -> str:
+    """Region r (1-based): every ISP's region r is the same part of the country."""
+    return REGIONS[r - 1] if r <= len(REGIONS) else f"region{r}"
+
+
 def _isp(net: Network, rng: random.Random, kind: str, i: int, k: int, block: int) -> None:
     p = net.params
     names = FIXED_NAMES if kind == "fixed" else MOBILE_NAMES
@@ -100,16 +108,18 @@ def _isp(net: Network, rng: random.Random, kind: str, i: int, k: int, block: int
     base = int(prefix.network_address) + -(-FIRST_BLOCK // block) * block  # aligned
     n = 0
     for r in range(1, p.regions + 1):
+        region = region_name(r)
         for g in range(1, p.aggregation + 1):
             agg = f"{code}r{r}g{g}"
-            net.switches.append(Entry(agg, {"role": "aggregation", "isp": name}))
+            net.switches.append(Entry(agg, {"role": "aggregation", "isp": name,
+                                            "region": region}))
             net.links.append((agg, core))
             for _ in range(p.access):
                 n += 1
                 acc = f"{code}a{n}"
                 own = ipaddress.IPv4Network((base + (n - 1) * block, 32 - block.bit_length() + 1))
                 net.switches.append(Entry(acc, {"role": "access", "isp": name,
-                                                "prefix": str(own)}))
+                                                "prefix": str(own), "region": region}))
                 net.links.append((acc, agg))
                 _subscribers(net, rng, acc, name, mix)
 

@@ -39,7 +39,7 @@ BLOCKING_ACTIONS = ("deny", "reject", "blockpage")
 # records of the traffic (sovnet.flowlog).
 OVERLAY_ACTIONS = ("dns_tamper", "throttle", "log")
 DNS_TAMPER_MODES = "nxdomain or an IPv4 address to answer instead"
-SCOPE_KINDS = ("all", "isp", "class", "subscriber", "tier", "standing")
+SCOPE_KINDS = ("all", "isp", "class", "subscriber", "region", "tier", "standing")
 # Admission tiers, lowest first; "revoked" is no tier: a revoked subscriber is not admitted.
 TIERS = ("registered", "verified", "privileged")
 TARGET_KINDS = ("international", "service", "category", "locus", "prefix", "port", "any",
@@ -133,6 +133,7 @@ def parse_scope(text: str) -> Scope:
     if kind not in SCOPE_KINDS:
         raise PolicySyntaxError(
             f"unknown scope {text!r} (expected all, isp:NAME, class:NAME, subscriber:NAME, "
+            "region:NAME, "
             f"tier:{'|'.join(TIERS)} or standing:<N)"
         )
     if kind == "all":
@@ -162,6 +163,7 @@ def in_scope(topo: Topology, scope: Scope, subscriber: str,
         or (scope.kind == "isp" and sub.isp == scope.value)
         or (scope.kind == "class" and sub.cls == scope.value)
         or (scope.kind == "subscriber" and sub.name == scope.value)
+        or (scope.kind == "region" and sub.region == scope.value)
     )
 
 

@@ -44,6 +44,7 @@ class Switch:
     role: str  # one of SWITCH_ROLES
     isp: str | None  # owning ISP; None for internet / IXP switches nobody in the country owns
     prefix: str = ""  # a block of its ISP's prefix holding every host on it ("": none)
+    region: str = ""  # the part of the country it serves ("": none named)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Subscriber:
     cls: str  # one of SUBSCRIBER_CLASSES
     isp: str
     registered: bool = True  # initial admission state loaded into the store
+    region: str = ""  # its own, or else its switch's ("": none)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,13 @@ def test_pod_subscribers_are_admitted_policed_and_reached_one_by_one(tmp_path):
         _reach(alice, gov.ip, True)
         # Reached from outside by their own address: the reply leaves by the right interface.
         _reach(lab.host("news"), home2.source, True)
+        # A regional shutdown is one policy: the south (acc2: dave's pod and erin) goes dark.
+        lab.store.add_policy(PolicyRequest.of("deny", parse_scope("region:south"),
+                                              parse_target("international")))
+        lab.wait_enforced(lab.store.revision(), timeout=20)
+        eventually(lambda: _reach(dave, news.ip, False), timeout=10)
+        _reach(lab.host("erin"), news.ip, False)
+        _reach(home2, news.ip, True)
 
 
 def test_a_scenario_measured_from_pod_subscribers_meets_its_expectations(tmp_path):

@@ -54,7 +54,7 @@ def test_error_text_is_every_issue_one_per_line():
                            "links: [[s1, s9]]\n", "topologies/x.yaml")
     assert str(e.value) == (
         "topologies/x.yaml:3:29: switches.s1.colour: unknown key 'colour' "
-        "(expected one of: role, isp, dpid, prefix)\n"
+        "(expected one of: role, isp, dpid, prefix, region)\n"
         "topologies/x.yaml:4:14: links[0].b: unknown node 's9' (expected one of: s1)"
     )
     assert e.value.exit_code == 2
