@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from sovnet.bench import bench_service, dataplane_effect, stream_subscriber
 from sovnet.emulation import ovs
 from sovnet.errors import SovnetError
 from sovnet.faucet.config import faucet_config
-from sovnet.lab import Lab
+from sovnet.lab import Lab, free_port
 from sovnet.poll import eventually
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,12 +51,6 @@ def ensure_faucet() -> Path:
     return program
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class NotForwarding(SovnetError):
     """Faucet took the bridges but did not bring its stack up in time."""
 
@@ -70,7 +63,7 @@ class FaucetRun:
         self.folder = lab.workdir / "faucet"
         self.folder.mkdir(exist_ok=True)
         self.config = self.folder / "faucet.yaml"
-        self.port = _free_port()
+        self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
     def write(self, denied: list[str]) -> None:
@@ -86,7 +79,7 @@ class FaucetRun:
                    FAUCET_LOG=str(self.folder / "faucet.log"),
                    FAUCET_EXCEPTION_LOG=str(self.folder / "faucet_exception.log"),
                    FAUCET_CONFIG_STAT_RELOAD="0", FAUCET_PROMETHEUS_ADDR="127.0.0.1",
-                   FAUCET_PROMETHEUS_PORT=str(_free_port()))
+                   FAUCET_PROMETHEUS_PORT=str(free_port()))
         with open(self.folder / "faucet.stderr", "ab") as err:
             self.proc = subprocess.Popen(
                 [str(ensure_faucet()), "--ryu-ofp-tcp-listen-port", str(self.port)],

@@ -94,8 +94,7 @@ class Network:
 
     def host(self, name: str):
         """The Mininet host of `name`; a pod subscriber's is a PodMember (its pod's shell)."""
-        hosts = self.topology.memo("host_names", lambda t: {h.name for h in t.hosts})
-        if self.net is None or name not in hosts:
+        if self.net is None or not self.topology.has_host(name):
             raise EmulationError(f"no running host {name!r}")
         h = self.topology.host(name)
         return PodMember(self.net.get(h.pod), h) if h.pod else self.net.get(name)

@@ -25,8 +25,8 @@ IFNAMSIZ = 15  # longest Linux interface name
 
 def _host_end(topology: Topology, link: Link) -> str | None:
     """The host of a host link (a pod subscriber counts: its link stands for its pod's)."""
-    hosts = topology.memo("host_names", lambda t: {h.name for h in t.hosts})
-    return link.a if link.a in hosts else link.b if link.b in hosts else None
+    has = topology.has_host
+    return link.a if has(link.a) else link.b if has(link.b) else None
 
 
 def interface_names(topology: Topology) -> tuple[list[str], list[str], list[str]]:

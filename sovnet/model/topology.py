@@ -170,6 +170,9 @@ class Topology:
     def has_switch(self, name: str) -> bool:
         return name in self._by("switches")
 
+    def has_host(self, name: str) -> bool:
+        return name in self._by("hosts")
+
     def host_for_ip(self, ip: str) -> Host | None:
         return self.memo("host_for_ip", lambda t: {h.ip: h for h in t.hosts}).get(ip)
 
