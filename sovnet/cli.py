@@ -303,7 +303,7 @@ def _store(args) -> int:
 
 
 def _generate(args) -> int:
-    from sovnet.config import load_topology, topology_from_text
+    from sovnet.config import topology_from_text
     from sovnet.generate import generate, preset, topology_text
 
     params = preset(args.preset, **{k: getattr(args, k) for k in preset(None).__dataclass_fields__
@@ -312,10 +312,10 @@ def _generate(args) -> int:
     text = topology_text(net)
     if args.out:
         Path(args.out).write_text(text)
-        topo = load_topology(args.out)  # valid by construction; a failure here is sovnet's bug
     else:
         sys.stdout.write(text)
-        topo = topology_from_text(text, "<generated>")
+    # valid by construction; a failure here is sovnet's bug
+    topo = topology_from_text(text, args.out or "<generated>")
     c = net.counts
     print(f"{params.name}: {c['isps']} ISPs, {c['subscribers']:,} subscribers, "
           f"{c['services']} services, {topo.size()}", file=sys.stderr)

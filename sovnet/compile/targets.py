@@ -84,7 +84,7 @@ def scope_metadata(topo: Topology, scope: Scope, policy_id: int) -> tuple[int, i
         return meta_field(META_TIER_SHIFT, META_TIER_BITS, TIERS.index(scope.value) + 1)
     if scope.kind in ("standing", "region"):
         raise CompileError(f"policy #{policy_id}: a {scope.kind} scope has no single metadata "
-                           "match (expected scope_matches to expand it per switch)")
+                           "match (expected scope_matches to expand it on each switch)")
     if scope.kind == "isp":
         _known(topo, scope, "ISP", policy_id)
         names = [i.name for i in topo.isps]
@@ -118,7 +118,7 @@ def scope_matches(topo: Topology, scope: Scope, policy_id: int, local: list[str]
     if scope.kind == "region" and covered and len(covered) == len(local):
         # A region is mostly whole switches: one match for all of this switch's subscribers
         # (the policy table sees subscribers' packets only; admission sends the rest past it).
-        _known(topo, scope, "region", policy_id)
+        # Its name was checked with the policy (check_scope).
         return [None]
     return [meta_field(META_SUB_SHIFT, META_SUB_BITS, subscriber_index(topo, s))
             for s in covered]

@@ -48,13 +48,15 @@ def ip_batch(lines: list[str]) -> None:
 
 
 class FastMininet(Mininet):
-    workdir: Path | None = None  # where hosts' setup files go (set by its owner); None: /tmp
+    workdir: Path | None = None  # where hosts' setup files go: its owner's folder (Network)
 
     def configHosts(self):  # noqa: N802 (Mininet's naming)
         ip_batch([f"link set dev {intf} up" for sw in self.switches
                   for intf in sw.intfList() if isinstance(intf, FastIntf)])
-        folder = Path(self.workdir or tempfile.mkdtemp(prefix="sovnet-hosts-")) / "hosts"
-        work = [(h, h.setup_command(folder)) for h in self.hosts]
+        if self.workdir is None:
+            raise EmulationError("FastMininet.workdir is not set (expected the folder where "
+                                 "hosts' setup files go)")
+        work = [(h, h.setup_command(Path(self.workdir) / "hosts")) for h in self.hosts]
         for (host, _), out in zip(work, on_every_host(work), strict=True):
             if not out.strip().endswith("ok"):
                 raise EmulationError(f"host {host.name}: cannot set it up: {out.strip()}")
