@@ -11,6 +11,7 @@ Teardown runs on success, on error and on Ctrl-C, and removes exactly what this 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -18,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from sovnet.errors import SovnetError
@@ -50,9 +52,11 @@ class Lab:
     def __init__(self, topology: Topology, workdir: str | os.PathLike | None = None,
                  store_path: str | os.PathLike | None = None, port: int | None = None,
                  servers: bool = True, reconcile_interval: float = 30.0, source: str = "",
-                 flowlog: bool = True, controllers: int | None = None):
+                 flowlog: bool = True, controllers: int | None = None,
+                 bgp_dir: str | os.PathLike | None = None):
         """controllers: how many controller processes, each owning a share of the switches
-        (sovnet.compile.shards); None: default_controllers()."""
+        (sovnet.compile.shards); None: default_controllers(). bgp_dir: the BGP daemons' files
+        and the collectors' dumps (sovnet.emulation.bgp); None: bgp/ in workdir."""
         self.topology = topology
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="sovnet-lab-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -70,6 +74,7 @@ class Lab:
         self.network = None
         self.flowlog = flowlog  # run the flow-log collector (sovnet.flowlog)
         self.collector = None
+        self.bgp_dir = Path(bgp_dir) if bgp_dir else self.workdir / "bgp"
 
     # -- lifecycle --------------------------------------------------------------------------
     def __enter__(self) -> Lab:
@@ -93,12 +98,15 @@ class Lab:
         # The network first, so that its run-state file exists to record the controller in: a
         # killed run's controller is then found and stopped by `sovnet clean`.
         self.network = Network(self.topology, controller_port=self.port, servers=self.servers,
-                               store_path=str(self.store_path), controller_ports=self.ports)
+                               store_path=str(self.store_path), controller_ports=self.ports,
+                               bgp_dir=self.bgp_dir)
         self.network.start()
         self.start_collector()  # before the controller: no traffic passes until it runs
         self.start_controller()
         self.network.wait_connected(timeout=60)
         self.wait_enforced(self.store.revision(), timeout=60)
+        if self.topology.routers:
+            self.wait_routes(timeout=60)
 
     # The first controller process, as a lab with one has it (tests stop and restart it).
     @property
@@ -129,6 +137,8 @@ class Lab:
                "--reconcile-interval", str(self.reconcile_interval)]
         if n > 1:
             cmd += ["--shard", f"{k}/{n}"]
+        if self.topology.routers:
+            cmd += ["--bgp-dir", str(self.bgp_dir.resolve())]
         # stderr to a file, not a pipe: nobody reads a pipe while the lab runs, and a full one
         # would block the controller.
         with open(err_file, "wb") as err:
@@ -233,6 +243,47 @@ class Lab:
             if refused:
                 raise LabError(f"{e}; refused by {'; '.join(refused)}") from None
             raise
+
+    # -- routes -------------------------------------------------------------------------------
+    def rib(self, speaker: str, family: str = "ipv4") -> set[str]:
+        """The prefixes a router or collector holds a route for now (its RIB)."""
+        from sovnet.controller.routes import gobgp
+
+        text = gobgp(self.bgp_dir, speaker, "global", "rib", "-a", family, "-j").strip()
+        return set(json.loads(text)) if text else set()
+
+    def adj_in(self, speaker: str, peer: str, family: str = "ipv4") -> set[str]:
+        """The prefixes router or collector `speaker` holds from its peer at address `peer`."""
+        from sovnet.controller.routes import SpeakerError, gobgp
+
+        try:
+            text = gobgp(self.bgp_dir, speaker, "neighbor", peer, "adj-in", "-a", family,
+                         "-j").strip()
+        except SpeakerError:
+            return set()  # no such session yet
+        return set(json.loads(text)) if text and text.startswith("{") else set()
+
+    def wait_routes(self, timeout: float = 30.0) -> set[str]:
+        """Block until every transit router holds a route for exactly what the border routers
+        announce under the policies in force, and every collector has it from every transit
+        router (each is a full-feed peer); those prefixes (IPv4)."""
+        from sovnet.compile.routes import announcements
+        from sovnet.model.schedule import in_force
+
+        snap = self.store.snapshot()
+        policies = in_force(snap.policies, snap.clock, time.time())
+        want = {p for ps in announcements(self.topology, policies).values() for p in ps}
+        transit = self.topology.transit_routers
+        feeds = [(c.name, self.topology.host(r.name).ip)
+                 for c in self.topology.collectors for r in transit]
+
+        def converged():
+            return (all(self.rib(r.name) == want for r in transit)
+                    and all(self.adj_in(c, peer) == want for c, peer in feeds))
+
+        wait_for(converged, timeout, f"the routes abroad to be {sorted(want) or 'none'}", 0.05,
+                 error=LabError)
+        return want
 
     def host(self, name: str):
         return self.network.host(name)

@@ -21,7 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sovnet.compile import dpi, shards
-from sovnet.compile.paths import trunk_ports
+from sovnet.compile import routes as routing
+from sovnet.compile.paths import host_port, trunk_ports
 from sovnet.compile.pipeline import (
     MAX_METERS,
     Compiled,
@@ -51,6 +52,7 @@ class _Switch:
     admission: tuple[FlowRule, ...] = ()
     head: tuple[FlowRule, ...] = ()
     forward: tuple[FlowRule, ...] = ()
+    noroute: tuple[FlowRule, ...] = ()  # an internet switch's drops where no route reaches
     policies: dict[int, tuple[FlowRule, ...]] = field(default_factory=dict)  # by policy id
     shaping_key: tuple = ()
     shaping: tuple[tuple[FlowRule, ...], tuple[Meter, ...]] = ((), ())
@@ -73,11 +75,19 @@ class NetworkCompiler:
         self.access: dict[int, Policy] = {}  # the access policies of the last compile
         self.added: list[Policy] = []
         self.removed: set[int] = set()
+        self.routes: frozenset[str] | None = None  # the routes the noroute flows were made for
 
     def compile(self, topo: Topology, policies: Iterable[Policy],
-                subscribers: Mapping[str, SubscriberState]) -> Compiled:
-        if topo is not self.topo and topo != self.topo:
+                subscribers: Mapping[str, SubscriberState],
+                routes: frozenset[str] | None = None) -> Compiled:
+        """routes: the domestic prefixes the transit networks abroad route (their RIBs, as
+        the controller learns them); None: every domestic address is reachable from abroad
+        (a network without routers, or before any RIB was read)."""
+        fresh = topo is not self.topo and topo != self.topo
+        if fresh:
             self._reset(topo)
+        routes_changed = fresh or routes != self.routes
+        self.routes = routes
         ordered = sorted(policies, key=lambda p: p.id)
         # Each policy's packet matches, worked out once (and so validated, even where no
         # switch needs it). dns_tamper and log are enforced off the switches.
@@ -97,6 +107,7 @@ class NetworkCompiler:
         self.removed = {i for i, p in self.access.items() if now.get(i) != p}
         self.access = now
         throttles = [(p, matches[p.id][1]) for p in plain if p.act.kind == "throttle"]
+        routing.check_targets(topo, ordered)
         inspected = dpi.dpi_policies(ordered)
         for p in (*access, *(p for p, _ in throttles)):
             check_scope(topo, p.scope, p.id)
@@ -106,7 +117,14 @@ class NetworkCompiler:
         self.states_changed = False
         try:
             for sw in self.switches:
-                self._switch(topo, sw, subscribers, access, matches, throttles, inspected)
+                rerouted = False
+                if routes_changed and topo.switch(sw.name).role == "internet":
+                    noroute = tuple(routing.noroute_flows(
+                        topo, sw.dpid, sw.name, lambda h, s=sw.name: host_port(topo, s, h),
+                        routes))
+                    rerouted, sw.noroute = noroute != sw.noroute, noroute
+                self._switch(topo, sw, subscribers, access, matches, throttles, inspected,
+                             rerouted)
                 flows_out[sw.dpid], meters_out[sw.dpid] = sw.flows, sw.meters
                 for pid, pair in sw.dpi[2].items():
                     dpi_meters.setdefault(pid, {})[sw.dpid] = pair
@@ -141,7 +159,7 @@ class NetworkCompiler:
             self.switches.append(sw)
 
     def _switch(self, topo, sw: _Switch, subscribers, access, matches, throttles,
-                inspected) -> None:
+                inspected, rerouted: bool = False) -> None:
         states = tuple(subscribers.get(s) for s in sw.local)
         rebuilt = sw.cover is None or states != sw.states
         if rebuilt:
@@ -150,7 +168,7 @@ class NetworkCompiler:
             sw.admission = tuple(admission(topo, sw.dpid, sw.name, sw.trunks, subscribers))
             sw.policies, sw.shaping_key, sw.dpi_key = {}, (None,), (None,)
         cover = sw.cover
-        changed = rebuilt
+        changed = rebuilt or rerouted
         if sw.local:  # only policies with flows here are kept, so the others change nothing
             for i in () if rebuilt else self.removed:
                 changed = sw.policies.pop(i, None) is not None or changed
@@ -179,15 +197,16 @@ class NetworkCompiler:
                                "(expected fewer throttles)")
         policies = (f for p in access if p.id in sw.policies for f in sw.policies[p.id])
         flows = dedupe([*sw.admission, *sw.head, *policies, *sw.shaping[0], *sw.dpi[0],
-                        *sw.forward])
+                        *sw.noroute, *sw.forward])
         if (flows, meters) != (sw.flows, sw.meters):  # else the switch keeps its very tuple
             sw.flows, sw.meters = flows, meters
 
 
 def compile_network(topo: Topology, policies: Iterable[Policy],
-                    subscribers: Mapping[str, SubscriberState]) -> Compiled:
+                    subscribers: Mapping[str, SubscriberState],
+                    routes: frozenset[str] | None = None) -> Compiled:
     """Flows and meters for every switch of the topology."""
-    return NetworkCompiler().compile(topo, policies, subscribers)
+    return NetworkCompiler().compile(topo, policies, subscribers, routes)
 
 
 def compile_flows(topo: Topology, policies: Iterable[Policy],

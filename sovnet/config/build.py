@@ -3,12 +3,14 @@
 Allocation rules (also in topologies/README.md):
 - dpid: explicit ones kept; the others get 1, 2, 3... in file order, skipping taken ones.
 - ports: explicit SWITCH:PORT reserved first; then each switch hands out its lowest free
-  port, in this order: links (file order, a then b), subscribers, services, resolvers. The
+  port, in this order: links (file order, a then b), subscribers, services, resolvers,
+  routers, collectors. The
   pod subscribers of a switch share one port, taken where the first of them comes.
-- addresses: explicit ones kept (and skipped by every pool); subscribers and resolvers are
-  numbered from their ISP's prefix, domestic services from addressing.services, foreign ones
-  from addressing.foreign_services; every pool starts at its network address + 2 (.1 is kept
-  free for a gateway) and goes up in the order subscribers, services, resolvers.
+- addresses: explicit ones kept (and skipped by every pool); subscribers, resolvers and border
+  routers are numbered from their ISP's prefix, domestic services from addressing.services,
+  foreign ones, transit routers and collectors from addressing.foreign_services; every pool
+  starts at its network address + 2 (.1 is kept free for a gateway) and goes up in the order
+  subscribers, services, resolvers, routers, collectors.
 - MAC: explicit, or 02:00: and the four bytes of the IPv4 address (locally administered).
 """
 
@@ -23,10 +25,14 @@ from sovnet.config.resolve import HostSpec, Parsed
 from sovnet.config.topology_file import MAX_PORT, split_endpoint
 from sovnet.config.yamlsrc import Path, render_path
 from sovnet.model.topology import (
+    COLLECTOR_ASN,
+    PRIVATE_ASN,
+    Collector,
     Host,
     Isp,
     Link,
     Resolver,
+    Router,
     Service,
     Subscriber,
     Switch,
@@ -154,6 +160,10 @@ def _switch_blocks(p: Parsed) -> list[tuple[int, int]]:
 
 def _pool_of(p: Parsed, h: HostSpec) -> tuple[str, ipaddress.IPv4Network] | None:
     """The pool a host is numbered from, as (description, network), or None if unknowable."""
+    if h.kind in ("router", "collector") and h.get("isp") is None:
+        if p.addressing is None:
+            return None
+        return "addressing.foreign_services", _net(p.addressing.foreign_services)
     if h.kind == "service":
         if p.addressing is None:
             return None
@@ -174,6 +184,10 @@ def _space_of(p: Parsed, h: HostSpec) -> tuple[str, list[ipaddress.IPv4Network]]
     own = _switch_prefix(p, h)
     if own is not None:
         return own[0], [own[1]]
+    if h.kind in ("router", "collector") and h.get("isp") is None:
+        if p.addressing is None:
+            return None
+        return "the foreign space", [ipaddress.IPv4Network(x) for x in p.addressing.foreign]
     if h.kind != "service":
         pool = _pool_of(p, h)
         return None if pool is None else (pool[0], [pool[1]])
@@ -294,7 +308,10 @@ def _topology(p: Parsed, dpids: dict[str, int], ports: dict[Any, int],
             delay=lk.delay if lk.delay is not None else dflt.delay,
             loss=lk.loss if lk.loss is not None else dflt.loss,
         ))
-    hosts, subscribers, services, resolvers = [], [], [], []
+    hosts, subscribers, services, resolvers, routers, collectors = [], [], [], [], [], []
+    isps = {n: Isp(n, i.kind, i.prefix, i.asn if i.asn is not None else PRIVATE_ASN + k,
+                   tuple(i.announce or ()))
+            for k, (n, i) in enumerate(secs["isps"].entries.items())}
     for n, h in enumerate(p.hosts):
         sw, _ = split_endpoint(h.get("switch"))
         hosts.append(Host(name=h.name, kind=h.kind, ip=ips[n],
@@ -314,12 +331,17 @@ def _topology(p: Parsed, dpids: dict[str, int], ports: dict[Any, int],
                                     depends_on=tuple(h.get("depends_on") or ()),
                                     https_redirect=bool(h.get("https_redirect", False)),
                                     http3=bool(h.get("http3", False))))
+        elif h.kind == "router":
+            isp = h.get("isp")
+            routers.append(Router(h.name, isp or "", isps[isp].asn if isp else h.get("asn")))
+        elif h.kind == "collector":
+            collectors.append(Collector(h.name, h.get("asn") or COLLECTOR_ASN))
         else:
             resolvers.append(Resolver(name=h.name, isp=h.get("isp")))
     return Topology(
         name=p.name,
         description=p.description,
-        isps=tuple(Isp(n, i.kind, i.prefix) for n, i in secs["isps"].entries.items()),
+        isps=tuple(isps.values()),
         switches=tuple(
             Switch(n, dpids[n], s.role, s.isp, s.prefix or "", s.region or "")
             for n, s in secs["switches"].entries.items()
@@ -332,4 +354,6 @@ def _topology(p: Parsed, dpids: dict[str, int], ports: dict[Any, int],
         domestic_prefixes=tuple(p.addressing.domestic),
         foreign_prefixes=tuple(p.addressing.foreign),
         ipv6=p.addressing.ipv6 or "",
+        routers=tuple(routers),
+        collectors=tuple(collectors),
     )

@@ -10,8 +10,9 @@ import ipaddress
 import re
 
 from sovnet.config.report import Reporter, got, one_of
-from sovnet.config.resolve import Parsed
+from sovnet.config.resolve import HOST_SECTIONS, Parsed
 from sovnet.config.topology_file import split_endpoint
+from sovnet.model.topology import PRIVATE_ASN
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*$")
 MAX_NAME = 10  # Mininet names interfaces NAME-eth0; Linux allows 15 characters (IFNAMSIZ 16)
@@ -25,6 +26,7 @@ def check(parsed: Parsed, r: Reporter) -> None:
     _attachments(parsed, r)
     _connected(parsed, r)
     _resolvers(parsed, r)
+    _routing(parsed, r)
     _addressing(parsed, r)
     _domains(parsed, r)
 
@@ -46,7 +48,7 @@ def _names(p: Parsed, r: Reporter) -> None:
         if problem:
             r.key(("isps", name), problem)
     used: dict[str, str] = {}
-    for key in ("switches", "subscribers", "services", "resolvers"):
+    for key in ("switches", *HOST_SECTIONS):
         sec = p.sections[key]
         expanded = {h.path[-1]: [] for h in p.hosts if h.path[0] == key}
         for h in p.hosts:
@@ -95,7 +97,8 @@ def _links(p: Parsed, r: Reporter) -> None:
     switches = p.sections["switches"]
     hosts = {h.name: h.kind for h in p.hosts}
     for key, kind in (("subscribers", "subscriber"), ("services", "service"),
-                      ("resolvers", "resolver")):
+                      ("resolvers", "resolver"), ("routers", "router"),
+                      ("collectors", "collector")):
         hosts.update((n, kind) for n in p.sections[key].names() if n not in hosts)
     known = one_of(sorted(switches.names()), "switches")
     for i, link in p.links:
@@ -132,11 +135,14 @@ def _attachments(p: Parsed, r: Reporter) -> None:
         sw = switches.get(name)
         if sw is None:
             continue
-        foreign = h.kind == "service" and h.get("locus") == "foreign"
-        if foreign and sw.role != "internet":
-            r.value(h.at("switch"), f"foreign service on {sw.role} switch {name!r} "
+        abroad = _abroad(h)
+        if abroad and sw.role != "internet":
+            r.value(h.at("switch"), f"{abroad} on {sw.role} switch {name!r} "
                                     "(expected a switch of role internet)")
-        elif not foreign and sw.role == "internet":
+        elif h.kind == "router" and not abroad and sw.role != "border":
+            r.value(h.at("switch"), f"border router on {sw.role} switch {name!r} (expected a "
+                                    "switch of role border, where the ISP meets the world)")
+        elif not abroad and sw.role == "internet":
             what = "domestic service" if h.kind == "service" else h.kind
             r.value(h.at("switch"), f"{what} on internet switch {name!r} "
                                     "(expected a switch inside the country)")
@@ -145,6 +151,62 @@ def _attachments(p: Parsed, r: Reporter) -> None:
                 and sw.isp != h.get("isp")):
             r.value(h.at("switch"), f"switch {name!r} belongs to ISP {sw.isp!r} (expected a "
                                     f"switch of ISP {h.get('isp')!r} or one without an ISP)")
+
+
+def _abroad(h) -> str:
+    """What a host abroad is ("foreign service", "transit router", "collector"), or ""."""
+    if h.kind == "service" and h.get("locus") == "foreign":
+        return "foreign service"
+    if h.kind == "router" and h.get("isp") is None:
+        return "transit router"
+    return "collector" if h.kind == "collector" else ""
+
+
+def _routing(p: Parsed, r: Reporter) -> None:
+    """AS numbers and announcements: eBGP needs each network's own AS; an ISP announces only
+    what is its own."""
+    isps = p.sections["isps"].entries
+    owner: dict[int, str] = {}
+    for i, (name, isp) in enumerate(isps.items()):
+        asn = isp.asn if isp.asn is not None else PRIVATE_ASN + i
+        if asn in owner:
+            r.value(("isps", name, "asn"), f"AS {asn} is already used by {owner[asn]} "
+                                           "(expected each ISP its own AS number)")
+        owner.setdefault(asn, f"isps.{name}")
+        for j, text in enumerate(isp.announce or ()):
+            net = ipaddress.IPv4Network(text)
+            other = next((n for n, i in isps.items() if n != name
+                          and net.overlaps(ipaddress.IPv4Network(i.prefix))), None)
+            domestic = [ipaddress.IPv4Network(x) for x in (p.addressing.domestic
+                                                           if p.addressing else ())]
+            if other is not None:
+                r.value(("isps", name, "announce", j),
+                        f"prefix {net} overlaps the prefix {isps[other].prefix} of ISP "
+                        f"{other!r} (expected a block of the ISP's own prefix, or of the "
+                        "domestic space it hosts)")
+            elif domestic and not _inside(net, domestic):
+                r.value(("isps", name, "announce", j),
+                        f"prefix {net} is outside the domestic space (expected inside "
+                        f"{', '.join(map(str, domestic))})")
+    transit = [h for h in p.hosts if h.kind == "router" and h.get("isp") is None]
+    for h in p.hosts:
+        if h.kind == "router" and h.get("isp") is not None and h.get("asn") is not None:
+            r.value(h.at("asn"), f"a border router speaks for its ISP's AS, got asn: "
+                                 f"{h.get('asn')} (expected no asn, or asn: under isps."
+                                 f"{h.get('isp')})")
+        elif h.kind == "router" and h.get("isp") is None:
+            if h.get("asn") is None:
+                r.missing(h.path + ("asn",), "missing required key 'asn' (a transit router "
+                                             "needs its own AS number, or isp: NAME for an "
+                                             "ISP's border router)")
+            elif h.get("asn") in owner and owner[h.get("asn")].startswith("isps."):
+                r.value(h.at("asn"), f"AS {h.get('asn')} is already used by "
+                                     f"{owner[h.get('asn')]} (expected a transit network's "
+                                     "own AS number)")
+        if (h.kind == "collector" or (h.kind == "router" and h.get("isp") is not None)) \
+                and not transit and p.hosts_complete.get("routers", False):
+            r.entry(h.path, f"{h.kind} {h.name!r} has no transit router to peer with (expected "
+                            "a router without isp: on an internet switch)")
 
 
 def _connected(p: Parsed, r: Reporter) -> None:

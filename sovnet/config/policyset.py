@@ -31,6 +31,7 @@ from sovnet.model.policy import (
     Target,
     check_dpi,
     check_priority,
+    check_route,
     parse_scope,
     parse_target,
 )
@@ -109,6 +110,7 @@ def policy_spec(pol: PolicyIn, at: tuple, written: dict, r: Reporter,
         return None
     try:
         check_dpi(parsed["action"], parsed["target"])
+        check_route(parsed["action"], parsed["scope"], parsed["target"])
     except PolicySyntaxError as exc:
         r.value(at + ("action",), str(exc))
         return None

@@ -24,10 +24,14 @@ _REQUIRED = {
     "subscribers": ("class", "isp", "switch"),
     "services": ("domains", "category", "locus", "switch"),
     "resolvers": ("isp", "switch"),
+    "routers": ("switch",),
+    "collectors": ("switch",),
 }
 # A host whose value for one of these keys was unusable is left out of the checks.
 _CRITICAL = {"class", "isp", "switch", "category", "locus", "domains", "group", "count"}
-_KIND = {"subscribers": "subscriber", "services": "service", "resolvers": "resolver"}
+_KIND = {"subscribers": "subscriber", "services": "service", "resolvers": "resolver",
+         "routers": "router", "collectors": "collector"}
+HOST_SECTIONS = tuple(_KIND)
 MAX_SUBSCRIBERS = 10_000  # after count: a bound for any file, far more than one machine runs
 
 
@@ -100,7 +104,7 @@ def parse(data: Any, reporter: Reporter) -> Parsed:
     name = data.get("name") if isinstance(data.get("name"), str) else ""
     desc = data.get("description") if isinstance(data.get("description"), str) else ""
     parsed = Parsed(name, desc, addressing, defaults, sections, links, links_complete, [], {})
-    for key in ("subscribers", "services", "resolvers"):
+    for key in HOST_SECTIONS:
         _resolve_hosts(parsed, key, reporter)
     return parsed
 

@@ -118,6 +118,22 @@ def _control(parsed: ScenarioFile, topology: Topology, r: Reporter) -> str:
     return outside[-1]
 
 
+def _outside(e: ExpectIn, at: tuple, topology: Topology, r: Reporter) -> None:
+    """BGP visibility is seen by the collectors, per ISP that announces or for the country."""
+    if not topology.collectors:
+        r.value(at + ("bgp_visibility",), f"topology {topology.name!r} has no route collectors "
+                                          "(expected collectors: in the topology, peering with "
+                                          "its transit routers)")
+        return
+    speaking = sorted({x.isp for x in topology.border_routers})
+    for scope in e.from_:
+        if scope.kind == "all" or (scope.kind == "isp" and scope.value in speaking):
+            continue
+        r.value(at + ("from",), f"bgp_visibility is seen per ISP that announces routes, or for "
+                                f"the country, not from {scope} (expected all or isp:NAME with "
+                                f"NAME one of: {', '.join(speaking)})")
+
+
 def _scopes_known(scopes, at: tuple, topology: Topology, r: Reporter) -> None:
     for scope in scopes:
         check_names(scope, at, topology, r)
@@ -350,6 +366,8 @@ def _expectations(e: ExpectIn, at: tuple, duration: float, topology: Topology,
                if value in BLOCKING_VALUES]
     checks += [(metric, value, t) for metric in ("failure", "h3_failure")
                for value, t in (getattr(e, metric) or {}).items() if FAILURE_RE.match(value)]
+    if e.bgp_visibility is not None:
+        _outside(e, at, topology, r)
     if not checks and not e.blocking and not e.failure and not e.h3_failure:
         r.entry(at, f"no outcome to check (expected one of: {', '.join(METRICS)})")
     return [Expectation(e.name, e.from_, (start, end), to, metric, op, value, blocking)

@@ -202,6 +202,10 @@ class ExpectIn(In):
         None, description="stream: store commit -> last reply of a subscriber a step cut, worst")
     first_packet_ms: Threshold | None = Field(
         None, description="stream: store commit -> first reply of one a step let in, worst")
+    bgp_visibility: Threshold | None = Field(
+        None, description="the route collectors: /24s visible abroad by IODA's rule, as a "
+                          "share of those visible at t=0, median over the window (from: all, "
+                          "or isp:NAME)")
 
 
 class ScenarioFile(In):

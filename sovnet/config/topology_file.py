@@ -175,6 +175,7 @@ Region = Annotated[str, AfterValidator(_region), WithJsonSchema(
     {"type": "string", "pattern": _REGION_RE.pattern,
      "description": "a part of the country; policies scope to it with region:NAME"})]
 Count = Annotated[int, Field(ge=1)]
+Asn = Annotated[int, Field(ge=1, le=4_294_967_295, description="an autonomous system number")]
 Domain = Annotated[str, AfterValidator(_domain), WithJsonSchema(
     {"type": "string", "pattern": _DOMAIN_RE.pattern})]
 
@@ -256,6 +257,11 @@ class Group(In):
 class IspIn(In):
     kind: IspKind
     prefix: Prefix
+    asn: Asn | None = Field(None, description="its AS number (default: 64512 + its place among "
+                                              "the ISPs, counted from 0)")
+    announce: list[Prefix] | None = Field(
+        None, min_length=1, description="the prefixes its border routers announce abroad, each "
+                                        "inside its prefix (default: the prefix itself)")
 
 
 class SwitchIn(In):
@@ -317,6 +323,29 @@ class ResolverIn(In):
     mac: Mac | None = None
 
 
+class RouterIn(In):
+    """A BGP speaker: with isp, that ISP's border router (on a border switch), announcing its
+    prefixes under its AS number; without, a foreign transit network's router (on an internet
+    switch, with its own asn), carrying every route to the collectors."""
+
+    isp: str | None = None
+    asn: Asn | None = Field(None, description="a transit router's AS number (an ISP's router "
+                                              "takes its ISP's)")
+    switch: Endpoint = Field(description="SWITCH or SWITCH:PORT")
+    ip: Ip | None = None
+    mac: Mac | None = None
+
+
+class CollectorIn(In):
+    """A route collector abroad (RIPE RIS, RouteViews): every transit router is its full-feed
+    peer; it records every update into the run folder."""
+
+    switch: Endpoint = Field(description="SWITCH or SWITCH:PORT (an internet switch)")
+    asn: Asn | None = Field(None, description="its AS number (default 12654, RIPE RIS's)")
+    ip: Ip | None = None
+    mac: Mac | None = None
+
+
 class TopologyFile(In):
     """A sovnet topology: ISPs, switches and links, and the hosts attached to them."""
 
@@ -333,6 +362,8 @@ class TopologyFile(In):
     subscribers: dict[str, SubscriberIn] = {}
     services: dict[str, ServiceIn] = {}
     resolvers: dict[str, ResolverIn] = {}
+    routers: dict[str, RouterIn] = {}
+    collectors: dict[str, CollectorIn] = {}
 
 
 SECTIONS = {  # mapping sections and the model of one entry
@@ -342,4 +373,6 @@ SECTIONS = {  # mapping sections and the model of one entry
     "subscribers": SubscriberIn,
     "services": ServiceIn,
     "resolvers": ResolverIn,
+    "routers": RouterIn,
+    "collectors": CollectorIn,
 }

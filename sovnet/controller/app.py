@@ -36,6 +36,7 @@ from sovnet.controller.ackwriter import AckWriter
 from sovnet.controller.enforcer import Enforcer
 from sovnet.controller.inspector import Inspector, for_inspector
 from sovnet.controller.refusal import refusal
+from sovnet.controller.routes import Announcer, RibWatcher
 from sovnet.controller.sync import Step, SwitchSync
 from sovnet.store import StoreWatcher, open_store
 
@@ -50,6 +51,8 @@ OPTS = [
                      help="apply each switch's flow changes in one atomic bundle"),
     oslo_cfg.StrOpt("shard", default="",
                     help="I/N: this is process I of N, and enforces only its switches"),
+    oslo_cfg.StrOpt("bgp-dir", default="",
+                    help="where the BGP daemons' API sockets are (a network with routers)"),
 ]
 
 
@@ -70,12 +73,13 @@ class Settings:
     reconcile_interval: float = 30.0  # s between full audits of every switch; 0 turns them off
     use_bundles: bool = True
     shard: tuple[int, int] | None = None  # (I, N): process I of N (sovnet.compile.shards)
+    bgp_dir: str = ""  # the BGP daemons' sockets; "": the network has no routers
 
     @classmethod
     def from_conf(cls, conf) -> Settings:
         group = getattr(conf, GROUP)
         return cls(group.store, group.reconcile_interval, group.bundles,
-                   parse_shard(group.shard) if group.shard else None)
+                   parse_shard(group.shard) if group.shard else None, group.bgp_dir)
 
 
 def guarded(handler):
@@ -115,6 +119,12 @@ class SovnetController(app_manager.OSKenApp):
         self.schedule_timer: threading.Timer | None = None
         self.timer_lock = threading.Lock()
         self.watcher = StoreWatcher(self.settings.store_path, self._store_changed)
+        # Routes: every process follows the transit RIBs for its internet switches; the first
+        # alone announces, so that each change is made once.
+        bgp_dir = self.settings.bgp_dir
+        first = self.settings.shard is None or self.settings.shard[0] == 0
+        self.announcer = Announcer(bgp_dir) if bgp_dir and first else None
+        self.ribs: RibWatcher | None = None
 
     def start(self):
         self.ack_writer.start()
@@ -123,6 +133,8 @@ class SovnetController(app_manager.OSKenApp):
         # enforcer keeps whichever compile is newest.
         self.watcher.start()
         self.enforcer.recompile()
+        self._announce()
+        self._follow_routes()
         self._arm_schedule()
         if self.settings.reconcile_interval > 0:
             threading.Thread(target=self._audit_loop, daemon=True, name="audit").start()
@@ -131,6 +143,8 @@ class SovnetController(app_manager.OSKenApp):
     def stop(self):
         self.stopping.set()
         self.watcher.stop()
+        if self.ribs is not None:
+            self.ribs.stop()
         self.ack_writer.stop()
         with self.timer_lock:
             if self.schedule_timer is not None:
@@ -147,7 +161,29 @@ class SovnetController(app_manager.OSKenApp):
                         self._do(dp, step)
         except Exception:  # noqa: BLE001 (the watcher thread must survive a bad revision)
             log.exception("revision %s: enforcement failed", revision)
+        self._announce()
         self._arm_schedule()
+
+    def _announce(self) -> None:
+        """Bring the border routers to what the policies in force announce."""
+        topology = self.enforcer.topology
+        if self.announcer is not None and topology is not None and topology.routers:
+            try:
+                self.announcer.apply(topology, self.enforcer.active)
+            except Exception:  # noqa: BLE001
+                log.exception("announcements failed")
+
+    def _follow_routes(self) -> None:
+        topology = self.enforcer.topology
+        if not self.settings.bgp_dir or topology is None or not topology.transit_routers:
+            return
+        self.ribs = RibWatcher(self.settings.bgp_dir,
+                               [r.name for r in topology.transit_routers], self._routes_changed)
+        self.ribs.start()
+
+    def _routes_changed(self, routes: frozenset[str]) -> None:
+        self.enforcer.routes = routes
+        self._store_changed()
 
     def _arm_schedule(self) -> None:
         """Recompile when the next schedule may flip: nobody writes the store for a curfew to

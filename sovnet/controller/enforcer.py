@@ -28,6 +28,7 @@ from sovnet.compile import NetworkCompiler
 from sovnet.errors import CompileError
 from sovnet.model.flows import FlowKey, FlowRule, Meter, cookie_kind
 from sovnet.model.schedule import in_force, next_change
+from sovnet.model.topology import Topology
 from sovnet.reconcile.diff import FlowPlan, diff, diff_meters
 from sovnet.store.base import Ack, EnforcementPort
 
@@ -99,6 +100,12 @@ class Enforcer:
         self.switches: dict[int, SwitchState] = {}
         self.acks = acks or store
         self.compiler = NetworkCompiler(shard)  # one process of several: its switches only
+        # The domestic prefixes the transit routers abroad carry (controller.routes sets them);
+        # None: no routers, every address is reachable from abroad.
+        self.routes: frozenset[str] | None = None
+        self.compiled_routes: frozenset[str] | None = None
+        self.active: tuple = ()  # the policies in force at the last compile
+        self.topology: Topology | None = None  # the inventory of the last compile
 
     # -- store side -------------------------------------------------------------------------
     def recompile(self) -> bool:
@@ -111,21 +118,26 @@ class Enforcer:
             active = in_force(snap.policies, clock, now)
             self.next_change = next_change(snap.policies, clock, now)
             ids = frozenset(p.id for p in active)
-            if snap.revision < self.revision or (snap.revision, ids) == (self.revision,
-                                                                          self.active_ids):
+            routes = self.routes
+            if snap.revision < self.revision or (snap.revision, ids, routes) == (
+                    self.revision, self.active_ids, self.compiled_routes):
                 return False
             if snap.topology is None:
                 log.warning("revision %d: no inventory loaded yet; nothing to enforce",
                             snap.revision)
                 return False
-            if snap.revision == self.revision:
+            if snap.revision == self.revision and ids != self.active_ids:
                 on, off = sorted(ids - self.active_ids), sorted(self.active_ids - ids)
                 self.transition = "schedule: " + "; ".join(
                     f"{what} {', '.join(f'#{i}' for i in which)}"
                     for what, which in (("on", on), ("off", off)) if which)
                 log.info("revision %d: %s", snap.revision, self.transition)
+            elif snap.revision == self.revision:
+                self.transition = f"routes: {len(routes or ())} domestic prefixes routed abroad"
+                log.info("revision %d: %s", snap.revision, self.transition)
             try:
-                compiled = self.compiler.compile(snap.topology, active, snap.subscribers)
+                compiled = self.compiler.compile(snap.topology, active, snap.subscribers,
+                                                 routes)
             except CompileError as e:
                 log.error("revision %d not enforced (the switches keep revision %d): %s",
                           snap.revision, self.revision, e)
@@ -139,6 +151,9 @@ class Enforcer:
                                                             compiled.meters)
                 self.inspect_rules = compiled.inspect
                 self.active_ids = ids
+                self.compiled_routes = routes
+                self.active = tuple(active)
+                self.topology = snap.topology
                 self.generation += 1
                 for dpid, st in self.switches.items():
                     same = (tables.get(dpid) is old.get(dpid)

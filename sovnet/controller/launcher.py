@@ -22,7 +22,8 @@ APP = "sovnet.controller.app"
 
 def run(store_path: str, host: str = "127.0.0.1", port: int = 6653,
         reconcile_interval: float = 30.0, log_file: str | None = None,
-        verbose: bool = False, use_bundles: bool = True, shard: str = "") -> int:
+        verbose: bool = False, use_bundles: bool = True, shard: str = "",
+        bgp_dir: str = "") -> int:
     os.environ.setdefault("OSKEN_HUB_TYPE", "native")
     _setup_logging(log_file, verbose)
     from os_ken import cfg
@@ -31,7 +32,8 @@ def run(store_path: str, host: str = "127.0.0.1", port: int = 6653,
 
     from sovnet.controller import app  # noqa: F401  (registers the [sovnet] options)
 
-    cfg.CONF(args=conf_args(store_path, host, port, reconcile_interval, use_bundles, shard),
+    cfg.CONF(args=conf_args(store_path, host, port, reconcile_interval, use_bundles, shard,
+                            bgp_dir),
              project="os_ken")
     stop = threading.Event()
 
@@ -57,13 +59,14 @@ def run(store_path: str, host: str = "127.0.0.1", port: int = 6653,
 
 
 def conf_args(store_path: str, host: str, port: int, reconcile_interval: float,
-              use_bundles: bool = True, shard: str = "") -> list[str]:
+              use_bundles: bool = True, shard: str = "", bgp_dir: str = "") -> list[str]:
     """The os-ken command line that starts the app with these settings."""
     return ["--ofp-listen-host", host, "--ofp-tcp-listen-port", str(port),
             "--sovnet-store", store_path,
             "--sovnet-reconcile-interval", repr(float(reconcile_interval)),
             "--sovnet-bundles" if use_bundles else "--sovnet-nobundles",
-            *(["--sovnet-shard", shard] if shard else [])]
+            *(["--sovnet-shard", shard] if shard else []),
+            *(["--sovnet-bgp-dir", bgp_dir] if bgp_dir else [])]
 
 
 DESCRIPTION = ("Run sovnet's OpenFlow 1.3 controller (os-ken) in this process: it enforces the "
@@ -88,6 +91,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shard", default="", metavar="I/N",
                    help="run as process I of N (counted from 0), enforcing only the switches "
                         "that process owns: each ISP's together, spread evenly")
+    p.add_argument("--bgp-dir", default="", metavar="DIR",
+                   help="the BGP daemons' API sockets (bgp/ in the network's workdir): the "
+                        "controller announces and withdraws the ISPs' prefixes there, and makes "
+                        "the internet switches forward as the transit routers route")
     p.add_argument("--log-file", help="log here instead of to stderr")
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG")
 
@@ -100,7 +107,8 @@ def run_parsed(args: argparse.Namespace) -> int:
     if args.shard:
         parse_shard(args.shard)  # a bad one is refused here, with its message, not by os-ken
     return run(args.store, args.host, args.port, args.reconcile_interval, args.log_file,
-               args.verbose, use_bundles=not args.no_bundles, shard=args.shard)
+               args.verbose, use_bundles=not args.no_bundles, shard=args.shard,
+               bgp_dir=args.bgp_dir)
 
 
 def _setup_logging(log_file: str | None, verbose: bool) -> None:

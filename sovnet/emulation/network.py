@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 
 from sovnet.compile import shards
-from sovnet.emulation import cleanup, lablock, ovs, steer, tc
+from sovnet.emulation import bgp, cleanup, lablock, ovs, steer, tc
 from sovnet.emulation import servers as hostservers
 from sovnet.emulation.fastnet import FastMininet, on_every_host
 from sovnet.emulation.labca import SYSTEM_BUNDLE, LabCA
@@ -55,6 +55,7 @@ class Network:
         netem: bool | None = None,
         store_path: str | None = None,
         controller_ports: list[int] | None = None,
+        bgp_dir: str | os.PathLike | None = None,
     ):
         """zone_file: JSON zone the resolvers serve; None writes zone(topology) to workdir.
         workdir: where server logs go (kept); None makes /tmp/sovnet-<pid>-*/, which stop()
@@ -62,7 +63,8 @@ class Network:
         netem: whether the kernel has netem; None probes it.
         store_path: the policy store the resolvers obey (dns_tamper); None: they tell the truth.
         controller_ports: one port per controller process when there are several; each bridge
-        speaks to the one that owns it (sovnet.compile.shards). None: controller_port alone."""
+        speaks to the one that owns it (sovnet.compile.shards). None: controller_port alone.
+        bgp_dir: the BGP daemons' files (sovnet.emulation.bgp); None: bgp/ in workdir."""
         self.topology = topology
         self.controller_ip = controller_ip
         self.controller_port = int(controller_port)
@@ -77,6 +79,7 @@ class Network:
         self.net: FastMininet | None = None
         self.state: cleanup.RunState | None = None
         self.servers: list[hostservers.Server] = []
+        self._bgp_dir = Path(bgp_dir) if bgp_dir else None
         self._phase = "new"  # new -> starting -> running -> stopped
         self._lock: str | None = None
 
@@ -98,6 +101,15 @@ class Network:
             raise EmulationError(f"no running host {name!r}")
         h = self.topology.host(name)
         return PodMember(self.net.get(h.pod), h) if h.pod else self.net.get(name)
+
+    @property
+    def bgp_dir(self) -> Path:
+        """Where the BGP daemons keep their configuration, sockets, logs and collector dumps."""
+        if self._bgp_dir is not None:
+            return self._bgp_dir
+        if self.workdir is None:
+            raise EmulationError("network not started: it has no workdir yet")
+        return bgp.bgp_dir(self.workdir)
 
     def _own_hosts(self) -> list:
         """(Mininet host, the topology hosts in it): a host is itself, a pod its subscribers."""
@@ -160,6 +172,7 @@ class Network:
         if os.geteuid() != 0:
             raise EmulationError("the emulated network needs root (run with sudo)")
         check_names(self.topology)
+        bgp.check_tools(self.topology)
         tc.check_links(self.topology, self._netem)  # before anything is created
         ovs.ensure_ovs_running()
         dp = self.datapath or ovs.datapath()
@@ -295,6 +308,7 @@ class Network:
             hostservers.write_zone(self.topology, zone_file)
         specs = hostservers.server_specs(self.topology, self.workdir, zone_file, sys.executable,
                                          store=self.store_path)
+        specs += bgp.specs(self.topology, self.bgp_dir, sys.executable)
         # Resolver hosts answer HTTP and DNS whatever its IP destination (blockpage, steer_dns).
         steer.install(self.topology, specs, self.net.get)
 

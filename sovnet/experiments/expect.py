@@ -101,16 +101,43 @@ def _worst_delay(xs: list[StreamEffect]) -> tuple[float | None, str]:
     return max(x.delay_ms for x in xs if x.delay_ms is not None), ""
 
 
+def visibility(e: Expectation, signals: list[dict]) -> tuple[float | None, int, str]:
+    """bgp_visibility: per scope (all: the country; isp:NAME: its AS), the visible /24s in the
+    window as a share of those at t=0; the median of the samples, the worst scope's."""
+    worst: float | None = None
+    n = 0
+    for scope in e.scopes:
+        kind = "country" if scope.kind == "all" else "asn"
+        s = next((x for x in signals if x["entityType"] == kind
+                  and (kind == "country" or x["entityName"] == scope.value)), None)
+        if s is None or not s["values"] or not s["values"][0]:
+            return None, 0, f"no bgp signal for {scope}"
+        base, step = s["values"][0], s["step"]
+        inside = [v / base for k, v in enumerate(s["values"])
+                  if e.during[0] <= k * step <= e.during[1]]
+        value, m = median_value(inside)
+        n += m
+        if value is not None:
+            worst = value if worst is None else (min if e.op in (">=", ">") else max)(worst,
+                                                                                      value)
+    return worst, n, "" if n else "no sample in the window"
+
+
 def evaluate(topology: Topology, expectations: Iterable[Expectation],
              measurements: list[Measurement],
-             effects: Iterable[StreamEffect] = ()) -> list[ExpectationResult]:
+             effects: Iterable[StreamEffect] = (),
+             signals: Iterable[dict] = ()) -> list[ExpectationResult]:
     """One result per expectation (an expectations.json item). `effects` are the stream
-    effects of the run's steps (stream_effect.stream_effects), for last/first_packet_ms."""
+    effects of the run's steps (stream_effect.stream_effects), for last/first_packet_ms;
+    `signals` the outside view's series (sovnet.results.bgp), for bgp_visibility."""
     effects = list(effects)
+    signals = list(signals)
     out = []
     for e in expectations:
         services = set(e.to.select(topology))
-        if e.metric in _PACKET:
+        if e.metric == "bgp_visibility":
+            value, n, note = visibility(e, signals)
+        elif e.metric in _PACKET:
             xs = packet_effects(topology, effects, e, services)
             n = len(xs)
             value, note = _worst_delay(xs) if xs else (

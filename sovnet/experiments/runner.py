@@ -99,7 +99,8 @@ class _Runner:
                             f"({self.topo.name}: {self.topo.size()}) -> {self.folder.path}")
                 logs = self.folder.path / "logs"
                 with Lab(self.topo, logs, store_path=self.folder.path / "store.db",
-                         source=str(self.sc.source or self.sc.name)) as lab:
+                         source=str(self.sc.source or self.sc.name),
+                         bgp_dir=self.folder.path / "bgp") as lab:
                     self.lab = lab
                     self.folder.manifest["datapath"] = lab.network.datapath
                     self.agents = AgentPool(lab.network, logs)
@@ -139,7 +140,8 @@ class _Runner:
                                   for s in self.topo.subscribers})
         for x in effects:  # derived from the data, so they can be checked against it
             self.folder.event(x.to_json())
-        results = evaluate(self.topo, self.sc.expectations, measurements, effects)
+        signals = self._outside()
+        results = evaluate(self.topo, self.sc.expectations, measurements, effects, signals)
         self.folder.write_json("expectations.json", [r.to_json() for r in results])
         try:  # like the report: never at the cost of the run's other data or exit status
             flowlog_export.write_jsonl(self.folder.path / "store.db",
@@ -158,6 +160,26 @@ class _Runner:
                     f"{self.counts['probe_errors']} probe errors -> {self.folder.path}"
                     + (f" ({reason})" if reason else ""))
         return RunResult(self.folder.path, status, code, results, dict(self.counts))
+
+    def _outside(self) -> list[dict]:
+        """The view from abroad: IODA's bgp signal from the collectors' feeds (ioda.json, in
+        IODA's API shape, on the scenario's clock), and each step's effect on the routes."""
+        if not self.topo.collectors or not self.t0_wall:
+            return []
+        from sovnet.results import bgp
+
+        updates = bgp.read_feeds(self.folder.path / "bgp", [c.name for c in self.topo.collectors])
+        t0, scale = self.t0_wall, self.sc.time_scale
+        step = max(1, min(bgp.IODA_BGP_STEP, int(self.sc.duration // 60)))
+        signals = bgp.bgp_signals(self.topo, updates, t0, t0 + self.sc.duration, step,
+                                  to_wall=lambda x: t0 + (x - t0) / scale)
+        self.folder.write_json("ioda.json", {"type": "signals", "error": None,
+                                             "data": [[s] for s in signals]})
+        commits = [(ev["index"], ev["committed_wall"]) for ev in self.step_events
+                   if ev.get("committed_wall")]
+        for x in bgp.route_effects(self.topo, updates, commits, time.time()):
+            self.folder.event(x)
+        return signals
 
     def _report(self) -> None:
         """Build the report; a failure is reported, never allowed to cost the run's data or

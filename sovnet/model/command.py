@@ -21,6 +21,7 @@ from sovnet.model.policy import (
     Target,
     check_dpi,
     check_priority,
+    check_route,
     parse_scope,
     parse_target,
 )
@@ -78,7 +79,9 @@ class PolicyRequest:
             raise PolicySyntaxError(f"expected a Schedule, got {type(schedule).__name__}")
         tgt = _target(target)
         check_dpi(act, tgt)
-        return cls(act, _scope(scope), tgt, priority, schedule, str(author), reason)
+        scp = _scope(scope)
+        check_route(act, scp, tgt)
+        return cls(act, scp, tgt, priority, schedule, str(author), reason)
 
 
 @dataclass(frozen=True)

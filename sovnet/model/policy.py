@@ -20,9 +20,11 @@ from sovnet.model.schedule import Schedule
 if TYPE_CHECKING:
     from sovnet.model.topology import Topology
 
-ACTIONS = ("allow", "deny", "reject", "blockpage", "steer_dns", "dns_tamper", "throttle", "log")
+ACTIONS = ("allow", "deny", "reject", "blockpage", "steer_dns", "dns_tamper", "throttle", "log",
+           "withdraw", "restore")
 ACTION_FORMS = ("allow, deny, reject, blockpage, steer_dns, dns_tamper:nxdomain, dns_tamper:IP, "
-                "throttle:RATE (e.g. throttle:256kbit, throttle:2mbit) or log")
+                "throttle:RATE (e.g. throttle:256kbit, throttle:2mbit), log, withdraw or "
+                "restore")
 # deny, reject and throttle on an inspector target (sni, ...) take options: deny:residual=90s,
 # reject:residual=2m,both, throttle:140kbit,reassemble.
 # Access decisions, taken in the switches' policy table; the highest-priority one covering a
@@ -39,6 +41,11 @@ BLOCKING_ACTIONS = ("deny", "reject", "blockpage")
 # records of the traffic (sovnet.flowlog).
 OVERLAY_ACTIONS = ("dns_tamper", "throttle", "log")
 DNS_TAMPER_MODES = "nxdomain or an IPv4 address to answer instead"
+# Acts on routes, not packets: the ISPs' border routers stop announcing (withdraw) or announce
+# again (restore) their prefixes abroad, all of them (target any) or those inside
+# prefix:CIDR; the highest-priority one covering an announced prefix decides
+# (sovnet.compile.routes). Scope: all ISPs, or isp:NAME.
+ROUTE_ACTIONS = ("withdraw", "restore")
 SCOPE_KINDS = ("all", "isp", "class", "subscriber", "region", "tier", "standing")
 # Admission tiers, lowest first; "revoked" is no tier: a revoked subscriber is not admitted.
 TIERS = ("registered", "verified", "privileged")
@@ -273,6 +280,19 @@ def check_dpi(action: Action, target: Target) -> None:
     if target.kind not in DPI_TARGETS and action.has_options:
         raise PolicySyntaxError(f"options in {action} apply to sni, sni-contains, host and quic "
                                 f"targets only, not to {target}")
+
+
+def check_route(action: Action, scope: Scope, target: Target) -> None:
+    """withdraw and restore speak of an ISP's announcements: scope all or isp:NAME, target any
+    or prefix:CIDR; no other action takes them as its only sense."""
+    if action.kind not in ROUTE_ACTIONS:
+        return
+    if scope.kind not in ("all", "isp"):
+        raise PolicySyntaxError(f"{action} applies to the ISPs' announcements, not to {scope} "
+                                "(expected scope all or isp:NAME)")
+    if target.kind not in ("any", "prefix") or target.family:
+        raise PolicySyntaxError(f"{action} applies to announced prefixes, not to {target} "
+                                "(expected target any, or prefix:CIDR for some of them)")
 
 
 def parse_port(value: str) -> tuple[int, int | None]:

@@ -28,7 +28,8 @@ MEASURED_BY = {"accessible": "web", "usable": "web", "blocking": "web", "failure
                "throughput_kbps": "throughput", "throughput_up_kbps": "throughput",
                "rtt_ms": "latency", "delivered": "stream",
                "last_packet_ms": "stream", "first_packet_ms": "stream",
-               "h3_accessible": "http3", "h3_failure": "http3"}
+               "h3_accessible": "http3", "h3_failure": "http3",
+               "bgp_visibility": "bgp"}  # bgp: the route collectors, not a probe
 METRICS = tuple(MEASURED_BY)
 # a probe's parameter -> the kind of probe it belongs to
 # The probe parameters and the kinds of probe each applies to.

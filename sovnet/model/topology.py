@@ -27,7 +27,9 @@ CATEGORIES = (
     "CTRL", "CDN", "BANK", "HEALTH",
 )
 LOCI = ("domestic", "foreign")
-HOST_KINDS = ("subscriber", "service", "resolver")
+HOST_KINDS = ("subscriber", "service", "resolver", "router", "collector")
+PRIVATE_ASN = 64512  # an ISP without `asn:` is AS 64512 + its place in the file (RFC 6996)
+COLLECTOR_ASN = 12654  # RIPE RIS's, for a collector without `asn:`
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,12 @@ class Isp:
     name: str
     kind: str  # one of ISP_KINDS
     prefix: str  # e.g. "10.1.0.0/16"; subscribers and resolvers of this ISP are numbered from it
+    asn: int = 0  # its autonomous system, announced from its border routers
+    announce: tuple[str, ...] = ()  # what its routers announce abroad; () : the prefix itself
+
+    @property
+    def announced(self) -> tuple[str, ...]:
+        return self.announce or (self.prefix,)
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,26 @@ class Resolver:
 
 
 @dataclass(frozen=True)
+class Router:
+    """A BGP speaker (also the name of its host): an ISP's border router, announcing the ISP's
+    prefixes (`isp`), or a foreign transit network's (`isp` empty), which carries them on to
+    the route collectors."""
+
+    name: str
+    isp: str  # "" for a transit router abroad
+    asn: int
+
+
+@dataclass(frozen=True)
+class Collector:
+    """A route collector abroad, in the style of RIPE RIS and RouteViews: it peers with every
+    transit router as a full-feed peer and records every update it receives."""
+
+    name: str  # also the name of its host
+    asn: int = COLLECTOR_ASN
+
+
+@dataclass(frozen=True)
 class Link:
     a: str
     a_port: int | None  # None on the host side of a host link
@@ -119,6 +147,8 @@ class Topology:
     foreign_prefixes: tuple[str, ...] = ("172.16.0.0/12",)
     description: str = ""
     ipv6: str = ""  # the /96 every address is embedded in when dual-stack ("" : IPv4 only)
+    routers: tuple[Router, ...] = ()
+    collectors: tuple[Collector, ...] = ()
     _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     # Lookups by name; built lazily so the dataclass stays a plain value.
@@ -166,6 +196,17 @@ class Topology:
 
     def isp(self, name: str) -> Isp:
         return self._by("isps")[name]
+
+    def router(self, name: str) -> Router:
+        return self._by("routers")[name]
+
+    @property
+    def border_routers(self) -> tuple[Router, ...]:
+        return tuple(r for r in self.routers if r.isp)
+
+    @property
+    def transit_routers(self) -> tuple[Router, ...]:
+        return tuple(r for r in self.routers if not r.isp)
 
     def has_switch(self, name: str) -> bool:
         return name in self._by("switches")
@@ -217,14 +258,15 @@ class Topology:
             for it in items:
                 it = dict(it)
                 for k, f in conv.items():
-                    it[k] = f(it[k])
+                    if k in it:
+                        it[k] = f(it[k])
                 out.append(kind(**it))
             return tuple(out)
 
         return cls(
             name=d["name"],
             description=d.get("description", ""),
-            isps=tup(Isp, d["isps"]),
+            isps=tup(Isp, d["isps"], announce=tuple),
             switches=tup(Switch, d["switches"]),
             hosts=tup(Host, d["hosts"]),
             subscribers=tup(Subscriber, d["subscribers"]),
@@ -234,6 +276,8 @@ class Topology:
             domestic_prefixes=tuple(d.get("domestic_prefixes", ("10.0.0.0/8",))),
             foreign_prefixes=tuple(d.get("foreign_prefixes", ("172.16.0.0/12",))),
             ipv6=d.get("ipv6", ""),
+            routers=tup(Router, d.get("routers", ())),
+            collectors=tup(Collector, d.get("collectors", ())),
         )
 
 

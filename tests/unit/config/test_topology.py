@@ -96,7 +96,9 @@ def test_shipped_topologies_are_consistent(path):
     ports += [(lk.b, lk.b_port) for lk in t.links]
     assert len(ports) == len(set(ports))
     for h in t.hosts:
-        assert t.is_foreign(h.ip) == (h.kind == "service" and t.service(h.name).locus == "foreign")
+        abroad = (h.kind == "service" and t.service(h.name).locus == "foreign"
+                  or h.kind == "collector" or h.kind == "router" and not t.router(h.name).isp)
+        assert t.is_foreign(h.ip) == abroad
     assert Topology.from_dict(t.to_dict()) == t
 
 

@@ -179,7 +179,7 @@ def test_policy_errors(store):
             ("drop", "all", "any"),
             "unknown action 'drop' (expected one of: allow, deny, reject, blockpage, steer_dns, "
             "dns_tamper:nxdomain, dns_tamper:IP, throttle:RATE (e.g. throttle:256kbit, "
-            "throttle:2mbit) or log)",
+            "throttle:2mbit), log, withdraw or restore)",
         ),
         (("deny", "all", "any", 10_001), "priority 10001 out of range (expected 0 to 10000)"),
         (("deny", "all", "any", "5"), "priority '5' is not an integer (expected 0 to 10000)"),

@@ -1,0 +1,73 @@
+"""Routes at the border on the real stack: GoBGP speakers in Mininet hosts announce the ISPs'
+prefixes to two transit networks, two collectors record every update, and the controller both
+withdraws announcements as the store says and makes the internet switch forward as the
+transit routers route (sovnet.compile.routes, sovnet.controller.routes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mrtparse
+
+from sovnet.config import load_topology
+from sovnet.lab import Lab
+from sovnet.model.command import PolicyRequest
+from sovnet.poll import wait_for
+
+HERE = Path(__file__).parent
+ALL = {"10.1.0.0/17", "10.1.128.0/17", "10.2.0.0/16"}
+
+
+def _reach(node, ip: str) -> bool:
+    return node.cmd(f"ping -n -c1 -W1 {ip} >/dev/null 2>&1 && echo ok || echo no").strip() == "ok"
+
+
+def _feed(lab, collector: str) -> list[dict]:
+    path = lab.bgp_dir / f"{collector}.ris.jsonl"
+    return [json.loads(line)["data"] for line in path.read_text().splitlines()]
+
+
+def _mrt_withdrawals(lab, collector: str) -> set[tuple[str, str]]:
+    out = set()
+    for entry in mrtparse.Reader(str(lab.bgp_dir / f"{collector}.updates.mrt")):
+        msg = entry.data.get("bgp_message", {})
+        for w in msg.get("withdrawn_routes", []):
+            out.add((entry.data["peer_ip"], f"{w['prefix']}/{w['length']}"))
+    return out
+
+
+def test_a_withdrawal_is_seen_abroad_and_cuts_the_prefix_off_and_a_data_cut_is_not(tmp_path):
+    topo = load_topology(str(HERE / "topologies" / "bgp.yaml"))
+    with Lab(topo, tmp_path, flowlog=False) as lab:
+        # started: both collectors hold every announcement, through both transits
+        assert lab.rib("rrc00") == lab.rib("rv2") == ALL
+        news, alice, bob = lab.host("news"), topo.host("alice"), topo.host("bob")
+        wait_for(lambda: _reach(news, alice.ip), 15, "news to reach alice")
+        transit = {topo.host("level3").ip, topo.host("telia").ip}
+
+        withdraw = lab.store.add_policy(PolicyRequest.of("withdraw", "isp:fixnet", "any"))
+        wait_for(lambda: lab.rib("rrc00") == lab.rib("rv2") == {"10.2.0.0/16"}, 15,
+                 "the collectors to see fixnet's routes withdrawn")
+        said = {(t, p) for t in transit for p in ("10.1.0.0/17", "10.1.128.0/17")}
+        for collector in ("rrc00", "rv2"):  # every full-feed peer said so, live and in MRT
+            wait_for(lambda c=collector: said <= {(m["peer"], p) for m in _feed(lab, c)
+                                                  for p in m["withdrawals"]}, 5,
+                     f"{collector}'s live feed to carry the withdrawals")
+            wait_for(lambda c=collector: said <= _mrt_withdrawals(lab, c), 5,
+                     f"{collector}'s MRT dump to carry the withdrawals")
+        # forwarding follows: nothing from abroad reaches fixnet, nor do replies come back
+        wait_for(lambda: not _reach(news, alice.ip), 10, "alice to drop off the map")
+        assert not _reach(lab.host("alice"), topo.host("news").ip)
+        assert _reach(news, bob.ip)  # mobinet still announces
+        assert _reach(news, topo.host("fixgw").ip)  # the session's own address stays up
+
+        lab.store.revoke_policy(withdraw.id)
+        wait_for(lambda: lab.rib("rrc00") == ALL, 15, "the routes to come back")
+        wait_for(lambda: _reach(news, alice.ip), 10, "alice to be reachable again")
+
+        # a cut of the data plane alone: the routes stay, the traffic does not
+        lab.store.add_policy(PolicyRequest.of("deny", "all", "international"))
+        lab.wait_enforced(lab.store.revision(), timeout=20)
+        wait_for(lambda: not _reach(lab.host("alice"), topo.host("news").ip), 10, "the data cut")
+        assert lab.rib("rrc00") == lab.rib("rv2") == ALL
