@@ -4,13 +4,13 @@ Allocation rules (also in topologies/README.md):
 - dpid: explicit ones kept; the others get 1, 2, 3... in file order, skipping taken ones.
 - ports: explicit SWITCH:PORT reserved first; then each switch hands out its lowest free
   port, in this order: links (file order, a then b), subscribers, services, resolvers,
-  routers, collectors. The
+  routers, collectors, probers. The
   pod subscribers of a switch share one port, taken where the first of them comes.
 - addresses: explicit ones kept (and skipped by every pool); subscribers, resolvers and border
   routers are numbered from their ISP's prefix, domestic services from addressing.services,
   foreign ones, transit routers and collectors from addressing.foreign_services; every pool
   starts at its network address + 2 (.1 is kept free for a gateway) and goes up in the order
-  subscribers, services, resolvers, routers, collectors.
+  subscribers, services, resolvers, routers, collectors, probers (from the foreign pool).
 - MAC: explicit, or 02:00: and the four bytes of the IPv4 address (locally administered).
 """
 
@@ -160,7 +160,7 @@ def _switch_blocks(p: Parsed) -> list[tuple[int, int]]:
 
 def _pool_of(p: Parsed, h: HostSpec) -> tuple[str, ipaddress.IPv4Network] | None:
     """The pool a host is numbered from, as (description, network), or None if unknowable."""
-    if h.kind in ("router", "collector") and h.get("isp") is None:
+    if h.kind in ("router", "collector", "prober") and h.get("isp") is None:
         if p.addressing is None:
             return None
         return "addressing.foreign_services", _net(p.addressing.foreign_services)
@@ -184,7 +184,7 @@ def _space_of(p: Parsed, h: HostSpec) -> tuple[str, list[ipaddress.IPv4Network]]
     own = _switch_prefix(p, h)
     if own is not None:
         return own[0], [own[1]]
-    if h.kind in ("router", "collector") and h.get("isp") is None:
+    if h.kind in ("router", "collector", "prober") and h.get("isp") is None:
         if p.addressing is None:
             return None
         return "the foreign space", [ipaddress.IPv4Network(x) for x in p.addressing.foreign]
@@ -309,6 +309,7 @@ def _topology(p: Parsed, dpids: dict[str, int], ports: dict[Any, int],
             loss=lk.loss if lk.loss is not None else dflt.loss,
         ))
     hosts, subscribers, services, resolvers, routers, collectors = [], [], [], [], [], []
+    probers: list[str] = []
     isps = {n: Isp(n, i.kind, i.prefix, i.asn if i.asn is not None else PRIVATE_ASN + k,
                    tuple(i.announce or ()))
             for k, (n, i) in enumerate(secs["isps"].entries.items())}
@@ -336,6 +337,8 @@ def _topology(p: Parsed, dpids: dict[str, int], ports: dict[Any, int],
             routers.append(Router(h.name, isp or "", isps[isp].asn if isp else h.get("asn")))
         elif h.kind == "collector":
             collectors.append(Collector(h.name, h.get("asn") or COLLECTOR_ASN))
+        elif h.kind == "prober":
+            probers.append(h.name)
         else:
             resolvers.append(Resolver(name=h.name, isp=h.get("isp")))
     return Topology(
@@ -356,4 +359,5 @@ def _topology(p: Parsed, dpids: dict[str, int], ports: dict[Any, int],
         ipv6=p.addressing.ipv6 or "",
         routers=tuple(routers),
         collectors=tuple(collectors),
+        probers=tuple(probers),
     )

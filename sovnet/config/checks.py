@@ -98,7 +98,7 @@ def _links(p: Parsed, r: Reporter) -> None:
     hosts = {h.name: h.kind for h in p.hosts}
     for key, kind in (("subscribers", "subscriber"), ("services", "service"),
                       ("resolvers", "resolver"), ("routers", "router"),
-                      ("collectors", "collector")):
+                      ("collectors", "collector"), ("probers", "prober")):
         hosts.update((n, kind) for n in p.sections[key].names() if n not in hosts)
     known = one_of(sorted(switches.names()), "switches")
     for i, link in p.links:
@@ -159,7 +159,7 @@ def _abroad(h) -> str:
         return "foreign service"
     if h.kind == "router" and h.get("isp") is None:
         return "transit router"
-    return "collector" if h.kind == "collector" else ""
+    return h.kind if h.kind in ("collector", "prober") else ""
 
 
 def _routing(p: Parsed, r: Reporter) -> None:

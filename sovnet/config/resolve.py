@@ -26,11 +26,12 @@ _REQUIRED = {
     "resolvers": ("isp", "switch"),
     "routers": ("switch",),
     "collectors": ("switch",),
+    "probers": ("switch",),
 }
 # A host whose value for one of these keys was unusable is left out of the checks.
 _CRITICAL = {"class", "isp", "switch", "category", "locus", "domains", "group", "count"}
 _KIND = {"subscribers": "subscriber", "services": "service", "resolvers": "resolver",
-         "routers": "router", "collectors": "collector"}
+         "routers": "router", "collectors": "collector", "probers": "prober"}
 HOST_SECTIONS = tuple(_KIND)
 MAX_SUBSCRIBERS = 10_000  # after count: a bound for any file, far more than one machine runs
 

@@ -134,6 +134,19 @@ def _outside(e: ExpectIn, at: tuple, topology: Topology, r: Reporter) -> None:
                                 f"NAME one of: {', '.join(speaking)})")
 
 
+def _probed(e: ExpectIn, at: tuple, topology: Topology, r: Reporter) -> None:
+    """Active probing from abroad needs a prober, and is seen per ISP or for the country."""
+    if not topology.probers:
+        r.value(at + ("slash24_up",), f"topology {topology.name!r} has no outside prober "
+                                      "(expected probers: in the topology, on an internet "
+                                      "switch)")
+        return
+    for scope in e.from_:
+        if scope.kind not in ("all", "isp"):
+            r.value(at + ("from",), f"slash24_up is seen per ISP or for the country, not from "
+                                    f"{scope} (expected all or isp:NAME)")
+
+
 def _scopes_known(scopes, at: tuple, topology: Topology, r: Reporter) -> None:
     for scope in scopes:
         check_names(scope, at, topology, r)
@@ -368,6 +381,8 @@ def _expectations(e: ExpectIn, at: tuple, duration: float, topology: Topology,
                for value, t in (getattr(e, metric) or {}).items() if FAILURE_RE.match(value)]
     if e.bgp_visibility is not None:
         _outside(e, at, topology, r)
+    if e.slash24_up is not None:
+        _probed(e, at, topology, r)
     if not checks and not e.blocking and not e.failure and not e.h3_failure:
         r.entry(at, f"no outcome to check (expected one of: {', '.join(METRICS)})")
     return [Expectation(e.name, e.from_, (start, end), to, metric, op, value, blocking)

@@ -346,6 +346,16 @@ class CollectorIn(In):
     mac: Mac | None = None
 
 
+class ProberIn(In):
+    """An outside prober (IODA's Trinocular): from abroad it pings a sample of the addresses
+    that ever answered in each domestic /24 block, every round, and calls the block up, down
+    or unknown."""
+
+    switch: Endpoint = Field(description="SWITCH or SWITCH:PORT (an internet switch)")
+    ip: Ip | None = None
+    mac: Mac | None = None
+
+
 class TopologyFile(In):
     """A sovnet topology: ISPs, switches and links, and the hosts attached to them."""
 
@@ -364,6 +374,7 @@ class TopologyFile(In):
     resolvers: dict[str, ResolverIn] = {}
     routers: dict[str, RouterIn] = {}
     collectors: dict[str, CollectorIn] = {}
+    probers: dict[str, ProberIn] = {}
 
 
 SECTIONS = {  # mapping sections and the model of one entry
@@ -375,4 +386,5 @@ SECTIONS = {  # mapping sections and the model of one entry
     "resolvers": ResolverIn,
     "routers": RouterIn,
     "collectors": CollectorIn,
+    "probers": ProberIn,
 }

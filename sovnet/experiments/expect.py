@@ -101,20 +101,26 @@ def _worst_delay(xs: list[StreamEffect]) -> tuple[float | None, str]:
     return max(x.delay_ms for x in xs if x.delay_ms is not None), ""
 
 
-def visibility(e: Expectation, signals: list[dict]) -> tuple[float | None, int, str]:
-    """bgp_visibility: per scope (all: the country; isp:NAME: its AS), the visible /24s in the
-    window as a share of those at t=0; the median of the samples, the worst scope's."""
+_DATASOURCE = {"bgp_visibility": "bgp", "slash24_up": "ping-slash24"}
+
+
+def outside(e: Expectation, signals: list[dict]) -> tuple[float | None, int, str]:
+    """bgp_visibility, slash24_up: per scope (all: the country; isp:NAME: its AS), the /24s
+    visible (up) in the window as a share of those at the first sample; the median of the
+    samples, the worst scope's."""
+    source = _DATASOURCE[e.metric]
     worst: float | None = None
     n = 0
     for scope in e.scopes:
         kind = "country" if scope.kind == "all" else "asn"
-        s = next((x for x in signals if x["entityType"] == kind
+        s = next((x for x in signals if x["entityType"] == kind and x["datasource"] == source
                   and (kind == "country" or x["entityName"] == scope.value)), None)
-        if s is None or not s["values"] or not s["values"][0]:
-            return None, 0, f"no bgp signal for {scope}"
-        base, step = s["values"][0], s["step"]
+        base = next((v for v in s["values"] if v is not None), None) if s else None
+        if s is None or not base:
+            return None, 0, f"no {source} signal for {scope}"
+        step = s["step"]
         inside = [v / base for k, v in enumerate(s["values"])
-                  if e.during[0] <= k * step <= e.during[1]]
+                  if v is not None and e.during[0] <= k * step <= e.during[1]]
         value, m = median_value(inside)
         n += m
         if value is not None:
@@ -135,8 +141,8 @@ def evaluate(topology: Topology, expectations: Iterable[Expectation],
     out = []
     for e in expectations:
         services = set(e.to.select(topology))
-        if e.metric == "bgp_visibility":
-            value, n, note = visibility(e, signals)
+        if e.metric in _DATASOURCE:
+            value, n, note = outside(e, signals)
         elif e.metric in _PACKET:
             xs = packet_effects(topology, effects, e, services)
             n = len(xs)

@@ -9,8 +9,11 @@ their processes); an interrupted run leaves its folder marked incomplete, with w
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +32,7 @@ from sovnet.experiments.timeline import TimelineStore
 from sovnet.flowlog import export as flowlog_export
 from sovnet.model.scenario import Scenario, format_duration
 from sovnet.model.schedule import in_force
+from sovnet.poll import wait_for
 from sovnet.results import ExpectationResult, StepEvent
 
 log = logging.getLogger("sovnet.run")
@@ -36,6 +40,8 @@ log = logging.getLogger("sovnet.run")
 DRAIN_TIMEOUT = THROUGHPUT_TIMEOUT + 10.0  # after the last round, for results in flight
 ENFORCE_TIMEOUT = 10.0
 PRE_DUMP = 1.0  # real seconds before a step at which its "before" flow dump is taken
+PROBER_ROUND_S = 600.0  # emulated seconds between an outside prober's rounds (IODA's 10 min)
+PROBER_MIN_S = 2.0  # real seconds: a round that finds blocks down takes about that long
 
 
 @dataclass
@@ -82,6 +88,7 @@ class _Runner:
         self.base_revision = 0
         self.lab = None
         self.agents: AgentPool | None = None
+        self.probers: list[tuple[subprocess.Popen, object]] = []
         self.rounds: ProbeRounds | None = None
 
     # -- the run --------------------------------------------------------------------------
@@ -107,6 +114,7 @@ class _Runner:
                     self.rounds = ProbeRounds(self.sc, self.vantages, self.agents, self.folder,
                                               self.counts, self._now, self._revision_at)
                     try:
+                        self._start_probers()
                         self.agents.start([v["subscriber"] for v in vp] + [self.sc.control])
                         self.rounds.warm_up()
                         self._timeline()
@@ -114,6 +122,7 @@ class _Runner:
                         flowlog_export.settle(lab.store, time.time())  # the last exports
                     finally:
                         self.rounds.stopping = True
+                        self._stop_probers()
                         self.agents.stop()
                         self.dumps.shutdown(wait=True)
             status = "complete"
@@ -161,18 +170,65 @@ class _Runner:
                     + (f" ({reason})" if reason else ""))
         return RunResult(self.folder.path, status, code, results, dict(self.counts))
 
+    def _start_probers(self) -> None:
+        """Each outside prober, Trinocular-like, in its host abroad: a round every 10 emulated
+        minutes (IODA's), but not more often than every PROBER_MIN_S of real time."""
+        if not self.topo.probers:
+            return
+        from sovnet.results.outside import targets
+
+        folder = self.folder.path / "outside"
+        folder.mkdir(exist_ok=True)
+        (folder / "targets.json").write_text(json.dumps(targets(self.topo), indent=1))
+        interval = max(PROBER_MIN_S, PROBER_ROUND_S / self.sc.time_scale)
+        for name in self.topo.probers:
+            ready = folder / f"{name}.ready"
+            ready.unlink(missing_ok=True)
+            log = open(folder / f"{name}.log", "ab")  # noqa: SIM115 (closed in _stop_probers)
+            proc = self.lab.host(name).popen(
+                [sys.executable, "-m", "sovnet.probes.trinocular", "--targets",
+                 str(folder / "targets.json"), "--interval", f"{interval:.3f}",
+                 "--out", str(folder / f"{name}.jsonl"), "--ready", str(ready),
+                 "--seed", str(self.sc.seed)], stdout=log, stderr=subprocess.STDOUT)
+            self.lab.network.track_process(proc.pid, f"outside prober {name}")
+            self.probers.append((proc, log))
+            wait_for(lambda r=ready, p=proc: r.exists() or p.poll() is not None, 30,
+                     f"prober {name} to start")
+
+    def _stop_probers(self) -> None:
+        for proc, log in self.probers:
+            if proc.poll() is None:
+                proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+            if self.lab is not None and self.lab.network is not None:
+                self.lab.network.untrack_process(proc.pid)
+        self.probers = []
+
     def _outside(self) -> list[dict]:
         """The view from abroad: IODA's bgp signal from the collectors' feeds (ioda.json, in
         IODA's API shape, on the scenario's clock), and each step's effect on the routes."""
-        if not self.topo.collectors or not self.t0_wall:
+        if not (self.topo.collectors or self.topo.probers) or not self.t0_wall:
             return []
-        from sovnet.results import bgp
+        from sovnet.results import bgp, outside
 
-        updates = bgp.read_feeds(self.folder.path / "bgp", [c.name for c in self.topo.collectors])
         t0, scale = self.t0_wall, self.sc.time_scale
         step = max(1, min(bgp.IODA_BGP_STEP, int(self.sc.duration // 60)))
+
+        def to_wall(x: float) -> float:
+            return t0 + (x - t0) / scale
+
+        updates = bgp.read_feeds(self.folder.path / "bgp", [c.name for c in self.topo.collectors])
         signals = bgp.bgp_signals(self.topo, updates, t0, t0 + self.sc.duration, step,
-                                  to_wall=lambda x: t0 + (x - t0) / scale)
+                                  to_wall) if self.topo.collectors else []
+        for name in self.topo.probers[:1]:  # IODA's signal is one prober's view
+            rounds = outside.read_rounds(self.folder.path / "outside" / f"{name}.jsonl")
+            signals += outside.ping_signals(self.topo, rounds, t0, t0 + self.sc.duration,
+                                            step, to_wall)
         self.folder.write_json("ioda.json", {"type": "signals", "error": None,
                                              "data": [[s] for s in signals]})
         commits = [(ev["index"], ev["committed_wall"]) for ev in self.step_events

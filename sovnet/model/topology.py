@@ -27,7 +27,7 @@ CATEGORIES = (
     "CTRL", "CDN", "BANK", "HEALTH",
 )
 LOCI = ("domestic", "foreign")
-HOST_KINDS = ("subscriber", "service", "resolver", "router", "collector")
+HOST_KINDS = ("subscriber", "service", "resolver", "router", "collector", "prober")
 PRIVATE_ASN = 64512  # an ISP without `asn:` is AS 64512 + its place in the file (RFC 6996)
 COLLECTOR_ASN = 12654  # RIPE RIS's, for a collector without `asn:`
 
@@ -149,6 +149,7 @@ class Topology:
     ipv6: str = ""  # the /96 every address is embedded in when dual-stack ("" : IPv4 only)
     routers: tuple[Router, ...] = ()
     collectors: tuple[Collector, ...] = ()
+    probers: tuple[str, ...] = ()  # outside probers (Trinocular), by host name
     _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     # Lookups by name; built lazily so the dataclass stays a plain value.
@@ -278,6 +279,7 @@ class Topology:
             ipv6=d.get("ipv6", ""),
             routers=tup(Router, d.get("routers", ())),
             collectors=tup(Collector, d.get("collectors", ())),
+            probers=tuple(d.get("probers", ())),
         )
 
 

@@ -97,7 +97,8 @@ def test_shipped_topologies_are_consistent(path):
     assert len(ports) == len(set(ports))
     for h in t.hosts:
         abroad = (h.kind == "service" and t.service(h.name).locus == "foreign"
-                  or h.kind == "collector" or h.kind == "router" and not t.router(h.name).isp)
+                  or h.kind in ("collector", "prober")
+                  or h.kind == "router" and not t.router(h.name).isp)
         assert t.is_foreign(h.ip) == abroad
     assert Topology.from_dict(t.to_dict()) == t
 

@@ -1,0 +1,71 @@
+"""The outside prober's view (IODA's `ping-slash24`): what it probes, and the signal its
+rounds make. Pure apart from reading the rounds file."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from pathlib import Path
+from typing import Any
+
+from sovnet.results.bgp import series
+
+PROBED_KINDS = ("subscriber", "service", "resolver")  # not the routers: their link addresses
+
+
+def targets(topology) -> dict[str, list[str]]:
+    """{domestic /24 block: the addresses in it the prober is given}: every domestic host's."""
+    out: dict[str, list[str]] = {}
+    for h in topology.hosts:
+        if h.kind in PROBED_KINDS and not topology.is_foreign(h.ip):
+            block = str(ipaddress.IPv4Network(f"{h.ip}/24", strict=False))
+            out.setdefault(block, []).append(h.ip)
+    return dict(sorted(out.items()))
+
+
+def read_rounds(path: Path) -> list[dict[str, Any]]:
+    """The prober's rounds, in order (a torn last line is skipped)."""
+    out: list[dict[str, Any]] = []
+    if not Path(path).exists():
+        return out
+    for line in Path(path).read_text().splitlines():
+        try:
+            r = json.loads(line)
+            out.append({"t_end": float(r["t_end"]), "blocks": dict(r["blocks"])})
+        except (ValueError, KeyError, TypeError):
+            continue
+    return sorted(out, key=lambda r: r["t_end"])
+
+
+def _inside(block: str, space: list[str]) -> bool:
+    net = ipaddress.IPv4Network(block)
+    return any(net.subnet_of(ipaddress.IPv4Network(s)) for s in space)
+
+
+def ping_signals(topology, rounds: list[dict[str, Any]], start: float, until: float,
+                 step: int, to_wall=lambda t: t) -> list[dict[str, Any]]:
+    """Up /24 blocks per ISP (entityType asn: the blocks of its space) and for the country, at
+    start, start + step, ... (the latest round finished by then; None before the first)."""
+    times = []
+    t = start
+    while t <= until:
+        times.append(t)
+        t += step
+    latest: list[dict[str, Any] | None] = []
+    i, current = 0, None
+    for t in times:
+        while i < len(rounds) and rounds[i]["t_end"] <= to_wall(t):
+            current = rounds[i]
+            i += 1
+        latest.append(current)
+
+    def up(space: list[str] | None) -> list[int | None]:
+        return [None if r is None else sum(
+            1 for b, s in r["blocks"].items()
+            if s["state"] == "up" and (space is None or _inside(b, space))) for r in latest]
+
+    out = [series("asn", str(isp.asn), isp.name, "ping-slash24", int(start), step,
+                  up([isp.prefix, *isp.announced])) for isp in topology.isps]
+    out.append(series("country", topology.name, topology.name, "ping-slash24", int(start),
+                      step, up(None)))
+    return out
