@@ -6,6 +6,8 @@ transit routers route (sovnet.compile.routes, sovnet.controller.routes)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import mrtparse
@@ -71,3 +73,28 @@ def test_a_withdrawal_is_seen_abroad_and_cuts_the_prefix_off_and_a_data_cut_is_n
         lab.wait_enforced(lab.store.revision(), timeout=20)
         wait_for(lambda: not _reach(lab.host("alice"), topo.host("news").ip), 10, "the data cut")
         assert lab.rib("rrc00") == lab.rib("rv2") == ALL
+
+
+def test_a_withdrawal_scenario_is_checked_from_abroad_in_iodas_shape(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "sovnet", "run",
+                           str(HERE / "scenarios" / "bgp-withdrawal.yaml"), "--out", str(out),
+                           "--quiet"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ioda = json.loads((out / "ioda.json").read_text())
+    assert ioda["type"] == "signals"
+    series = {(s["datasource"], s["entityType"], s["entityCode"]): s
+              for [s] in ioda["data"]}
+    assert set(series) == {(ds, kind, code) for ds in ("bgp", "ping-slash24")
+                           for kind, code in (("asn", "64501"), ("asn", "64502"),
+                                              ("country", "bgplab"))}
+    fix = series[("bgp", "asn", "64501")]
+    assert set(fix) >= {"entityType", "entityCode", "datasource", "from", "until", "step",
+                        "values"}
+    assert fix["until"] == fix["from"] + fix["step"] * len(fix["values"])
+    assert max(fix["values"]) == 256 and min(fix["values"]) == 0
+    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    (gone, back) = [e for e in events if e["type"] == "route_effect"]
+    assert gone["withdrawn"] == ["10.1.0.0/17", "10.1.128.0/17"] and gone["peers"] == 4
+    assert 0 < gone["withdrawal_seen_s"] < 5
+    assert back["announced"] == ["10.1.0.0/17", "10.1.128.0/17"]
