@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sovnet.compile import dpi, shards
+from sovnet.compile import border, dpi, shards
 from sovnet.compile import routes as routing
 from sovnet.compile.paths import host_port, trunk_ports
 from sovnet.compile.pipeline import (
@@ -53,6 +53,7 @@ class _Switch:
     head: tuple[FlowRule, ...] = ()
     forward: tuple[FlowRule, ...] = ()
     noroute: tuple[FlowRule, ...] = ()  # an internet switch's drops where no route reaches
+    border: tuple[FlowRule, ...] = ()  # a border gateway's policies (compile.border)
     policies: dict[int, tuple[FlowRule, ...]] = field(default_factory=dict)  # by policy id
     shaping_key: tuple = ()
     shaping: tuple[tuple[FlowRule, ...], tuple[Meter, ...]] = ((), ())
@@ -76,6 +77,7 @@ class NetworkCompiler:
         self.added: list[Policy] = []
         self.removed: set[int] = set()
         self.routes: frozenset[str] | None = None  # the routes the noroute flows were made for
+        self.border_key: tuple = ()  # the border policies and states border flows were made for
 
     def compile(self, topo: Topology, policies: Iterable[Policy],
                 subscribers: Mapping[str, SubscriberState],
@@ -101,7 +103,13 @@ class NetworkCompiler:
                 matches[p.id] = old if old is not None and old[0] == p else \
                     (p, target_matches(topo, p.target, p.id))
         self.matches = matches
-        access = [p for p in plain if p.act.kind in FLOW_ACTIONS]
+        access = [p for p in plain if p.act.kind in FLOW_ACTIONS and not p.act.direction]
+        at_border = border.border_policies(plain)
+        # Border flows depend on the border policies and, for subscriber scopes, the states.
+        old = self.border_key
+        reborder = fresh or not old or old[0] != tuple(at_border) or (
+            bool(at_border) and old[1] is not subscribers)
+        self.border_key = (tuple(at_border), subscribers)
         now = {p.id: p for p in access}
         self.added = [p for p in access if self.access.get(p.id) != p]
         self.removed = {i for i, p in self.access.items() if now.get(i) != p}
@@ -123,6 +131,9 @@ class NetworkCompiler:
                         topo, sw.dpid, sw.name, lambda h, s=sw.name: host_port(topo, s, h),
                         routes))
                     rerouted, sw.noroute = noroute != sw.noroute, noroute
+                if reborder and topo.switch(sw.name).role == "border":
+                    flows = tuple(border.border_flows(topo, sw.dpid, at_border, subscribers))
+                    rerouted, sw.border = rerouted or flows != sw.border, flows
                 self._switch(topo, sw, subscribers, access, matches, throttles, inspected,
                              rerouted)
                 flows_out[sw.dpid], meters_out[sw.dpid] = sw.flows, sw.meters
@@ -154,7 +165,7 @@ class NetworkCompiler:
                 continue
             local = [h.name for h in topo.hosts_on(s.name) if h.kind == "subscriber"]
             sw = _Switch(s.dpid, s.name, local, trunks[s.name])
-            sw.head = tuple(policy_head(topo, s.dpid)) if local else ()
+            sw.head = tuple(policy_head(topo, s.dpid)) if local or s.role == "border" else ()
             sw.forward = tuple(forward(topo, s.dpid, s.name))
             self.switches.append(sw)
 
@@ -196,8 +207,8 @@ class NetworkCompiler:
             raise CompileError(f"more than {MAX_METERS} meters on switch dpid={sw.dpid} "
                                "(expected fewer throttles)")
         policies = (f for p in access if p.id in sw.policies for f in sw.policies[p.id])
-        flows = dedupe([*sw.admission, *sw.head, *policies, *sw.shaping[0], *sw.dpi[0],
-                        *sw.noroute, *sw.forward])
+        flows = dedupe([*sw.admission, *sw.head, *sw.border, *policies, *sw.shaping[0],
+                        *sw.dpi[0], *sw.noroute, *sw.forward])
         if (flows, meters) != (sw.flows, sw.meters):  # else the switch keeps its very tuple
             sw.flows, sw.meters = flows, meters
 

@@ -105,9 +105,11 @@ def policy_priority(policy: Policy, step: int | None = None) -> int:
 def admission(topo, dpid, switch, trunks, subscribers) -> list[FlowRule]:
     baseline = make_cookie("baseline")
     flows = [rule(dpid, TABLE_ADMISSION, PRIO_MISS, {}, (), baseline)]
+    # A border gateway's policy table holds the policies placed at the border (compile.border)
+    trunk_to = TABLE_POLICY if topo.switch(switch).role == "border" else TABLE_SHAPING
     for port in sorted(trunks):
         flows.append(rule(dpid, TABLE_ADMISSION, PRIO_TRUNK, {"in_port": port},
-                          (("goto", TABLE_SHAPING),), baseline))
+                          (("goto", trunk_to),), baseline))
     for h in topo.hosts_on(switch):
         if h.kind != "subscriber":
             flows.append(rule(dpid, TABLE_ADMISSION, PRIO_DEVICE,

@@ -58,6 +58,13 @@ DPI_TARGETS = ("sni", "sni-contains", "host", "quic")
 FAMILIES = ("ipv4", "ipv6")  # TARGET@FAMILY: one address family (Irancell cut IPv6 alone, 2022)
 DPI_ACTIONS = ("deny", "reject", "throttle")
 DPI_OPTIONS = "residual=DURATION (e.g. residual=90s, residual=2m), reassemble, both (reject)"
+# Where allow, deny and reject apply: by default at the subscriber's ingress, on what it sends.
+# With a direction they apply at the border gateways instead, to traffic crossing the border:
+# inbound (from abroad to the scope's addresses), outbound (from them to abroad) or border
+# (both). The target names the far end: deny:inbound of port:udp/53 drops DNS answers coming
+# back, and lets the queries out.
+DIRECTIONS = ("inbound", "outbound", "border")
+DIRECTION_ACTIONS = ("allow", "deny", "reject")
 _NAME_RE = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 _PART_RE = re.compile(r"^[a-z0-9.-]+$")
 PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1}
@@ -251,12 +258,25 @@ def parse_duration_s(text: str) -> float:
     return float(int(m.group(1)) * (60 if m.group(2) == "m" else 1))
 
 
+def action_direction(action: str) -> str:
+    """'deny:inbound' -> 'inbound'; '' where the action names no direction."""
+    kind, _, param = action.partition(":")
+    if kind not in DIRECTION_ACTIONS:
+        return ""
+    found = [w.strip() for w in param.split(",") if w.strip() in DIRECTIONS]
+    if len(found) > 1:
+        raise PolicySyntaxError(f"{action!r} names {len(found)} directions (expected one of: "
+                                f"{', '.join(DIRECTIONS)})")
+    return found[0] if found else ""
+
+
 def action_options(action: str) -> tuple[float, bool, bool]:
     """(residual seconds, reassemble, reset the server too) of an action's options: the
     parameter of deny and reject, what follows the rate of throttle
-    ("throttle:140kbit,reassemble")."""
+    ("throttle:140kbit,reassemble"). A direction (DIRECTIONS) is not one of them."""
     kind, _, param = action.partition(":")
     words = param.split(",")[1:] if kind == "throttle" else (param.split(",") if param else [])
+    words = [w for w in words if not (kind in DIRECTION_ACTIONS and w.strip() in DIRECTIONS)]
     residual, reassemble, both = 0.0, False, False
     for word in words:
         key, eq, value = word.strip().partition("=")
@@ -277,6 +297,13 @@ def check_dpi(action: Action, target: Target) -> None:
     if target.kind in DPI_TARGETS and action.kind not in DPI_ACTIONS:
         raise PolicySyntaxError(f"{action} cannot apply to {target} (expected deny, reject or "
                                 "throttle:RATE for an sni, sni-contains, host or quic target)")
+    if target.kind in DPI_TARGETS and action.direction:
+        raise PolicySyntaxError(f"{action} applies at the border, where no inspector reads "
+                                f"{target} (expected {action.kind} without a direction for an "
+                                "sni, sni-contains, host or quic target)")
+    if action.direction and action.has_options:
+        raise PolicySyntaxError(f"{action} applies at the border, which takes no inspector's "
+                                f"options (expected only {action.direction})")
     if target.kind not in DPI_TARGETS and action.has_options:
         raise PolicySyntaxError(f"options in {action} apply to sni, sni-contains, host and quic "
                                 f"targets only, not to {target}")
@@ -321,6 +348,11 @@ def check_action(action: str) -> str:
             throttle_kbps(action)
     elif param and kind in ("deny", "reject"):
         action_options(action)
+        action_direction(action)
+    elif param and kind == "allow":
+        if param.strip() not in DIRECTIONS:
+            raise PolicySyntaxError(f"bad option {param!r} in {action!r} (expected a direction: "
+                                    f"{', '.join(DIRECTIONS)})")
     elif param:
         raise PolicySyntaxError(f"action {kind!r} takes no parameter, got {action!r}")
     if kind == "throttle":
@@ -391,6 +423,7 @@ class Action:
     residual: float = 0.0  # seconds the (client, server, port) stays blocked after a trigger
     reassemble: bool = False  # read the whole ClientHello, not just its first segment
     reset_server: bool = False  # reject: reset the server's side too
+    direction: str = ""  # at the border (DIRECTIONS), or "": at the subscriber's ingress
 
     @property
     def has_options(self) -> bool:
@@ -406,7 +439,7 @@ class Action:
         kind = action_kind(text)
         options = action_options(text) if kind in DPI_ACTIONS else (0.0, False, False)
         return cls(kind, text.partition(":")[2], throttle_kbps(text), dns_answer(text),
-                   *options)
+                   *options, action_direction(text))
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.param}" if self.param else self.kind

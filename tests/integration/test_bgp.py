@@ -25,6 +25,27 @@ def _reach(node, ip: str) -> bool:
     return node.cmd(f"ping -n -c1 -W1 {ip} >/dev/null 2>&1 && echo ok || echo no").strip() == "ok"
 
 
+LISTEN = ("import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+          "s.bind(('0.0.0.0', 9999)); s.settimeout(5); print('ready', flush=True); "
+          "print(s.recvfrom(64)[1][0], flush=True)")
+
+
+def _arrives(sender, receiver, receiver_ip: str) -> str:
+    """Where the one UDP datagram `sender` sends to `receiver` came from, as `receiver` saw it
+    ("" if it never came)."""
+    listener = receiver.popen([sys.executable, "-c", LISTEN], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert listener.stdout.readline().strip() == "ready"
+        sender.cmd(f"echo hello > /dev/udp/{receiver_ip}/9999")
+        out, _ = listener.communicate(timeout=10)
+        return out.strip()
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+            listener.wait()
+
+
 def _feed(lab, collector: str) -> list[dict]:
     path = lab.bgp_dir / f"{collector}.ris.jsonl"
     return [json.loads(line)["data"] for line in path.read_text().splitlines()]
@@ -98,3 +119,31 @@ def test_a_withdrawal_scenario_is_checked_from_abroad_in_iodas_shape(tmp_path):
     assert gone["withdrawn"] == ["10.1.0.0/17", "10.1.128.0/17"] and gone["peers"] == 4
     assert 0 < gone["withdrawal_seen_s"] < 5
     assert back["announced"] == ["10.1.0.0/17", "10.1.128.0/17"]
+
+
+def test_policies_at_the_border_cut_one_direction_and_leave_the_routes_up(tmp_path):
+    topo = load_topology(str(HERE / "topologies" / "bgp.yaml"))
+    news_ip, alice_ip, bob_ip = (topo.host(n).ip for n in ("news", "alice", "bob"))
+    with Lab(topo, tmp_path, flowlog=False) as lab:
+        news, alice, bob = lab.host("news"), lab.host("alice"), lab.host("bob")
+        wait_for(lambda: _reach(alice, news_ip), 15, "alice to reach news")
+
+        # inbound only: nothing from abroad gets in, so alice's requests leave and their
+        # answers never come back; a higher-priority allow exempts bob
+        cut = lab.store.add_policy(PolicyRequest.of("deny:inbound", "all", "international"))
+        lab.store.add_policy(PolicyRequest.of("allow:inbound", "subscriber:bob",
+                                              "international", priority=200))
+        lab.wait_enforced(lab.store.revision(), timeout=20)
+        wait_for(lambda: not _reach(alice, news_ip), 10, "the inbound cut")
+        assert not _reach(news, alice_ip)
+        assert _reach(bob, news_ip) and _reach(news, bob_ip)
+        assert _arrives(alice, news, news_ip) == alice_ip  # what she sends still leaves
+        assert lab.rib("rrc00") == lab.rib("rv2") == ALL  # BGP sessions untouched
+
+        lab.store.revoke_policy(cut.id)
+        # outbound only, for fixnet: its subscribers' packets stop at the gateway
+        lab.store.add_policy(PolicyRequest.of("deny:outbound", "isp:fixnet", "international"))
+        lab.wait_enforced(lab.store.revision(), timeout=20)
+        wait_for(lambda: not _reach(alice, news_ip), 10, "the outbound cut")
+        assert _reach(bob, news_ip)
+        assert lab.rib("rrc00") == ALL

@@ -45,7 +45,8 @@ def test_action_forms():
     for bad, why in [("dns_tamper", "bad dns_tamper answer ''"),
                      ("dns_tamper:blockpage", "bad dns_tamper answer 'blockpage'"),
                      ("deny:now", "bad option 'now' in 'deny:now'"),
-                     ("allow:now", "action 'allow' takes no parameter")]:
+                     ("allow:now", "bad option 'now' in 'allow:now'"),
+                     ("log:now", "action 'log' takes no parameter")]:
         with pytest.raises(PolicySyntaxError, match=why):
             check_action(bad)
 

@@ -25,7 +25,10 @@ def test_an_action_is_parsed_once_into_its_kind_and_meaning(text, action):
 @pytest.mark.parametrize("text, message", [
     ("deny:x", "bad option 'x' in 'deny:x' (expected residual=DURATION (e.g. residual=90s, "
               "residual=2m), reassemble, both (reject))"),
-    ("allow:x", "action 'allow' takes no parameter, got 'allow:x'"),
+    ("allow:x", "bad option 'x' in 'allow:x' (expected a direction: inbound, outbound, border)"),
+    ("log:x", "action 'log' takes no parameter, got 'log:x'"),
+    ("deny:inbound,outbound", "'deny:inbound,outbound' names 2 directions (expected one of: "
+                              "inbound, outbound, border)"),
     ("throttle:fast", "bad throttle rate 'fast' in 'throttle:fast'"),
     (7, "unknown action 7 (expected a text such as deny)"),
 ])
