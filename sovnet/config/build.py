@@ -160,7 +160,7 @@ def _switch_blocks(p: Parsed) -> list[tuple[int, int]]:
 
 def _pool_of(p: Parsed, h: HostSpec) -> tuple[str, ipaddress.IPv4Network] | None:
     """The pool a host is numbered from, as (description, network), or None if unknowable."""
-    if h.kind in ("router", "collector", "prober") and h.get("isp") is None:
+    if h.kind in ("router", "collector", "prober", "resolver") and h.get("isp") is None:
         if p.addressing is None:
             return None
         return "addressing.foreign_services", _net(p.addressing.foreign_services)
@@ -184,7 +184,7 @@ def _space_of(p: Parsed, h: HostSpec) -> tuple[str, list[ipaddress.IPv4Network]]
     own = _switch_prefix(p, h)
     if own is not None:
         return own[0], [own[1]]
-    if h.kind in ("router", "collector", "prober") and h.get("isp") is None:
+    if h.kind in ("router", "collector", "prober", "resolver") and h.get("isp") is None:
         if p.addressing is None:
             return None
         return "the foreign space", [ipaddress.IPv4Network(x) for x in p.addressing.foreign]
@@ -340,7 +340,7 @@ def _topology(p: Parsed, dpids: dict[str, int], ports: dict[Any, int],
         elif h.kind == "prober":
             probers.append(h.name)
         else:
-            resolvers.append(Resolver(name=h.name, isp=h.get("isp")))
+            resolvers.append(Resolver(name=h.name, isp=h.get("isp") or ""))
     return Topology(
         name=p.name,
         description=p.description,

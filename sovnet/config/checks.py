@@ -137,8 +137,9 @@ def _attachments(p: Parsed, r: Reporter) -> None:
             continue
         abroad = _abroad(h)
         if abroad and sw.role != "internet":
+            hint = ", or isp: NAME for an ISP's resolver" if h.kind == "resolver" else ""
             r.value(h.at("switch"), f"{abroad} on {sw.role} switch {name!r} "
-                                    "(expected a switch of role internet)")
+                                    f"(expected a switch of role internet{hint})")
         elif h.kind == "router" and not abroad and sw.role != "border":
             r.value(h.at("switch"), f"border router on {sw.role} switch {name!r} (expected a "
                                     "switch of role border, where the ISP meets the world)")
@@ -159,6 +160,8 @@ def _abroad(h) -> str:
         return "foreign service"
     if h.kind == "router" and h.get("isp") is None:
         return "transit router"
+    if h.kind == "resolver" and h.get("isp") is None:
+        return "public resolver"
     return h.kind if h.kind in ("collector", "prober") else ""
 
 

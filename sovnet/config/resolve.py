@@ -23,7 +23,7 @@ _APPLIES = {  # fields of a group that subscribers / services take
 _REQUIRED = {
     "subscribers": ("class", "isp", "switch"),
     "services": ("domains", "category", "locus", "switch"),
-    "resolvers": ("isp", "switch"),
+    "resolvers": ("switch",),
     "routers": ("switch",),
     "collectors": ("switch",),
     "probers": ("switch",),

@@ -317,7 +317,10 @@ class ServiceIn(ServiceFields):
 
 
 class ResolverIn(In):
-    isp: str
+    """An ISP's recursive resolver (isp: NAME, inside the country), or without isp a public
+    resolver abroad, to which the ISPs' resolvers recurse for foreign names."""
+
+    isp: str | None = None
     switch: Endpoint = Field(description="SWITCH or SWITCH:PORT")
     ip: Ip | None = None
     mac: Mac | None = None

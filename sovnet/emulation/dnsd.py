@@ -5,6 +5,12 @@ NOERROR with no answer for other query types of a known name, and NXDOMAIN for u
 With `--store DB` it is an ISP resolver that obeys the policy store: where a dns_tamper policy
 in force covers the asking subscriber and the name's service, it answers NXDOMAIN or the
 policy's address instead (sovnet.compile.dns_tamper decides; a store change applies within ~20 ms).
+
+With `--upstream IP --forward FILE` it recurses for the names FILE lists (the foreign ones)
+across the border, to a resolver abroad, as an ISP's recursive resolver does: answers are
+cached for their TTL, a query that gets no answer is sent again (RETRIES times, TIMEOUT s
+apart) and then answered SERVFAIL. With `--counts FILE` it writes, each second, how many
+queries it received then: what an operator (or an observer abroad) sees of a retry flood.
 """
 
 from __future__ import annotations
@@ -18,13 +24,15 @@ import threading
 import time
 from collections.abc import Callable
 
-from dnslib import AAAA, QTYPE, RCODE, RR, A
+from dnslib import AAAA, QTYPE, RCODE, RR, A, DNSRecord
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from sovnet.model.schedule import Clock, in_force
 from sovnet.model.topology import embed6
 
 TTL = 60
+RETRIES = 3  # upstream tries per query, as BIND's and Unbound's retransmissions
+TIMEOUT = 0.8  # s per upstream try
 
 
 def normalize(name: str) -> str:
@@ -63,6 +71,102 @@ class ZoneResolver(BaseResolver):
         if self.ipv6 and q.qtype in (QTYPE.AAAA, QTYPE.ANY):
             reply.add_answer(RR(q.qname, QTYPE.AAAA, ttl=self.ttl,
                                 rdata=AAAA(embed6(self.ipv6, ip))))
+
+
+class Counter:
+    """Queries received per second, written as JSON lines {"t": second, "n": count}."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.lock = threading.Lock()
+        self.second, self.n = int(time.time()), 0
+        if path is not None:  # a quiet second is written when it is over, not at the next query
+            threading.Thread(target=self._tick, daemon=True, name="counts").start()
+
+    def _tick(self) -> None:
+        while True:
+            time.sleep(1.0 - time.time() % 1.0 + 0.01)
+            with self.lock:
+                if int(time.time()) != self.second:
+                    self._flush()
+                    self.second, self.n = int(time.time()), 0
+
+    def count(self) -> None:
+        if self.path is None:
+            return
+        now = int(time.time())
+        with self.lock:
+            if now != self.second:
+                self._flush()
+                self.second, self.n = now, 0
+            self.n += 1
+
+    def _flush(self) -> None:
+        if self.n:
+            with open(self.path, "a") as f:
+                f.write(json.dumps({"t": self.second, "n": self.n}) + "\n")
+
+    def close(self) -> None:
+        with self.lock:
+            self._flush()
+            self.n = 0
+
+
+class Forwarder:
+    """Recursion across the border for the names it is given: cache, retries, SERVFAIL."""
+
+    def __init__(self, upstream: str, names: set[str], port: int = 53,
+                 retries: int = RETRIES, timeout: float = TIMEOUT):
+        self.upstream, self.port, self.names = upstream, port, names
+        self.retries, self.timeout = retries, timeout
+        self.cache: dict[tuple[str, int], tuple[float, DNSRecord]] = {}
+        self.lock = threading.Lock()
+
+    def handles(self, name: str) -> bool:
+        return name in self.names
+
+    def resolve(self, request: DNSRecord) -> DNSRecord:
+        q = request.q
+        key = (normalize(q.qname), q.qtype)
+        with self.lock:
+            hit = self.cache.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return self._as_reply(request, hit[1])
+        for _ in range(self.retries):
+            try:
+                raw = DNSRecord.question(str(q.qname), QTYPE[q.qtype]).send(
+                    self.upstream, self.port, timeout=self.timeout)
+            except OSError:  # a timeout, or the upstream unreachable
+                continue
+            answer = DNSRecord.parse(raw)
+            ttl = min((rr.ttl for rr in answer.rr), default=TTL)
+            with self.lock:
+                self.cache[key] = (time.monotonic() + ttl, answer)
+            return self._as_reply(request, answer)
+        reply = request.reply()
+        reply.header.rcode = RCODE.SERVFAIL
+        return reply
+
+    @staticmethod
+    def _as_reply(request: DNSRecord, answer: DNSRecord) -> DNSRecord:
+        reply = request.reply()
+        reply.header.rcode = answer.header.rcode
+        for rr in answer.rr:
+            reply.add_answer(rr)
+        return reply
+
+
+class Counting(BaseResolver):
+    """Counts every query, recurses for the forwarded names, and asks `inner` for the rest."""
+
+    def __init__(self, inner: BaseResolver, counter: Counter, forwarder: Forwarder | None):
+        self.inner, self.counter, self.forwarder = inner, counter, forwarder
+
+    def resolve(self, request, handler):
+        self.counter.count()
+        if self.forwarder is not None and self.forwarder.handles(normalize(request.q.qname)):
+            return self.forwarder.resolve(request)
+        return self.inner.resolve(request, handler)
 
 
 class StoreView:
@@ -136,17 +240,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ready", help="file written once both sockets listen")
     ap.add_argument("--store", help="the policy store whose dns_tamper policies to obey")
     ap.add_argument("--ipv6", default="", help="the lab's /96: answer AAAA queries too")
+    ap.add_argument("--upstream", help="a resolver abroad to recurse to for --forward names")
+    ap.add_argument("--forward", help='JSON file ["name", ...]: the names to recurse for')
+    ap.add_argument("--counts", help="append queries received per second here (JSON lines)")
     a = ap.parse_args(argv)
     zone = load_zone(a.zone)
 
     def log(msg):
         sys.stderr.write(msg + "\n")
 
-    resolver = (PolicyResolver(zone.get, StoreView(a.store), log, a.ipv6) if a.store
-                else ZoneResolver(zone.get, ipv6=a.ipv6))
-    serve(resolver, a.address, a.port, logf=log)
+    inner = (PolicyResolver(zone.get, StoreView(a.store), log, a.ipv6) if a.store
+             else ZoneResolver(zone.get, ipv6=a.ipv6))
+    forwarder = None
+    if a.upstream and a.forward:
+        with open(a.forward) as f:
+            forwarder = Forwarder(a.upstream, {normalize(n) for n in json.load(f)})
+    counter = Counter(a.counts)
+    serve(Counting(inner, counter, forwarder), a.address, a.port, logf=log)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+
+    def _stop(*_):
+        counter.close()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
     if a.ready:
         with open(a.ready, "w") as f:
             f.write(f"{os.getpid()}\n")

@@ -111,6 +111,11 @@ class Network:
             raise EmulationError("network not started: it has no workdir yet")
         return bgp.bgp_dir(self.workdir)
 
+    @property
+    def dns_dir(self) -> Path:
+        """Where the resolvers write their query counts: dns/ beside the BGP folder."""
+        return self.bgp_dir.parent / "dns"
+
     def _own_hosts(self) -> list:
         """(Mininet host, the topology hosts in it): a host is itself, a pod its subscribers."""
         out: dict[str, tuple] = {}
@@ -306,8 +311,9 @@ class Network:
         zone_file = Path(self.zone_file) if self.zone_file else self.workdir / "zone.json"
         if not self.zone_file:
             hostservers.write_zone(self.topology, zone_file)
+        self.dns_dir.mkdir(parents=True, exist_ok=True)
         specs = hostservers.server_specs(self.topology, self.workdir, zone_file, sys.executable,
-                                         store=self.store_path)
+                                         store=self.store_path, dns_dir=self.dns_dir)
         specs += bgp.specs(self.topology, self.bgp_dir, sys.executable)
         # Resolver hosts answer HTTP and DNS whatever its IP destination (blockpage, steer_dns).
         steer.install(self.topology, specs, self.net.get)

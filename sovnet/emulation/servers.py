@@ -56,7 +56,8 @@ def issue_certs(topology: Topology, ca: LabCA) -> None:
     for svc in topology.services:
         ca.issue(svc.name, list(svc.domains))
     for res in topology.resolvers:
-        ca.issue(f"{res.name}.blockpaged", [blockpage_name(res.isp)])
+        if res.isp:
+            ca.issue(f"{res.name}.blockpaged", [blockpage_name(res.isp)])
 
 
 def _tls_args(workdir: Path, name: str) -> list[str]:
@@ -87,10 +88,12 @@ class Server:
 
 def server_specs(
     topology: Topology, workdir: Path, zone_file: Path, python: str = sys.executable,
-    store: str | None = None,
+    store: str | None = None, dns_dir: Path | None = None,
 ) -> list[ServerSpec]:
     """The command line of each host server. Pure: nothing is started. With `store`, the
-    resolvers obey its dns_tamper policies."""
+    ISP resolvers obey its dns_tamper policies; with a public resolver abroad, they recurse to
+    it for the foreign names (the list is written next to the zone file); every resolver
+    counts its queries into dns_dir (default: workdir)."""
     workdir = Path(workdir)
     specs = []
     # A dual-stack lab's servers listen on "::", which takes IPv4 too; resolvers answer AAAA.
@@ -133,8 +136,16 @@ def server_specs(
                     "--ready", str(ready), *anywhere]
             specs.append(ServerSpec(svc.name, "http3", argv, ready,
                                     workdir / f"{svc.name}.h3d.log", ("udp/443",)))
+    counts = Path(dns_dir or workdir)
+    public = topology.public_resolvers
+    forward = Path(zone_file).with_name("foreign-names.json")
+    if public:
+        forward.write_text(json.dumps(sorted(d for s in topology.services if s.locus == "foreign"
+                                             for d in s.domains)))
     for res in topology.resolvers:
         ready = workdir / f"{res.name}.dnsd.ready"
+        recurse = (["--upstream", topology.host(public[0].name).ip, "--forward", str(forward)]
+                   if public and res.isp else [])
         argv = [
             python,
             "-m",
@@ -147,14 +158,17 @@ def server_specs(
             "53",
             "--ready",
             str(ready),
-            *(["--store", store] if store else []),
+            *(["--store", store] if store and res.isp else []),
             *(["--ipv6", topology.ipv6] if topology.ipv6 else []),
+            *recurse, "--counts", str(counts / f"{res.name}.counts.jsonl"),
         ]
         specs.append(
             ServerSpec(
                 res.name, "dns", argv, ready, workdir / f"{res.name}.dnsd.log", ("udp/53", "tcp/53")
             )
         )
+        if not res.isp:
+            continue
         # The resolver host is also its ISP's blockpage server (blockpage policies).
         ready = workdir / f"{res.name}.blockpaged.ready"
         argv = [python, "-m", "sovnet.emulation.blockpaged", "--isp", res.isp, "--port", "80",

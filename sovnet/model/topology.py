@@ -99,7 +99,7 @@ class Service:
 @dataclass(frozen=True)
 class Resolver:
     name: str  # also the name of its host
-    isp: str
+    isp: str  # "" for a public resolver abroad
 
 
 @dataclass(frozen=True)
@@ -219,10 +219,18 @@ class Topology:
         return self.memo("host_for_ip", lambda t: {h.ip: h for h in t.hosts}).get(ip)
 
     def resolver_for(self, isp: str) -> Resolver | None:
-        for r in self.resolvers:
+        """The ISP's resolver; else the first of the country's (never a public one abroad)."""
+        domestic = [r for r in self.resolvers if r.isp]
+        for r in domestic:
             if r.isp == isp:
                 return r
-        return self.resolvers[0] if self.resolvers else None
+        return domestic[0] if domestic else None
+
+    @property
+    def public_resolvers(self) -> tuple[Resolver, ...]:
+        """Resolvers abroad (no ISP): the ISPs' resolvers recurse to the first for foreign
+        names."""
+        return tuple(r for r in self.resolvers if not r.isp)
 
     def is_foreign(self, ip: str) -> bool:
         addr = ipaddress.ip_address(ip)
@@ -309,8 +317,5 @@ def resolver_ip(topology: Topology, host: str) -> str | None:
         isp = topology.subscriber(host).isp
     elif h.kind == "resolver":
         isp = next(r.isp for r in topology.resolvers if r.name == host)
-    if isp is not None:
-        r = topology.resolver_for(isp)
-    else:
-        r = topology.resolvers[0] if topology.resolvers else None
+    r = topology.resolver_for(isp or "")
     return topology.host(r.name).ip if r else None

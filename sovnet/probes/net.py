@@ -141,13 +141,19 @@ def _query(hostname: str, resolver: tuple[str, int], timeout: float, clock: Cloc
 
 
 QTYPE_OF = {"ipv4": "A", "ipv6": "AAAA"}
+# A stub resolver asks again when its resolver did not answer or answered SERVFAIL (glibc's
+# default `attempts:2`; OONI's probe retries a timeout once): under a cut of the answers'
+# way back, each lookup becomes several queries, and each of those the resolver's retries.
+STUB_ATTEMPTS = 2
+RETRIED = ("generic_timeout_error", "dns_servfail_error")
 
 
 def resolve(hostname: str, resolver: tuple[str, int], timeout: float, clock: Clock,
             families: tuple[str, ...] | list[str] = ("ipv4",)):
     """-> (queries, addresses, failure): an A query (and an AAAA query, at the same time, for
-    "ipv6"), each retried once if it timed out. As OONI's probe does, the lookup fails only
-    when no query brought an address; the failure is then the first family's."""
+    "ipv6"), each asked again once if it timed out or got SERVFAIL. As OONI's probe does, the
+    lookup fails only when no query brought an address; the failure is then the first
+    family's."""
     qtypes = [QTYPE_OF[f] for f in families]
     if len(qtypes) == 1:
         results = [_lookup(hostname, qtypes[0], resolver, timeout, clock)]
@@ -163,10 +169,10 @@ def resolve(hostname: str, resolver: tuple[str, int], timeout: float, clock: Clo
 def _lookup(hostname: str, qtype: str, resolver: tuple[str, int], timeout: float,
             clock: Clock):
     queries = []
-    for _ in range(2):
+    for _ in range(STUB_ATTEMPTS):
         record, addrs, failure = _query(hostname, resolver, timeout, clock, qtype)
         queries.append(record)
-        if failure != "generic_timeout_error":
+        if failure not in RETRIED:
             break
     return queries, (addrs if failure is None else []), failure
 

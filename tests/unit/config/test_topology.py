@@ -76,7 +76,8 @@ def test_national_meets_its_brief():
     assert {"GRP", "NEWS", "MMED", "CDN", "ANON"} <= foreign
     cdn = {s.name for s in t.services if s.category == "CDN" and s.locus == "foreign"}
     assert any(set(s.depends_on) & cdn for s in t.services if s.locus == "domestic")
-    assert {r.isp for r in t.resolvers} == {i.name for i in t.isps}
+    assert {r.isp for r in t.resolvers if r.isp} == {i.name for i in t.isps}
+    assert [r.name for r in t.public_resolvers] == ["pubdns"]
     for s in t.services:
         suffix = ".sov" if s.locus == "domestic" else ".example"
         assert all(d.endswith(suffix) for d in s.domains), s
@@ -98,6 +99,7 @@ def test_shipped_topologies_are_consistent(path):
     for h in t.hosts:
         abroad = (h.kind == "service" and t.service(h.name).locus == "foreign"
                   or h.kind in ("collector", "prober")
+                  or h.kind == "resolver" and h.name in {r.name for r in t.public_resolvers}
                   or h.kind == "router" and not t.router(h.name).isp)
         assert t.is_foreign(h.ip) == abroad
     assert Topology.from_dict(t.to_dict()) == t
