@@ -383,6 +383,10 @@ def _expectations(e: ExpectIn, at: tuple, duration: float, topology: Topology,
         _outside(e, at, topology, r)
     if e.slash24_up is not None:
         _probed(e, at, topology, r)
+    if e.dns_abroad_per_h is not None and not topology.public_resolvers:
+        r.value(at + ("dns_abroad_per_h",), f"topology {topology.name!r} has no public resolver "
+                                            "abroad (expected a resolver without isp: on an "
+                                            "internet switch)")
     if not checks and not e.blocking and not e.failure and not e.h3_failure:
         r.entry(at, f"no outcome to check (expected one of: {', '.join(METRICS)})")
     return [Expectation(e.name, e.from_, (start, end), to, metric, op, value, blocking)

@@ -206,6 +206,9 @@ class ExpectIn(In):
         None, description="the route collectors: /24s visible abroad by IODA's rule, as a "
                           "share of those visible at t=0, median over the window (from: all, "
                           "or isp:NAME)")
+    dns_abroad_per_h: Threshold | None = Field(
+        None, description="the public resolvers abroad: DNS queries they received from the "
+                          "country per emulated hour in the window (a retry flood shows here)")
     slash24_up: Threshold | None = Field(
         None, description="the outside prober: domestic /24 blocks up to active probing from "
                           "abroad, as a share of those up at t=0, median over the window (from: "

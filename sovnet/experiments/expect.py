@@ -129,6 +129,24 @@ def outside(e: Expectation, signals: list[dict]) -> tuple[float | None, int, str
     return worst, n, "" if n else "no sample in the window"
 
 
+def dns_abroad(topology: Topology, e: Expectation,
+               signals: list[dict]) -> tuple[float | None, int, str]:
+    """dns_abroad_per_h: the queries the public resolvers abroad received in the window, per
+    emulated hour (what an observer abroad sees of the country's lookups, and of a retry
+    flood)."""
+    abroad = {r.name for r in topology.public_resolvers}
+    xs = [s for s in signals if s["datasource"] == "dns-queries" and s["entityCode"] in abroad]
+    if not xs:
+        return None, 0, "no resolver abroad counted queries"
+    step = xs[0]["step"]
+    ks = [k for k in range(len(xs[0]["values"]))
+          if e.during[0] <= k * step and (k + 1) * step <= e.during[1]]
+    if not ks:
+        return None, 0, "no whole step in the window"
+    total = sum(s["values"][k] for s in xs for k in ks)
+    return total / (len(ks) * step / 3600.0), len(ks), ""
+
+
 def evaluate(topology: Topology, expectations: Iterable[Expectation],
              measurements: list[Measurement],
              effects: Iterable[StreamEffect] = (),
@@ -143,6 +161,8 @@ def evaluate(topology: Topology, expectations: Iterable[Expectation],
         services = set(e.to.select(topology))
         if e.metric in _DATASOURCE:
             value, n, note = outside(e, signals)
+        elif e.metric == "dns_abroad_per_h":
+            value, n, note = dns_abroad(topology, e, signals)
         elif e.metric in _PACKET:
             xs = packet_effects(topology, effects, e, services)
             n = len(xs)

@@ -212,7 +212,8 @@ class _Runner:
     def _outside(self) -> list[dict]:
         """The view from abroad: IODA's bgp signal from the collectors' feeds (ioda.json, in
         IODA's API shape, on the scenario's clock), and each step's effect on the routes."""
-        if not (self.topo.collectors or self.topo.probers) or not self.t0_wall:
+        if not (self.topo.collectors or self.topo.probers or self.topo.public_resolvers) \
+                or not self.t0_wall:
             return []
         from sovnet.results import bgp, outside
 
@@ -229,13 +230,19 @@ class _Runner:
             rounds = outside.read_rounds(self.folder.path / "outside" / f"{name}.jsonl")
             signals += outside.ping_signals(self.topo, rounds, t0, t0 + self.sc.duration,
                                             step, to_wall)
+        names = [r.name for r in self.topo.resolvers]
+        counts = {n: outside.read_counts(self.folder.path / "dns" / f"{n}.counts.jsonl")
+                  for n in names}
+        dns = outside.dns_signals(names, counts, t0, t0 + self.sc.duration, step, to_wall)
+        self.folder.write_json("dns.json", {"type": "signals", "error": None,
+                                            "data": [[s] for s in dns]})
         self.folder.write_json("ioda.json", {"type": "signals", "error": None,
                                              "data": [[s] for s in signals]})
         commits = [(ev["index"], ev["committed_wall"]) for ev in self.step_events
                    if ev.get("committed_wall")]
         for x in bgp.route_effects(self.topo, updates, commits, time.time()):
             self.folder.event(x)
-        return signals
+        return signals + dns
 
     def _report(self) -> None:
         """Build the report; a failure is reported, never allowed to cost the run's data or

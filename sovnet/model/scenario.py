@@ -30,7 +30,8 @@ MEASURED_BY = {"accessible": "web", "usable": "web", "blocking": "web", "failure
                "last_packet_ms": "stream", "first_packet_ms": "stream",
                "h3_accessible": "http3", "h3_failure": "http3",
                # the view from abroad: the route collectors, the outside prober
-               "bgp_visibility": "bgp", "slash24_up": "ping-slash24"}
+               "bgp_visibility": "bgp", "slash24_up": "ping-slash24",
+               "dns_abroad_per_h": "dns-queries"}
 METRICS = tuple(MEASURED_BY)
 # a probe's parameter -> the kind of probe it belongs to
 # The probe parameters and the kinds of probe each applies to.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,6 +123,24 @@ def _throughput(run: Run, tl: Timeline) -> Figure:
     return fig
 
 
+def _outside(run: Run, tl: Timeline) -> Figure:
+    panels: dict[str, list[dict]] = {}
+    abroad = {r.name for r in run.topology.public_resolvers}
+    for name in ("ioda.json", "dns.json"):
+        path = run.folder / name
+        if not path.exists():
+            continue
+        for [s] in json.loads(path.read_text())["data"]:
+            if s["datasource"] != "dns-queries" or s["entityCode"] in abroad:
+                panels.setdefault(s["datasource"], []).append(s)
+    if not panels:
+        raise Skip("This network has no view from abroad (no route collectors, outside "
+                   "prober or public resolver abroad).")
+    fig = figures.new_figure(11, 1.2 + 2.4 * len(panels))
+    figures.outside(fig, panels, tl)
+    return fig
+
+
 def _topology(run: Run, tl: Timeline) -> Figure:
     _, pos = topology_plot.layout(run.topology)
     rows = max((y for _, y in pos.values()), default=1)
@@ -171,6 +190,15 @@ PLOTS: list[tuple[str, str, Callable[[Run, Timeline], Figure], str]] = [
      "round. A failed transfer is not a throughput sample: crosses at the foot of the axes "
      "mark the rounds of a class in which transfers failed (the expectations on throughput "
      "take their medians the same way)."),
+    ("outside", "The view from abroad: what IODA and observers would have shown", _outside,
+     "Top: IODA's BGP signal, the /24 blocks of each ISP's space that more than half of the "
+     "route collectors' full-feed peers see (ioda.json, from the collectors' update feeds). "
+     "Middle: IODA's active probing, the /24 blocks a Trinocular-like prober abroad finds up. "
+     "Both are shares of their value at the start; the dashed line is the whole country. "
+     "Bottom: the DNS queries the country's resolvers sent to the public resolver abroad "
+     "per step (dns.json): a cut that lets queries out but no answers in shows as a flood of "
+     "retries. A cut of the routes empties the top panel; a cut of the data plane leaves it "
+     "flat while the middle one drops."),
     ("topology", "The emulated network", _topology,
      "Subscribers (grouped per access switch) on the left, the national network in layers "
      "towards the border gateways, and the internet with the foreign services beyond the "

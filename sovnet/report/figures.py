@@ -338,3 +338,45 @@ def collateral(fig: Figure, data: dict[str, dict[str, tuple[float, float, int]]]
                      label="reachable but not usable")]
     fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=9, frameon=False)
     return list(axes)
+
+
+OUTSIDE_PANELS = {"bgp": "BGP: /24s visible\n(% of t=0, IODA's rule)",
+                  "ping-slash24": "active probing:\n/24s up (% of t=0)",
+                  "dns-queries": "DNS queries reaching\nresolvers abroad per step"}
+
+
+def outside(fig: Figure, panels: dict[str, list[dict]], tl: Timeline) -> list[Axes]:
+    """What IODA and an observer abroad would have shown: one panel per datasource, one line
+    per ISP (and the country, dashed); the DNS panel counts queries, the others are shares of
+    the first sample."""
+    keys = [k for k in OUTSIDE_PANELS if panels.get(k)]
+    axes = fig.subplots(len(keys), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, key in zip(axes, keys, strict=True):
+        style.decorate(ax, tl, ribbon=ax is axes[0])
+        for k, s in enumerate(panels[key]):
+            x = np.arange(len(s["values"])) * s["step"] / tl.unit_s
+            vals = np.array([np.nan if v is None else v for v in s["values"]], dtype=float)
+            if key != "dns-queries":
+                base = next((v for v in vals if not np.isnan(v) and v), None)
+                if base is None:
+                    continue
+                vals = vals / base + DODGE * (k - (len(panels[key]) - 1) / 2)
+            country = s["entityType"] == "country"
+            ax.plot(x, vals, drawstyle="steps-post", lw=2.4 if country else 1.8,
+                    ls=(0, (5, 2)) if country else "-",
+                    color="#333333" if country else style.ISP_COLOURS[k % len(style.ISP_COLOURS)],
+                    label=f"{s['entityName']} (the country)" if country
+                    else f"{s['entityName']} (AS{s['entityCode']})"
+                    if s["entityType"] == "asn" else s["entityName"], zorder=10)
+        if key != "dns-queries":
+            ax.set_ylim(-0.04, 1.06)
+            style.percent_axis(ax)
+        else:
+            ax.set_ylim(bottom=0)
+        ax.set_ylabel(OUTSIDE_PANELS[key])
+        ax.grid(axis="y", color="white", lw=0.8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
+    axes[-1].set_xlabel(tl.xlabel)
+    axes[0].set_title("What the world saw: routes, probing and DNS from abroad", loc="left",
+                      pad=style.TITLE_PAD, fontsize=13, fontweight="bold")
+    return list(axes)

@@ -69,3 +69,32 @@ def ping_signals(topology, rounds: list[dict[str, Any]], start: float, until: fl
     out.append(series("country", topology.name, topology.name, "ping-slash24", int(start),
                       step, up(None)))
     return out
+
+
+def read_counts(path: Path) -> list[tuple[int, int]]:
+    """A resolver's (second, queries received then), in order."""
+    out = []
+    if Path(path).exists():
+        for line in Path(path).read_text().splitlines():
+            try:
+                r = json.loads(line)
+                out.append((int(r["t"]), int(r["n"])))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return sorted(out)
+
+
+def dns_signals(names: list[str], counts: dict[str, list[tuple[int, int]]], start: float,
+                until: float, step: int, to_wall=lambda t: t) -> list[dict[str, Any]]:
+    """Queries each resolver received in each step [t, t + step) (scenario time), in the
+    shape of IODA's series (entityType resolver, datasource dns-queries: sovnet's own)."""
+    out = []
+    for name in names:
+        values = []
+        t = start
+        while t <= until:
+            lo, hi = to_wall(t), to_wall(t + step)
+            values.append(sum(n for s, n in counts.get(name, ()) if lo <= s < hi))
+            t += step
+        out.append(series("resolver", name, name, "dns-queries", int(start), step, values))
+    return out

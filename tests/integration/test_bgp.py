@@ -94,6 +94,9 @@ def test_a_withdrawal_is_seen_abroad_and_cuts_the_prefix_off_and_a_data_cut_is_n
         lab.wait_enforced(lab.store.revision(), timeout=20)
         wait_for(lambda: not _reach(lab.host("alice"), topo.host("news").ip), 10, "the data cut")
         assert lab.rib("rrc00") == lab.rib("rv2") == ALL
+    left = subprocess.run(["pgrep", "-af", f"gobgp|risfeed|{tmp_path}"], capture_output=True,
+                          text=True).stdout
+    assert left.strip() == "", f"processes left: {left}"
 
 
 def test_a_withdrawal_scenario_is_checked_from_abroad_in_iodas_shape(tmp_path):

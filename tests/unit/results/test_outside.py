@@ -39,3 +39,23 @@ def test_the_signal_counts_up_blocks_per_isp_from_the_latest_round(tmp_path):
     assert s["mobiq"]["values"] == [None, 1, 1, 0, 0]
     assert s["telenat"]["values"] == [None, 2, 2, 2, 2]  # its own block and the data centre's
     assert s["national"]["values"] == [None, 4, 4, 2, 2]
+
+
+def test_dns_series_sum_each_resolvers_queries_per_step_and_the_abroad_rate(tmp_path):
+    from sovnet.experiments.expect import evaluate
+    from sovnet.model.policy import Scope
+    from sovnet.model.scenario import Expectation, ServiceFilter
+    from sovnet.results.outside import dns_signals, read_counts
+
+    path = tmp_path / "pubdns.counts.jsonl"
+    path.write_text("".join(json.dumps({"t": t, "n": n}) + "\n"
+                            for t, n in [(0, 2), (1, 1), (3, 40), (4, 50)]) + "{torn")
+    counts = {"pubdns": read_counts(path)}
+    # scenario time runs 3600 times faster than the wall clock here: a step of 1800 s is 0.5 s
+    (s,) = dns_signals(["pubdns"], counts, 0, 5400, 1800, to_wall=lambda t: t / 1800)
+    assert (s["entityType"], s["datasource"], s["values"]) == ("resolver", "dns-queries",
+                                                               [2, 1, 0, 40])
+    e = Expectation("x", (Scope("all"),), (0.0, 3600.0), ServiceFilter(), "dns_abroad_per_h",
+                    "<=", 10)
+    (r,) = evaluate(NATIONAL, [e], [], (), [s])
+    assert r.observed == 3.0 and r.n == 2 and r.passed
