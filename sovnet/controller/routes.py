@@ -123,10 +123,19 @@ class RibWatcher:
                                  name=f"rib-{router}-{fam}").start()
 
     def stop(self) -> None:
+        """Stop following, and reap the monitors: the controller leaves with os._exit, and
+        an orphan would linger as a zombie under an init that does not reap."""
         self.stopping.set()
-        for p in list(self.procs):
+        procs = list(self.procs)
+        for p in procs:
             if p.poll() is None:
                 p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
     def _follow(self, router: str, fam: str) -> None:
         target = f"unix://{socket_path(self.bgp_dir, router)}"

@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             t.start()
         for t in threads:
             t.join()
+    for p in procs:  # reaped here: an orphan would linger as a zombie under some inits
+        p.wait()
     return 0
 
 
