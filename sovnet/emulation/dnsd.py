@@ -102,9 +102,13 @@ class Counter:
             self.n += 1
 
     def _flush(self) -> None:
-        if self.n:
-            with open(self.path, "a") as f:
-                f.write(json.dumps({"t": self.second, "n": self.n}) + "\n")
+        if self.n and self.path is not None:
+            try:
+                with open(self.path, "a") as f:
+                    f.write(json.dumps({"t": self.second, "n": self.n}) + "\n")
+            except OSError as e:  # counting must never cost an answer
+                sys.stderr.write(f"cannot write query counts to {self.path}: {e}\n")
+                self.path = None
 
     def close(self) -> None:
         with self.lock:

@@ -136,7 +136,7 @@ def server_specs(
                     "--ready", str(ready), *anywhere]
             specs.append(ServerSpec(svc.name, "http3", argv, ready,
                                     workdir / f"{svc.name}.h3d.log", ("udp/443",)))
-    counts = Path(dns_dir or workdir)
+    counts = Path(dns_dir or workdir).resolve()  # the servers run in another directory
     public = topology.public_resolvers
     forward = Path(zone_file).with_name("foreign-names.json")
     if public:
