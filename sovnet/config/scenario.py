@@ -118,33 +118,34 @@ def _control(parsed: ScenarioFile, topology: Topology, r: Reporter) -> str:
     return outside[-1]
 
 
-def _outside(e: ExpectIn, at: tuple, topology: Topology, r: Reporter) -> None:
-    """BGP visibility is seen by the collectors, per ISP that announces or for the country."""
-    if not topology.collectors:
-        r.value(at + ("bgp_visibility",), f"topology {topology.name!r} has no route collectors "
-                                          "(expected collectors: in the topology, peering with "
-                                          "its transit routers)")
-        return
-    speaking = sorted({x.isp for x in topology.border_routers})
-    for scope in e.from_:
-        if scope.kind == "all" or (scope.kind == "isp" and scope.value in speaking):
+# What a view from abroad needs in the topology: (attribute, what it is, how to add one).
+_ABROAD = {
+    "bgp_visibility": ("collectors", "route collectors",
+                       "collectors: in the topology, peering with its transit routers"),
+    "slash24_up": ("probers", "outside prober", "probers: in the topology, on an internet switch"),
+    "dns_abroad_per_h": ("public_resolvers", "public resolver abroad",
+                         "a resolver without isp: on an internet switch"),
+}
+
+
+def _abroad(e: ExpectIn, at: tuple, topology: Topology, r: Reporter) -> None:
+    """The view from abroad needs its observers, and is seen per ISP or for the country (BGP:
+    per ISP that announces routes)."""
+    for metric, (attr, noun, how) in _ABROAD.items():
+        if getattr(e, metric) is None:
             continue
-        r.value(at + ("from",), f"bgp_visibility is seen per ISP that announces routes, or for "
-                                f"the country, not from {scope} (expected all or isp:NAME with "
-                                f"NAME one of: {', '.join(speaking)})")
-
-
-def _probed(e: ExpectIn, at: tuple, topology: Topology, r: Reporter) -> None:
-    """Active probing from abroad needs a prober, and is seen per ISP or for the country."""
-    if not topology.probers:
-        r.value(at + ("slash24_up",), f"topology {topology.name!r} has no outside prober "
-                                      "(expected probers: in the topology, on an internet "
-                                      "switch)")
-        return
-    for scope in e.from_:
-        if scope.kind not in ("all", "isp"):
-            r.value(at + ("from",), f"slash24_up is seen per ISP or for the country, not from "
-                                    f"{scope} (expected all or isp:NAME)")
+        if not getattr(topology, attr):
+            r.value(at + (metric,), f"topology {topology.name!r} has no {noun} (expected {how})")
+            continue
+        if metric == "dns_abroad_per_h":
+            continue  # the resolvers abroad see the whole country
+        isps = (sorted({x.isp for x in topology.border_routers}) if metric == "bgp_visibility"
+                else [i.name for i in topology.isps])
+        for scope in e.from_:
+            if scope.kind != "all" and not (scope.kind == "isp" and scope.value in isps):
+                r.value(at + ("from",), f"{metric} is seen per ISP or for the country, not from "
+                                        f"{scope} (expected all or isp:NAME with NAME one of: "
+                                        f"{', '.join(isps)})")
 
 
 def _scopes_known(scopes, at: tuple, topology: Topology, r: Reporter) -> None:
@@ -379,14 +380,7 @@ def _expectations(e: ExpectIn, at: tuple, duration: float, topology: Topology,
                if value in BLOCKING_VALUES]
     checks += [(metric, value, t) for metric in ("failure", "h3_failure")
                for value, t in (getattr(e, metric) or {}).items() if FAILURE_RE.match(value)]
-    if e.bgp_visibility is not None:
-        _outside(e, at, topology, r)
-    if e.slash24_up is not None:
-        _probed(e, at, topology, r)
-    if e.dns_abroad_per_h is not None and not topology.public_resolvers:
-        r.value(at + ("dns_abroad_per_h",), f"topology {topology.name!r} has no public resolver "
-                                            "abroad (expected a resolver without isp: on an "
-                                            "internet switch)")
+    _abroad(e, at, topology, r)
     if not checks and not e.blocking and not e.failure and not e.h3_failure:
         r.entry(at, f"no outcome to check (expected one of: {', '.join(METRICS)})")
     return [Expectation(e.name, e.from_, (start, end), to, metric, op, value, blocking)

@@ -30,3 +30,14 @@ def http_status(host, ip: str, domain: str, timeout_s: float = 2) -> str:
 def dig(host, resolver_ip: str, name: str) -> str:
     return host.cmd(f"dig +time=1 +tries=1 +short @{resolver_ip} {name} A").strip()
 
+
+
+def run_scenario(scenario, out, timeout: float = 300):
+    """`sovnet run SCENARIO --out OUT --quiet` in a process of its own; asserts it exited 0."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "sovnet", "run", str(scenario), "--out",
+                           str(out), "--quiet"], capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc

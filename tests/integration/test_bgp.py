@@ -16,6 +16,7 @@ from sovnet.config import load_topology
 from sovnet.lab import Lab
 from sovnet.model.command import PolicyRequest
 from sovnet.poll import wait_for
+from tests.integration.probing import run_scenario
 
 HERE = Path(__file__).parent
 ALL = {"10.1.0.0/17", "10.1.128.0/17", "10.2.0.0/16"}
@@ -101,10 +102,7 @@ def test_a_withdrawal_is_seen_abroad_and_cuts_the_prefix_off_and_a_data_cut_is_n
 
 def test_a_withdrawal_scenario_is_checked_from_abroad_in_iodas_shape(tmp_path):
     out = tmp_path / "run"
-    proc = subprocess.run([sys.executable, "-m", "sovnet", "run",
-                           str(HERE / "scenarios" / "bgp-withdrawal.yaml"), "--out", str(out),
-                           "--quiet"], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run_scenario(HERE / "scenarios" / "bgp-withdrawal.yaml", out)
     ioda = json.loads((out / "ioda.json").read_text())
     assert ioda["type"] == "signals"
     series = {(s["datasource"], s["entityType"], s["entityCode"]): s

@@ -4,8 +4,6 @@ admitted, policed and reached by its own MAC and addresses (sovnet.emulation.pod
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from sovnet.config import load_topology
@@ -13,6 +11,7 @@ from sovnet.lab import Lab
 from sovnet.model.command import PolicyRequest
 from sovnet.model.policy import parse_scope, parse_target
 from sovnet.poll import eventually
+from tests.integration.probing import run_scenario
 
 HERE = Path(__file__).parent
 
@@ -69,10 +68,7 @@ def test_pod_subscribers_are_admitted_policed_and_reached_one_by_one(tmp_path):
 
 def test_a_scenario_measured_from_pod_subscribers_meets_its_expectations(tmp_path):
     out = tmp_path / "run"
-    proc = subprocess.run([sys.executable, "-m", "sovnet", "run",
-                           str(HERE / "scenarios" / "pods-cutoff.yaml"), "--out", str(out),
-                           "--quiet"], capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run_scenario(HERE / "scenarios" / "pods-cutoff.yaml", out, timeout=240)
     results = json.loads((out / "expectations.json").read_text())
     assert len(results) == 9 and all(r["pass"] for r in results), results
     topo = load_topology(str(HERE / "topologies" / "pods.yaml"))
