@@ -6,11 +6,10 @@ transit routers route (sovnet.compile.routes, sovnet.controller.routes)."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
-
-import mrtparse
 
 from sovnet.config import load_topology
 from sovnet.lab import Lab
@@ -52,9 +51,20 @@ def _feed(lab, collector: str) -> list[dict]:
     return [json.loads(line)["data"] for line in path.read_text().splitlines()]
 
 
+def _mrtparse():
+    """mrtparse, imported without its side effect: it sets SIGPIPE to the default action on
+    import, after which a write to a closed pipe anywhere in the test process kills it (CI
+    died so, mid-suite, with status 141)."""
+    previous = signal.getsignal(signal.SIGPIPE)
+    import mrtparse
+
+    signal.signal(signal.SIGPIPE, previous)
+    return mrtparse
+
+
 def _mrt_withdrawals(lab, collector: str) -> set[tuple[str, str]]:
     out = set()
-    for entry in mrtparse.Reader(str(lab.bgp_dir / f"{collector}.updates.mrt")):
+    for entry in _mrtparse().Reader(str(lab.bgp_dir / f"{collector}.updates.mrt")):
         msg = entry.data.get("bgp_message", {})
         for w in msg.get("withdrawn_routes", []):
             out.add((entry.data["peer_ip"], f"{w['prefix']}/{w['length']}"))
