@@ -9,12 +9,8 @@ their processes); an interrupted run leaves its folder marked incomplete, with w
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import queue
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,6 +20,7 @@ from sovnet.errors import SovnetError
 from sovnet.experiments.agent_pool import AgentPool
 from sovnet.experiments.effect import effect, ping_reachability, reachability
 from sovnet.experiments.expect import evaluate
+from sovnet.experiments.outside import Probers, write_signals
 from sovnet.experiments.plan import Action, all_vantages, schedule
 from sovnet.experiments.progress import RunProgress
 from sovnet.experiments.rounds import THROUGHPUT_TIMEOUT, ProbeRounds
@@ -33,7 +30,6 @@ from sovnet.experiments.timeline import TimelineStore
 from sovnet.flowlog import export as flowlog_export
 from sovnet.model.scenario import Scenario, format_duration
 from sovnet.model.schedule import in_force
-from sovnet.poll import wait_for
 from sovnet.results import ExpectationResult, StepEvent
 
 log = logging.getLogger("sovnet.run")
@@ -41,9 +37,6 @@ log = logging.getLogger("sovnet.run")
 DRAIN_TIMEOUT = THROUGHPUT_TIMEOUT + 10.0  # after the last round, for results in flight
 ENFORCE_TIMEOUT = 10.0
 PRE_DUMP = 1.0  # real seconds before a step at which its "before" flow dump is taken
-PROBER_ROUND_S = 600.0  # emulated seconds between an outside prober's rounds (IODA's 10 min)
-PROBER_MIN_S = 2.0  # real seconds: a round that finds blocks down takes about that long
-DNS_STEP_REAL_S = 3.0  # the DNS series' step, at least, in real seconds
 
 
 @dataclass
@@ -90,7 +83,7 @@ class _Runner:
         self.base_revision = 0
         self.lab = None
         self.agents: AgentPool | None = None
-        self.probers: list[tuple[subprocess.Popen, object]] = []
+        self.probers = Probers(self.topo, folder.path, scenario.time_scale, scenario.seed)
         self.rounds: ProbeRounds | None = None
 
     # -- the run --------------------------------------------------------------------------
@@ -116,7 +109,7 @@ class _Runner:
                     self.rounds = ProbeRounds(self.sc, self.vantages, self.agents, self.folder,
                                               self.counts, self._now, self._revision_at)
                     try:
-                        self._start_probers()
+                        self.probers.start(lab.network)
                         self.agents.start([v["subscriber"] for v in vp] + [self.sc.control])
                         self.rounds.warm_up()
                         self._timeline()
@@ -124,7 +117,7 @@ class _Runner:
                         flowlog_export.settle(lab.store, time.time())  # the last exports
                     finally:
                         self.rounds.stopping = True
-                        self._stop_probers()
+                        self.probers.stop()
                         self.agents.stop()
                         self.dumps.shutdown(wait=True)
             status = "complete"
@@ -151,7 +144,10 @@ class _Runner:
                                   for s in self.topo.subscribers})
         for x in effects:  # derived from the data, so they can be checked against it
             self.folder.event(x.to_json())
-        signals = self._outside()
+        signals = write_signals(
+            self.topo, self.folder, self.t0_wall, self.sc.time_scale, self.sc.duration,
+            [(ev["index"], ev["committed_wall"]) for ev in self.step_events
+             if ev.get("committed_wall")])
         results = evaluate(self.topo, self.sc.expectations, measurements, effects, signals)
         self.folder.write_json("expectations.json", [r.to_json() for r in results])
         try:  # like the report: never at the cost of the run's other data or exit status
@@ -171,82 +167,6 @@ class _Runner:
                     f"{self.counts['probe_errors']} probe errors -> {self.folder.path}"
                     + (f" ({reason})" if reason else ""))
         return RunResult(self.folder.path, status, code, results, dict(self.counts))
-
-    def _start_probers(self) -> None:
-        """Each outside prober, Trinocular-like, in its host abroad: a round every 10 emulated
-        minutes (IODA's), but not more often than every PROBER_MIN_S of real time."""
-        if not self.topo.probers:
-            return
-        from sovnet.results.outside import targets
-
-        folder = self.folder.path / "outside"
-        folder.mkdir(exist_ok=True)
-        (folder / "targets.json").write_text(json.dumps(targets(self.topo), indent=1))
-        interval = max(PROBER_MIN_S, PROBER_ROUND_S / self.sc.time_scale)
-        for name in self.topo.probers:
-            ready = folder / f"{name}.ready"
-            ready.unlink(missing_ok=True)
-            log = open(folder / f"{name}.log", "ab")  # noqa: SIM115 (closed in _stop_probers)
-            proc = self.lab.host(name).popen(
-                [sys.executable, "-m", "sovnet.probes.trinocular", "--targets",
-                 str(folder / "targets.json"), "--interval", f"{interval:.3f}",
-                 "--out", str(folder / f"{name}.jsonl"), "--ready", str(ready),
-                 "--seed", str(self.sc.seed)], stdout=log, stderr=subprocess.STDOUT)
-            self.lab.network.track_process(proc.pid, f"outside prober {name}")
-            self.probers.append((proc, log))
-            wait_for(lambda r=ready, p=proc: r.exists() or p.poll() is not None, 30,
-                     f"prober {name} to start")
-
-    def _stop_probers(self) -> None:
-        for proc, log in self.probers:
-            if proc.poll() is None:
-                proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
-            if self.lab is not None and self.lab.network is not None:
-                self.lab.network.untrack_process(proc.pid)
-        self.probers = []
-
-    def _outside(self) -> list[dict]:
-        """The view from abroad: IODA's bgp signal from the collectors' feeds (ioda.json, in
-        IODA's API shape, on the scenario's clock), and each step's effect on the routes."""
-        if not (self.topo.collectors or self.topo.probers or self.topo.public_resolvers) \
-                or not self.t0_wall:
-            return []
-        from sovnet.results import bgp, outside
-
-        t0, scale = self.t0_wall, self.sc.time_scale
-        step = max(1, min(bgp.IODA_BGP_STEP, int(self.sc.duration // 60)))
-
-        def to_wall(x: float) -> float:
-            return t0 + (x - t0) / scale
-
-        updates = bgp.read_feeds(self.folder.path / "bgp", [c.name for c in self.topo.collectors])
-        signals = bgp.bgp_signals(self.topo, updates, t0, t0 + self.sc.duration, step,
-                                  to_wall) if self.topo.collectors else []
-        for name in self.topo.probers[:1]:  # IODA's signal is one prober's view
-            rounds = outside.read_rounds(self.folder.path / "outside" / f"{name}.jsonl")
-            signals += outside.ping_signals(self.topo, rounds, t0, t0 + self.sc.duration,
-                                            step, to_wall)
-        names = [r.name for r in self.topo.resolvers]
-        counts = {n: outside.read_counts(self.folder.path / "dns" / f"{n}.counts.jsonl")
-                  for n in names}
-        # Counts are per real second: a step shorter than a few of them aliases into spikes.
-        dns_step = step * max(1, math.ceil(DNS_STEP_REAL_S * scale / step))
-        dns = outside.dns_signals(names, counts, t0, t0 + self.sc.duration, dns_step, to_wall)
-        self.folder.write_json("dns.json", {"type": "signals", "error": None,
-                                            "data": [[s] for s in dns]})
-        self.folder.write_json("ioda.json", {"type": "signals", "error": None,
-                                             "data": [[s] for s in signals]})
-        commits = [(ev["index"], ev["committed_wall"]) for ev in self.step_events
-                   if ev.get("committed_wall")]
-        for x in bgp.route_effects(self.topo, updates, commits, time.time()):
-            self.folder.event(x)
-        return signals + dns
 
     def _report(self) -> None:
         """Build the report; a failure is reported, never allowed to cost the run's data or
