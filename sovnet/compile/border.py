@@ -25,6 +25,7 @@ from typing import Any
 from sovnet.compile.targets import ETH_IPV4, ETH_IPV6, check_scope, target_matches
 from sovnet.model.flows import (
     CONTROLLER_PORT,
+    TABLE_ADMISSION,
     TABLE_POLICY,
     TABLE_SHAPING,
     FlowRule,
@@ -102,6 +103,38 @@ def sessions(topo: Topology, dpid: int) -> list[FlowRule]:
                               {"eth_type": eth, src: addr}, onward, cookie))
             flows.append(rule(dpid, TABLE_POLICY, PRIO_SESSIONS,
                               {"eth_type": eth, dst: addr}, onward, cookie))
+    return flows
+
+
+PRIO_ACCOUNT = 11  # above the plain trunk flow (admission table), which catches the rest
+ACCOUNT_DIRECTIONS = ("in", "out")  # towards the ISP's space, from it
+
+
+def account_id(isp_index: int, direction: str) -> int:
+    """The policy-id field of an accounting flow's cookie: (ISP, direction)."""
+    return 2 * isp_index + ACCOUNT_DIRECTIONS.index(direction)
+
+
+def accounting(topo: Topology, dpid: int, trunks: Iterable[int]) -> list[FlowRule]:
+    """A border gateway's byte counters per ISP and direction, as traffic observers (Radar,
+    Kentik) count at the border: on each trunk port, what goes to an ISP's space and what comes
+    from it, on to the policy table as the plain trunk flow would send it."""
+    onward = (("goto", TABLE_POLICY),)
+    flows = []
+    for k, isp in enumerate(topo.isps):
+        space = [str(n) for n in ipaddress.collapse_addresses(
+            ipaddress.IPv4Network(x) for x in (isp.prefix, *isp.announced))]
+        nets = [(ETH_IPV4, a) for a in space]
+        nets += [(ETH_IPV6, embed6(topo.ipv6, a)) for a in space] if topo.ipv6 else []
+        for direction in ACCOUNT_DIRECTIONS:
+            cookie = make_cookie("account", account_id(k, direction))
+            for eth, net in nets:
+                src, dst = _OWN[eth]
+                field = dst if direction == "in" else src
+                for port in sorted(trunks):
+                    flows.append(rule(dpid, TABLE_ADMISSION, PRIO_ACCOUNT,
+                                      {"in_port": port, "eth_type": eth, field: net}, onward,
+                                      cookie))
     return flows
 
 

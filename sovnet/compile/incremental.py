@@ -166,6 +166,8 @@ class NetworkCompiler:
             local = [h.name for h in topo.hosts_on(s.name) if h.kind == "subscriber"]
             sw = _Switch(s.dpid, s.name, local, trunks[s.name])
             sw.head = tuple(policy_head(topo, s.dpid)) if local or s.role == "border" else ()
+            if s.role == "border":
+                sw.head += tuple(border.accounting(topo, s.dpid, sw.trunks))
             sw.forward = tuple(forward(topo, s.dpid, s.name))
             self.switches.append(sw)
 

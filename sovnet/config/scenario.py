@@ -24,6 +24,7 @@ from sovnet.model.scenario import (
     METRICS,
     PROBE_PARAMS,
     SHARE_METRICS,
+    Demand,
     Expectation,
     PolicyChange,
     Probe,
@@ -34,7 +35,7 @@ from sovnet.model.scenario import (
     select_vantages,
 )
 from sovnet.model.schedule import time_of_day
-from sovnet.model.topology import Topology
+from sovnet.model.topology import SUBSCRIBER_CLASSES, Topology
 
 MIN_REAL_INTERVAL = 1.0  # seconds of real time between probe rounds: a round's timeouts are ~5 s
 DEFAULT_BYTES = 1_000_000
@@ -83,8 +84,26 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         probes=tuple(probes), steps=tuple(steps), expectations=tuple(expectations),
         seed=parsed.seed, control=control, source=path, inputs=tuple(inputs),
         origin=time_of_day(parsed.starts_at), starts_on=parsed.starts_on,
-        probe_cc=parsed.probe_cc,
+        probe_cc=parsed.probe_cc, demand=_demand(parsed, topology, r),
     )
+
+
+def _demand(parsed: ScenarioFile, topology: Topology, r: Reporter) -> Demand | None:
+    d = parsed.demand
+    if d is None:
+        return None
+    from sovnet.probes.demand import DIURNAL
+
+    if d.to not in {s.name for s in topology.services}:
+        known = one_of(sorted(s.name for s in topology.services), "services")
+        r.value(("demand", "to"), f"unknown service {d.to!r} in topology {topology.name!r} "
+                                  f"({known})")
+    for cls in d.kbps:
+        if cls not in SUBSCRIBER_CLASSES:
+            r.key(("demand", "kbps", cls), f"unknown subscriber class {cls!r} (expected one of: "
+                                           f"{', '.join(SUBSCRIBER_CLASSES)})")
+    r.raise_if_any()
+    return Demand(d.to, tuple(d.kbps.items()), tuple(d.curve) if d.curve else DIURNAL)
 
 
 def _topology(path: Path, written: str, r: Reporter) -> Topology | None:
@@ -125,6 +144,7 @@ _ABROAD = {
     "slash24_up": ("probers", "outside prober", "probers: in the topology, on an internet switch"),
     "dns_abroad_per_h": ("public_resolvers", "public resolver abroad",
                          "a resolver without isp: on an internet switch"),
+    "traffic": ("isps", "ISP", "isps: in the topology"),  # counted on every border gateway
 }
 
 

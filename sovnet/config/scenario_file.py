@@ -202,6 +202,10 @@ class ExpectIn(In):
         None, description="stream: store commit -> last reply of a subscriber a step cut, worst")
     first_packet_ms: Threshold | None = Field(
         None, description="stream: store commit -> first reply of one a step let in, worst")
+    traffic: Threshold | None = Field(
+        None, description="the bytes crossing the border per step, as a share of the run's "
+                          "busiest step (Radar normalises so), median over the window (from: "
+                          "all, or isp:NAME)")
     bgp_visibility: Threshold | None = Field(
         None, description="the route collectors: /24s visible abroad by IODA's rule, as a "
                           "share of those visible at t=0, median over the window (from: all, "
@@ -213,6 +217,19 @@ class ExpectIn(In):
         None, description="the outside prober: domestic /24 blocks up to active probing from "
                           "abroad, as a share of those up at t=0, median over the window (from: "
                           "all, or isp:NAME)")
+
+
+class DemandIn(In):
+    """Background demand: one registered subscriber of each ISP and listed class pulls from a
+    service at its class's rate, following a daily load curve (the border counts it)."""
+
+    to: str = Field(description="the service it pulls from (usually a foreign one)")
+    kbps: dict[str, Annotated[float, Field(gt=0, le=100_000)]] = Field(
+        min_length=1, description="subscriber class -> its rate at the curve's peak (kbit/s)")
+    curve: list[Annotated[float, Field(ge=0, le=1)]] | None = Field(
+        None, min_length=24, max_length=24,
+        description="24 shares of the peak rate, one per hour of the scenario's day (default: "
+                    "a residential day, lowest before dawn, highest in the evening)")
 
 
 class ScenarioFile(In):
@@ -234,3 +251,4 @@ class ScenarioFile(In):
     probes: list[ProbeIn] = Field(min_length=1)
     timeline: list[StepIn] = Field(default_factory=list)
     expect: list[ExpectIn] = Field(default_factory=list)
+    demand: DemandIn | None = None

@@ -129,6 +129,30 @@ def outside(e: Expectation, signals: list[dict]) -> tuple[float | None, int, str
     return worst, n, "" if n else "no sample in the window"
 
 
+def traffic(e: Expectation, signals: list[dict]) -> tuple[float | None, int, str]:
+    """traffic: per scope (all: the country; isp:NAME), the bytes crossing the border per step
+    as a share of the run's busiest step (as Radar normalises), median over the window; the
+    worst scope's."""
+    worst: float | None = None
+    n = 0
+    for scope in e.scopes:
+        kind = "country" if scope.kind == "all" else "asn"
+        s = next((x for x in signals if x["datasource"] == "traffic" and x["entityType"] == kind
+                  and (kind == "country" or x["entityName"] == scope.value)), None)
+        peak = max((v for v in s["values"] if v is not None), default=0) if s else 0
+        if s is None or not peak:
+            return None, 0, f"no traffic counted for {scope}"
+        step = s["step"]
+        inside = [v / peak for k, v in enumerate(s["values"])
+                  if v is not None and e.during[0] <= k * step and (k + 1) * step <= e.during[1]]
+        value, m = median_value(inside)
+        n += m
+        if value is not None:
+            worst = value if worst is None else (min if e.op in (">=", ">") else max)(worst,
+                                                                                      value)
+    return worst, n, "" if n else "no whole step in the window"
+
+
 def dns_abroad(topology: Topology, e: Expectation,
                signals: list[dict]) -> tuple[float | None, int, str]:
     """dns_abroad_per_h: the queries the public resolvers abroad received in the window, per
@@ -161,6 +185,8 @@ def evaluate(topology: Topology, expectations: Iterable[Expectation],
         services = set(e.to.select(topology))
         if e.metric in _DATASOURCE:
             value, n, note = outside(e, signals)
+        elif e.metric == "traffic":
+            value, n, note = traffic(e, signals)
         elif e.metric == "dns_abroad_per_h":
             value, n, note = dns_abroad(topology, e, signals)
         elif e.metric in _PACKET:

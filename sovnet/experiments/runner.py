@@ -20,7 +20,7 @@ from sovnet.errors import SovnetError
 from sovnet.experiments.agent_pool import AgentPool
 from sovnet.experiments.effect import effect, ping_reachability, reachability
 from sovnet.experiments.expect import evaluate
-from sovnet.experiments.outside import Probers, write_signals
+from sovnet.experiments.outside import Probers, Traffic, write_signals
 from sovnet.experiments.plan import Action, all_vantages, schedule
 from sovnet.experiments.progress import RunProgress
 from sovnet.experiments.rounds import THROUGHPUT_TIMEOUT, ProbeRounds
@@ -84,6 +84,7 @@ class _Runner:
         self.lab = None
         self.agents: AgentPool | None = None
         self.probers = Probers(self.topo, folder.path, scenario.time_scale, scenario.seed)
+        self.traffic = Traffic(scenario, folder.path)
         self.rounds: ProbeRounds | None = None
 
     # -- the run --------------------------------------------------------------------------
@@ -118,6 +119,7 @@ class _Runner:
                     finally:
                         self.rounds.stopping = True
                         self.probers.stop()
+                        self.traffic.stop()
                         self.agents.stop()
                         self.dumps.shutdown(wait=True)
             status = "complete"
@@ -215,6 +217,7 @@ class _Runner:
         self.folder.write_manifest()
         self.folder.event({"type": "run_start", "t_real": 0.0, "t_scenario": 0.0,
                            "wall": self.t0_wall})
+        self.traffic.start(self.lab.network, self.t0_wall)
         self.pre_dumps = pre_dumps
         for action in self.actions:
             self._wait_until(self.sc.real(action.at))

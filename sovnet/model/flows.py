@@ -35,7 +35,7 @@ OWNER_SHIFT = 48
 OWNER_MASK = 0xFFFF << OWNER_SHIFT
 KIND_SHIFT = 40
 KINDS = {"baseline": 1, "admission": 2, "policy": 3, "forward": 4, "shaping": 5, "inspect": 6,
-         "route": 7}
+         "route": 7, "account": 8}
 # The inspector's own per-connection flows (verdicts, residual blocks) carry another owner tag:
 # they come and go with connections (idle and hard timeouts), not with the store, so the
 # reconciler neither fetches nor removes them.

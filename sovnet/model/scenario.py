@@ -31,7 +31,7 @@ MEASURED_BY = {"accessible": "web", "usable": "web", "blocking": "web", "failure
                "h3_accessible": "http3", "h3_failure": "http3",
                # the view from abroad: the route collectors, the outside prober
                "bgp_visibility": "bgp", "slash24_up": "ping-slash24",
-               "dns_abroad_per_h": "dns-queries"}
+               "dns_abroad_per_h": "dns-queries", "traffic": "traffic"}
 METRICS = tuple(MEASURED_BY)
 # a probe's parameter -> the kind of probe it belongs to
 # The probe parameters and the kinds of probe each applies to.
@@ -219,6 +219,15 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class Demand:
+    """Background demand (sovnet.probes.demand): who pulls from which service, how much."""
+
+    service: str
+    kbps: tuple[tuple[str, float], ...]  # (subscriber class, rate at the curve's peak)
+    curve: tuple[float, ...]  # 24 shares of the peak, per hour of the scenario's day
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     topology: Topology
@@ -234,6 +243,7 @@ class Scenario:
     origin: float = 0.0  # time of day at t=0, seconds: the clock daily schedules run on
     starts_on: str = "2026-01-01"  # the date at t=0 (YYYY-MM-DD): the measurements' calendar
     probe_cc: str = "ZZ"  # the country the probes report
+    demand: Demand | None = None
 
     @property
     def calendar_t0(self) -> float:

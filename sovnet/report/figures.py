@@ -342,6 +342,7 @@ def collateral(fig: Figure, data: dict[str, dict[str, tuple[float, float, int]]]
 
 OUTSIDE_PANELS = {"bgp": "BGP: /24s visible\n(% of t=0, IODA's rule)",
                   "ping-slash24": "active probing:\n/24s up (% of t=0)",
+                  "traffic": "traffic across the border\n(% of the busiest step)",
                   "dns-queries": "DNS queries reaching\nresolvers abroad per step"}
 
 
@@ -356,7 +357,12 @@ def outside(fig: Figure, panels: dict[str, list[dict]], tl: Timeline) -> list[Ax
         for k, s in enumerate(panels[key]):
             x = np.arange(len(s["values"])) * s["step"] / tl.unit_s
             vals = np.array([np.nan if v is None else v for v in s["values"]], dtype=float)
-            if key != "dns-queries":
+            if key == "traffic":  # as Radar draws it: a share of the period's peak
+                base = np.nanmax(vals) if not np.all(np.isnan(vals)) and np.nanmax(vals) else None
+                if base is None:
+                    continue
+                vals = vals / base + DODGE * (k - (len(panels[key]) - 1) / 2)
+            elif key != "dns-queries":
                 base = next((v for v in vals if not np.isnan(v) and v), None)
                 if base is None:
                     continue

@@ -98,3 +98,53 @@ def dns_signals(names: list[str], counts: dict[str, list[tuple[int, int]]], star
             t += step
         out.append(series("resolver", name, name, "dns-queries", int(start), step, values))
     return out
+
+
+def read_traffic(path: Path) -> list[tuple[float, dict[str, int]]]:
+    """The border's cumulative byte counters, (time, {"ISP/in": n, ...}), in order."""
+    out = []
+    if Path(path).exists():
+        for line in Path(path).read_text().splitlines():
+            try:
+                r = json.loads(line)
+                out.append((float(r["t"]), {k: int(v) for k, v in r["bytes"].items()}))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue
+    return sorted(out, key=lambda x: x[0])
+
+
+def traffic_signals(topology, samples: list[tuple[float, dict[str, int]]], start: float,
+                    until: float, step: int, to_wall=lambda t: t) -> list[dict[str, Any]]:
+    """Bytes crossing the border per step, both ways, per ISP (entityType asn) and for the
+    country (datasource traffic, as Radar and Kentik count it)."""
+    def at(t: float) -> dict[str, int] | None:
+        last = None
+        for ts, c in samples:
+            if ts > t:
+                break
+            last = c
+        return last
+
+    times = []
+    t = start
+    while t <= until:
+        times.append(t)
+        t += step
+    per_isp: dict[str, list[int | None]] = {i.name: [] for i in topology.isps}
+    for t in times:
+        lo, hi = at(to_wall(t)), at(to_wall(t + step))
+        for isp in topology.isps:
+            keys = (f"{isp.name}/in", f"{isp.name}/out")
+            if lo is None or hi is None or hi is lo:
+                per_isp[isp.name].append(None)
+            else:
+                per_isp[isp.name].append(sum(hi.get(k, 0) - lo.get(k, 0) for k in keys))
+    out = [series("asn", str(i.asn), i.name, "traffic", int(start), step, per_isp[i.name])
+           for i in topology.isps]
+    country: list[int | None] = []
+    for k in range(len(times)):
+        column = [v[k] for v in per_isp.values()]
+        country.append(None if None in column else sum(x for x in column if x is not None))
+    out.append(series("country", topology.name, topology.name, "traffic", int(start), step,
+                      country))
+    return out

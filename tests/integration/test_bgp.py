@@ -117,7 +117,7 @@ def test_a_withdrawal_scenario_is_checked_from_abroad_in_iodas_shape(tmp_path):
     assert ioda["type"] == "signals"
     series = {(s["datasource"], s["entityType"], s["entityCode"]): s
               for [s] in ioda["data"]}
-    assert set(series) == {(ds, kind, code) for ds in ("bgp", "ping-slash24")
+    assert set(series) == {(ds, kind, code) for ds in ("bgp", "ping-slash24", "traffic")
                            for kind, code in (("asn", "64501"), ("asn", "64502"),
                                               ("country", "bgplab"))}
     fix = series[("bgp", "asn", "64501")]

@@ -83,3 +83,22 @@ def test_the_border_has_no_inspector(action, target, message):
     with pytest.raises(PolicySyntaxError) as e:
         PolicyRequest.of(action, "all", target)
     assert str(e.value) == message
+
+
+def test_the_gateway_counts_each_isps_bytes_each_way_on_every_trunk():
+    from sovnet.compile.border import PRIO_ACCOUNT, account_id
+    from sovnet.model.flows import cookie_kind
+
+    tables = flows()
+    acct = [f for f in tables[GW] if cookie_kind(f.cookie) == "account"]
+    trunks = {dict(f.key.match)["in_port"] for f in acct}
+    assert len(trunks) == 3  # acc1, acc2, inet1
+    assert all(f.key.table == TABLE_ADMISSION and f.key.priority == PRIO_ACCOUNT
+               and f.instructions == (("goto", TABLE_POLICY),) for f in acct)
+    fix_in = {dict(f.key.match)["ipv4_dst"] for f in acct
+              if cookie_policy(f.cookie) == account_id(0, "in")}
+    fix_out = {dict(f.key.match)["ipv4_src"] for f in acct
+               if cookie_policy(f.cookie) == account_id(0, "out")}
+    assert fix_in == fix_out == {("10.1.0.0", "255.255.0.0")}
+    assert not [f for fl in tables.values() for f in fl
+                if cookie_kind(f.cookie) == "account" and f.key.dpid != GW]

@@ -59,3 +59,34 @@ def test_dns_series_sum_each_resolvers_queries_per_step_and_the_abroad_rate(tmp_
                     "<=", 10)
     (r,) = evaluate(NATIONAL, [e], [], (), [s])
     assert r.observed == 3.0 and r.n == 2 and r.passed
+
+
+def test_traffic_counts_bytes_per_step_from_cumulative_border_counters(tmp_path):
+    from sovnet.results.outside import read_traffic, traffic_signals
+
+    path = tmp_path / "traffic.jsonl"
+    rows = [(0.5, 0, 0), (1.5, 1000, 100), (2.5, 3000, 300), (3.5, 3000, 300)]
+    path.write_text("".join(json.dumps({"t": t, "bytes": {"telenat/in": i, "telenat/out": o,
+                                                          "mobiq/in": 7, "mobiq/out": 0}})
+                            + "\n" for t, i, o in rows) + '{"torn')
+    samples = read_traffic(path)
+    assert len(samples) == 4
+    s = {x["entityName"]: x for x in traffic_signals(NATIONAL, samples, 0, 3, 1)}
+    assert s["telenat"]["datasource"] == "traffic" and s["telenat"]["entityType"] == "asn"
+    # [0,1): no sample before 0.5 -> unknown; [1,2): 1100; [2,3): 2200; [3,4): 0
+    assert s["telenat"]["values"] == [None, 1100, 2200, 0]
+    assert s["mobiq"]["values"] == [None, 0, 0, 0]
+    assert s["national"]["values"] == [None, 1100, 2200, 0]
+
+
+def test_the_traffic_expectation_is_a_share_of_the_busiest_step():
+    from sovnet.experiments.expect import evaluate
+    from sovnet.model.policy import Scope
+    from sovnet.model.scenario import Expectation, ServiceFilter
+    from sovnet.results.bgp import series
+
+    s = series("asn", "64601", "telenat", "traffic", 0, 60, [100, 1000, 800, 50, 20, None])
+    e = Expectation("x", (Scope("isp", "telenat"),), (180.0, 300.0), ServiceFilter(),
+                    "traffic", "<=", 0.1)
+    (r,) = evaluate(NATIONAL, [e], [], (), [s])
+    assert r.passed and r.observed == 0.035 and r.n == 2  # (0.05 + 0.02) / 2
