@@ -383,6 +383,6 @@ def outside(fig: Figure, panels: dict[str, list[dict]], tl: Timeline) -> list[Ax
         ax.grid(axis="y", color="white", lw=0.8)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
     axes[-1].set_xlabel(tl.xlabel)
-    axes[0].set_title("What the world saw: routes, probing and DNS from abroad", loc="left",
+    axes[0].set_title("What the world saw: routes, probing, traffic and DNS, from abroad", loc="left",
                       pad=style.TITLE_PAD, fontsize=13, fontweight="bold")
     return list(axes)

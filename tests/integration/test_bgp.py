@@ -130,6 +130,7 @@ def test_a_withdrawal_scenario_is_checked_from_abroad_in_iodas_shape(tmp_path):
     assert gone["withdrawn"] == ["10.1.0.0/17", "10.1.128.0/17"] and gone["peers"] == 4
     assert 0 < gone["withdrawal_seen_s"] < 5
     assert back["announced"] == ["10.1.0.0/17", "10.1.128.0/17"]
+    assert (out / "plots" / "outside.png").stat().st_size > 10_000  # the report drew it
 
 
 def test_policies_at_the_border_cut_one_direction_and_leave_the_routes_up(tmp_path):
