@@ -368,12 +368,14 @@ def outside(fig: Figure, panels: dict[str, list[dict]], tl: Timeline) -> list[Ax
                     continue
                 vals = vals / base + DODGE * (k - (len(panels[key]) - 1) / 2)
             country = s["entityType"] == "country"
+            region = s["entityType"] == "region"
             ax.plot(x, vals, drawstyle="steps-post", lw=2.4 if country else 1.8,
-                    ls=(0, (5, 2)) if country else "-",
+                    ls=(0, (5, 2)) if country else (0, (1, 1.5)) if region else "-",
                     color="#333333" if country else style.ISP_COLOURS[k % len(style.ISP_COLOURS)],
                     label=f"{s['entityName']} (the country)" if country
                     else f"{s['entityName']} (AS{s['entityCode']})"
-                    if s["entityType"] == "asn" else s["entityName"], zorder=10)
+                    if s["entityType"] == "asn" else f"region {s['entityName']}"
+                    if region else s["entityName"], zorder=10)
         if key != "dns-queries":
             ax.set_ylim(-0.04, 1.06)
             style.percent_axis(ax)
@@ -383,6 +385,6 @@ def outside(fig: Figure, panels: dict[str, list[dict]], tl: Timeline) -> list[Ax
         ax.grid(axis="y", color="white", lw=0.8)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
     axes[-1].set_xlabel(tl.xlabel)
-    axes[0].set_title("What the world saw: routes, probing, traffic and DNS, from abroad", loc="left",
-                      pad=style.TITLE_PAD, fontsize=13, fontweight="bold")
+    axes[0].set_title("What the world saw: routes, probing, traffic and DNS, from abroad",
+                      loc="left", pad=style.TITLE_PAD, fontsize=13, fontweight="bold")
     return list(axes)

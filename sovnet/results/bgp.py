@@ -109,6 +109,28 @@ def last_seen_withdrawal(updates: list[Update], prefixes: set[str], after: float
     return None
 
 
+def region_blocks(topology) -> dict[str, list[str]]:
+    """{region: the /24 blocks geolocated to it}: a block is where most of its subscribers are,
+    as IODA geolocates a /24 to the region most of its addresses map to."""
+    votes: dict[str, dict[str, int]] = {}
+    for s in topology.subscribers:
+        if s.region:
+            block = str(ipaddress.IPv4Network(f"{topology.host(s.name).ip}/24", strict=False))
+            votes.setdefault(block, {}).setdefault(s.region, 0)
+            votes[block][s.region] += 1
+    out: dict[str, list[str]] = {}
+    for block, v in sorted(votes.items()):
+        out.setdefault(max(sorted(v), key=v.__getitem__), []).append(block)
+    return dict(sorted(out.items()))
+
+
+def covered_blocks(prefixes: Iterable[str], blocks: list[str]) -> int:
+    """How many of the /24 `blocks` some prefix covers."""
+    nets = [ipaddress.IPv4Network(p) for p in prefixes if ":" not in p]
+    return sum(1 for b in blocks
+               if any(ipaddress.IPv4Network(b).subnet_of(n) for n in nets))
+
+
 def series(entity_type: str, code: str, name: str, datasource: str, start: int, step: int,
            values: list[Any]) -> dict[str, Any]:
     """One signal as IODA's API gives it (/v2/signals/raw/{entityType}/{entityCode})."""
@@ -142,6 +164,9 @@ def bgp_signals(topology, updates: list[Update], start: float, until: float, ste
                           [slash24s(v, space) for v in seen]))
     out.append(series("country", topology.name, topology.name, "bgp", int(start), step,
                       [slash24s(v, everything) for v in seen]))
+    for region, blocks in region_blocks(topology).items():
+        out.append(series("region", region, region, "bgp", int(start), step,
+                          [covered_blocks(v, blocks) for v in seen]))
     return out
 
 

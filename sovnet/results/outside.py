@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sovnet.results.bgp import series
+from sovnet.results.bgp import region_blocks, series
 
 PROBED_KINDS = ("subscriber", "service", "resolver")  # not the routers: their link addresses
 
@@ -68,6 +68,11 @@ def ping_signals(topology, rounds: list[dict[str, Any]], start: float, until: fl
                   up([isp.prefix, *isp.announced])) for isp in topology.isps]
     out.append(series("country", topology.name, topology.name, "ping-slash24", int(start),
                       step, up(None)))
+    for region, blocks in region_blocks(topology).items():
+        out.append(series("region", region, region, "ping-slash24", int(start), step,
+                          [None if r is None else sum(
+                              1 for b in blocks if r["blocks"].get(b, {}).get("state") == "up")
+                           for r in latest]))
     return out
 
 

@@ -119,7 +119,9 @@ def test_a_withdrawal_scenario_is_checked_from_abroad_in_iodas_shape(tmp_path):
               for [s] in ioda["data"]}
     assert set(series) == {(ds, kind, code) for ds in ("bgp", "ping-slash24", "traffic")
                            for kind, code in (("asn", "64501"), ("asn", "64502"),
-                                              ("country", "bgplab"))}
+                                              ("country", "bgplab"))} | {
+        (ds, "region", r) for ds in ("bgp", "ping-slash24") for r in ("north", "south")}
+    assert series[("bgp", "region", "north")]["values"][0] == 1  # alice's /24, up north
     fix = series[("bgp", "asn", "64501")]
     assert set(fix) >= {"entityType", "entityCode", "datasource", "from", "until", "step",
                         "values"}

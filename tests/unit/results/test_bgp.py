@@ -104,3 +104,15 @@ def test_bgp_visibility_expectations_take_the_median_share_of_t0_in_the_window()
     assert check(Scope("all"), (6.0, 10.0), "<=", 0.5).observed == 0.5
     missing = check(Scope("isp", "nobody"), (0.0, 4.0), ">=", 0.5)
     assert not missing.passed and missing.note == "no bgp signal for isp:nobody"
+
+
+def test_regions_get_the_blocks_their_subscribers_are_in_and_their_own_series():
+    from sovnet.results.bgp import region_blocks
+
+    assert region_blocks(TOPO) == {"north": ["10.1.0.0/24"], "south": ["10.2.0.0/24"]}
+    updates = [announce(0, p) for p in PEERS]
+    updates += [withdraw(5, p, ("10.1.0.0/17",)) for p in PEERS]
+    s = _signals(updates)
+    assert s["north"]["entityType"] == "region" and s["north"]["datasource"] == "bgp"
+    assert s["north"]["values"][:5] == [1] * 5 and s["north"]["values"][5:] == [0] * 6
+    assert s["south"]["values"] == [1] * 11
