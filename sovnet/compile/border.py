@@ -117,9 +117,13 @@ def account_id(isp_index: int, direction: str) -> int:
 
 def accounting(topo: Topology, dpid: int, trunks: Iterable[int]) -> list[FlowRule]:
     """A border gateway's byte counters per ISP and direction, as traffic observers (Radar,
-    Kentik) count at the border: on each trunk port, what goes to an ISP's space and what comes
-    from it, on to the policy table as the plain trunk flow would send it."""
+    Kentik) count at the border: on each trunk port, what comes from abroad to an ISP's space
+    and what leaves it for abroad, on to the policy table as the plain trunk flow would send
+    it. Domestic traffic that happens to cross a gateway is not counted (and no two of these
+    flows match one packet)."""
     onward = (("goto", TABLE_POLICY),)
+    abroad = [(ETH_IPV4, p) for p in topo.foreign_prefixes]
+    abroad += [(ETH_IPV6, p) for p in topo.foreign_prefixes6]
     flows = []
     for k, isp in enumerate(topo.isps):
         space = [str(n) for n in ipaddress.collapse_addresses(
@@ -130,11 +134,14 @@ def accounting(topo: Topology, dpid: int, trunks: Iterable[int]) -> list[FlowRul
             cookie = make_cookie("account", account_id(k, direction))
             for eth, net in nets:
                 src, dst = _OWN[eth]
-                field = dst if direction == "in" else src
-                for port in sorted(trunks):
-                    flows.append(rule(dpid, TABLE_ADMISSION, PRIO_ACCOUNT,
-                                      {"in_port": port, "eth_type": eth, field: net}, onward,
-                                      cookie))
+                for eth_far, far in abroad:
+                    if eth_far != eth:
+                        continue
+                    m = {dst: net, src: far} if direction == "in" else {src: net, dst: far}
+                    for port in sorted(trunks):
+                        flows.append(rule(dpid, TABLE_ADMISSION, PRIO_ACCOUNT,
+                                          {"in_port": port, "eth_type": eth, **m}, onward,
+                                          cookie))
     return flows
 
 

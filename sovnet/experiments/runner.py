@@ -146,10 +146,18 @@ class _Runner:
                                   for s in self.topo.subscribers})
         for x in effects:  # derived from the data, so they can be checked against it
             self.folder.event(x.to_json())
-        signals = write_signals(
-            self.topo, self.folder, self.t0_wall, self.sc.time_scale, self.sc.duration,
-            [(ev["index"], ev["committed_wall"]) for ev in self.step_events
-             if ev.get("committed_wall")])
+        try:  # like the report: never at the cost of the run's other data or exit status
+            signals = write_signals(
+                self.topo, self.folder, self.t0_wall, self.sc.time_scale, self.sc.duration,
+                [(ev["index"], ev["committed_wall"]) for ev in self.step_events
+                 if ev.get("committed_wall")])
+        except Exception:  # a bug in the signals: keep its traceback, not the user's screen
+            import traceback
+
+            signals = []
+            trace = self.folder.path / "logs" / "outside-error.txt"
+            trace.write_text(traceback.format_exc())
+            self.ui.log(f"[red]the view from abroad could not be written (a bug)[/]; see {trace}")
         results = evaluate(self.topo, self.sc.expectations, measurements, effects, signals)
         self.folder.write_json("expectations.json", [r.to_json() for r in results])
         try:  # like the report: never at the cost of the run's other data or exit status

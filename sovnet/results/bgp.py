@@ -182,6 +182,8 @@ def route_effects(topology, updates: list[Update], commits: list[tuple[int, floa
     in order): the prefixes it took off the map and put on it, and for a withdrawal the
     seconds from the store commit until the last collector had it from the last full-feed
     peer."""
+    if not commits:
+        return []
     peers = peers_of(topology)
     out = []
     bounds = [t for _, t in commits[1:]] + [end]

@@ -100,5 +100,8 @@ def test_the_gateway_counts_each_isps_bytes_each_way_on_every_trunk():
     fix_out = {dict(f.key.match)["ipv4_src"] for f in acct
                if cookie_policy(f.cookie) == account_id(0, "out")}
     assert fix_in == fix_out == {("10.1.0.0", "255.255.0.0")}
+    # only what crosses the border: the far end is abroad, so no two counters match a packet
+    assert {dict(f.key.match).get("ipv4_src") for f in acct
+            if cookie_policy(f.cookie) % 2 == 0} == {("172.16.0.0", "255.240.0.0")}
     assert not [f for fl in tables.values() for f in fl
                 if cookie_kind(f.cookie) == "account" and f.key.dpid != GW]

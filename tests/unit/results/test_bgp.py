@@ -75,6 +75,7 @@ def test_a_route_effect_gives_the_time_until_the_last_peer_withdrew():
     assert effect["withdrawn"] == ["10.2.0.0/16"] and effect["announced"] == []
     assert effect["peers"] == 4
     assert abs(effect["withdrawal_seen_s"] - 0.4) < 1e-9
+    assert route_effects(TOPO, updates, [], 10.0) == []  # a run that changed nothing
 
 
 def test_feeds_are_read_from_ris_live_messages(tmp_path):
