@@ -101,13 +101,14 @@ def _worst_delay(xs: list[StreamEffect]) -> tuple[float | None, str]:
     return max(x.delay_ms for x in xs if x.delay_ms is not None), ""
 
 
-_DATASOURCE = {"bgp_visibility": "bgp", "slash24_up": "ping-slash24"}
+_DATASOURCE = {"bgp_visibility": "bgp", "slash24_up": "ping-slash24", "traffic": "traffic"}
 
 
 def outside(e: Expectation, signals: list[dict]) -> tuple[float | None, int, str]:
-    """bgp_visibility, slash24_up: per scope (all: the country; isp:NAME: its AS), the /24s
-    visible (up) in the window as a share of those at the first sample; the median of the
-    samples, the worst scope's."""
+    """bgp_visibility, slash24_up, traffic: per scope (all: the country; isp:NAME: its AS), a
+    share of a reference in the window, the median of the samples; the worst scope's. The
+    reference: for /24s visible (up), the first sample; for traffic, the run's busiest step
+    (as Radar normalises), and only whole steps inside the window count."""
     source = _DATASOURCE[e.metric]
     worst: float | None = None
     n = 0
@@ -115,42 +116,23 @@ def outside(e: Expectation, signals: list[dict]) -> tuple[float | None, int, str
         kind = "country" if scope.kind == "all" else "asn"
         s = next((x for x in signals if x["entityType"] == kind and x["datasource"] == source
                   and (kind == "country" or x["entityName"] == scope.value)), None)
-        base = next((v for v in s["values"] if v is not None), None) if s else None
+        known = [v for v in s["values"] if v is not None] if s else []
+        base = (max(known, default=0) if source == "traffic"
+                else next(iter(known), None))
         if s is None or not base:
-            return None, 0, f"no {source} signal for {scope}"
+            what = "traffic counted" if source == "traffic" else f"{source} signal"
+            return None, 0, f"no {what} for {scope}"
         step = s["step"]
+        end = step if source == "traffic" else 0  # a step ends inside the window, or starts
         inside = [v / base for k, v in enumerate(s["values"])
-                  if v is not None and e.during[0] <= k * step <= e.during[1]]
+                  if v is not None and e.during[0] <= k * step and k * step + end <= e.during[1]]
         value, m = median_value(inside)
         n += m
         if value is not None:
             worst = value if worst is None else (min if e.op in (">=", ">") else max)(worst,
                                                                                       value)
-    return worst, n, "" if n else "no sample in the window"
-
-
-def traffic(e: Expectation, signals: list[dict]) -> tuple[float | None, int, str]:
-    """traffic: per scope (all: the country; isp:NAME), the bytes crossing the border per step
-    as a share of the run's busiest step (as Radar normalises), median over the window; the
-    worst scope's."""
-    worst: float | None = None
-    n = 0
-    for scope in e.scopes:
-        kind = "country" if scope.kind == "all" else "asn"
-        s = next((x for x in signals if x["datasource"] == "traffic" and x["entityType"] == kind
-                  and (kind == "country" or x["entityName"] == scope.value)), None)
-        peak = max((v for v in s["values"] if v is not None), default=0) if s else 0
-        if s is None or not peak:
-            return None, 0, f"no traffic counted for {scope}"
-        step = s["step"]
-        inside = [v / peak for k, v in enumerate(s["values"])
-                  if v is not None and e.during[0] <= k * step and (k + 1) * step <= e.during[1]]
-        value, m = median_value(inside)
-        n += m
-        if value is not None:
-            worst = value if worst is None else (min if e.op in (">=", ">") else max)(worst,
-                                                                                      value)
-    return worst, n, "" if n else "no whole step in the window"
+    empty = "no whole step in the window" if source == "traffic" else "no sample in the window"
+    return worst, n, "" if n else empty
 
 
 def dns_abroad(topology: Topology, e: Expectation,
@@ -185,8 +167,6 @@ def evaluate(topology: Topology, expectations: Iterable[Expectation],
         services = set(e.to.select(topology))
         if e.metric in _DATASOURCE:
             value, n, note = outside(e, signals)
-        elif e.metric == "traffic":
-            value, n, note = traffic(e, signals)
         elif e.metric == "dns_abroad_per_h":
             value, n, note = dns_abroad(topology, e, signals)
         elif e.metric in _PACKET:

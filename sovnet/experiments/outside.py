@@ -62,18 +62,24 @@ class Probers:
                      f"prober {name} to start")
 
     def stop(self) -> None:
-        for proc, log in self.running:
-            if proc.poll() is None:
-                proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
-            if self.network is not None:
-                self.network.untrack_process(proc.pid)
+        stop_all(self.running, self.network)
         self.running = []
+
+
+def stop_all(procs: list[tuple[subprocess.Popen, object]], network) -> None:
+    """Stop and reap processes started in hosts, close their logs, and strike them off the
+    network's run state."""
+    for proc, log in procs:
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()  # type: ignore[attr-defined]
+        if network is not None:
+            network.untrack_process(proc.pid)
 
 
 def write_signals(topology, folder, t0: float, scale: float, duration: float,
@@ -183,17 +189,7 @@ class Traffic:
         self.stopping.set()
         if self.thread is not None:
             self.thread.join(timeout=10)
-        for proc, log in self.procs:
-            if proc.poll() is None:
-                proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
-            if self.network is not None:
-                self.network.untrack_process(proc.pid)
+        stop_all(self.procs, self.network)
         self.procs = []
 
 
