@@ -110,9 +110,7 @@ def config(topo: Topology, name: str) -> dict[str, Any]:
 
 
 def _own_space(topo: Topology, isp_name: str) -> list[dict[str, str]]:
-    isp = topo.isp(isp_name)
-    nets = ipaddress.collapse_addresses(
-        ipaddress.IPv4Network(x) for x in (isp.prefix, *isp.announced))
+    nets = [ipaddress.IPv4Network(x) for x in topo.isp(isp_name).space]
     out = [{"ip-prefix": str(n), "masklength-range": f"{n.prefixlen}..32"} for n in nets]
     if topo.ipv6:
         for n in list(out):

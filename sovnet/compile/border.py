@@ -18,7 +18,6 @@ Pure: standard library only.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -54,9 +53,7 @@ def scope_addresses(topo: Topology, p: Policy,
     if p.scope.kind == "all":
         v4 = list(topo.domestic_prefixes)
     elif p.scope.kind == "isp":
-        isp = topo.isp(p.scope.value)
-        v4 = [str(n) for n in ipaddress.collapse_addresses(
-            ipaddress.IPv4Network(x) for x in (isp.prefix, *isp.announced))]
+        v4 = list(topo.isp(p.scope.value).space)
     else:
         check_scope(topo, p.scope, p.id)
         covered = [s.name for s in topo.subscribers
@@ -126,10 +123,8 @@ def accounting(topo: Topology, dpid: int, trunks: Iterable[int]) -> list[FlowRul
     abroad += [(ETH_IPV6, p) for p in topo.foreign_prefixes6]
     flows = []
     for k, isp in enumerate(topo.isps):
-        space = [str(n) for n in ipaddress.collapse_addresses(
-            ipaddress.IPv4Network(x) for x in (isp.prefix, *isp.announced))]
-        nets = [(ETH_IPV4, a) for a in space]
-        nets += [(ETH_IPV6, embed6(topo.ipv6, a)) for a in space] if topo.ipv6 else []
+        nets = [(ETH_IPV4, a) for a in isp.space]
+        nets += [(ETH_IPV6, embed6(topo.ipv6, a)) for a in isp.space] if topo.ipv6 else []
         for direction in ACCOUNT_DIRECTIONS:
             cookie = make_cookie("account", account_id(k, direction))
             for eth, net in nets:

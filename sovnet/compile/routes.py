@@ -17,12 +17,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
+from sovnet.compile.targets import ETH_IPV4, ETH_IPV6
 from sovnet.errors import CompileError
 from sovnet.model.flows import TABLE_FORWARD, FlowRule, make_cookie, rule
 from sovnet.model.policy import ROUTE_ACTIONS, Policy
 from sovnet.model.topology import Topology, embed6
 
-ETH_IPV4, ETH_IPV6 = 0x0800, 0x86DD
 PRIO_NOROUTE = 12  # above forwarding by destination (10) and steering (11)
 PRIO_PEERING = 13  # a border router's own address: its session address, no announcement's
 IPv4Net = ipaddress.IPv4Network
@@ -83,8 +83,7 @@ def routed_space(topo: Topology) -> list[IPv4Net]:
     """The domestic space reachability from abroad depends on: what the speaking ISPs hold and
     announce when nothing is withdrawn."""
     speaking = {r.isp for r in topo.border_routers}
-    nets = [IPv4Net(x) for i in topo.isps if i.name in speaking
-            for x in (i.prefix, *i.announced)]
+    nets = [IPv4Net(x) for i in topo.isps if i.name in speaking for x in i.space]
     return list(ipaddress.collapse_addresses(nets))
 
 

@@ -44,6 +44,12 @@ class Isp:
     def announced(self) -> tuple[str, ...]:
         return self.announce or (self.prefix,)
 
+    @property
+    def space(self) -> tuple[str, ...]:
+        """Its prefix and what it announces, collapsed: the addresses that are its own."""
+        return tuple(str(n) for n in ipaddress.collapse_addresses(
+            ipaddress.IPv4Network(x) for x in (self.prefix, *self.announced)))
+
 
 @dataclass(frozen=True)
 class Switch:

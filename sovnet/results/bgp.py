@@ -131,6 +131,16 @@ def covered_blocks(prefixes: Iterable[str], blocks: list[str]) -> int:
                if any(ipaddress.IPv4Network(b).subnet_of(n) for n in nets))
 
 
+def sample_times(start: float, until: float, step: int) -> list[float]:
+    """start, start + step, ... up to until: where a series is sampled."""
+    times = []
+    t = start
+    while t <= until:
+        times.append(t)
+        t += step
+    return times
+
+
 def series(entity_type: str, code: str, name: str, datasource: str, start: int, step: int,
            values: list[Any]) -> dict[str, Any]:
     """One signal as IODA's API gives it (/v2/signals/raw/{entityType}/{entityCode})."""
@@ -146,11 +156,7 @@ def bgp_signals(topology, updates: list[Update], start: float, until: float, ste
     country (every ISP's), sampled at start, start + step, ... (scenario seconds as Unix time;
     `to_wall` maps them to the feed's wall-clock time)."""
     peers = peers_of(topology)
-    times = []
-    t = start
-    while t <= until:
-        times.append(t)
-        t += step
+    times = sample_times(start, until, step)
     seen = timeline(updates, peers, [to_wall(x) for x in times])
     speaking = {r.isp for r in topology.border_routers}
     out = []
@@ -158,7 +164,7 @@ def bgp_signals(topology, updates: list[Update], start: float, until: float, ste
     for isp in topology.isps:
         if isp.name not in speaking:
             continue
-        space = [isp.prefix, *isp.announced]
+        space = list(isp.space)
         everything += space
         out.append(series("asn", str(isp.asn), isp.name, "bgp", int(start), step,
                           [slash24s(v, space) for v in seen]))

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sovnet.results.bgp import region_blocks, series
+from sovnet.results.bgp import region_blocks, sample_times, series
 
 PROBED_KINDS = ("subscriber", "service", "resolver")  # not the routers: their link addresses
 
@@ -46,11 +46,7 @@ def ping_signals(topology, rounds: list[dict[str, Any]], start: float, until: fl
                  step: int, to_wall=lambda t: t) -> list[dict[str, Any]]:
     """Up /24 blocks per ISP (entityType asn: the blocks of its space) and for the country, at
     start, start + step, ... (the latest round finished by then; None before the first)."""
-    times = []
-    t = start
-    while t <= until:
-        times.append(t)
-        t += step
+    times = sample_times(start, until, step)
     latest: list[dict[str, Any] | None] = []
     i, current = 0, None
     for t in times:
@@ -65,7 +61,7 @@ def ping_signals(topology, rounds: list[dict[str, Any]], start: float, until: fl
             if s["state"] == "up" and (space is None or _inside(b, space))) for r in latest]
 
     out = [series("asn", str(isp.asn), isp.name, "ping-slash24", int(start), step,
-                  up([isp.prefix, *isp.announced])) for isp in topology.isps]
+                  up(list(isp.space))) for isp in topology.isps]
     out.append(series("country", topology.name, topology.name, "ping-slash24", int(start),
                       step, up(None)))
     for region, blocks in region_blocks(topology).items():
@@ -95,12 +91,8 @@ def dns_signals(names: list[str], counts: dict[str, list[tuple[int, int]]], star
     shape of IODA's series (entityType resolver, datasource dns-queries: sovnet's own)."""
     out = []
     for name in names:
-        values = []
-        t = start
-        while t <= until:
-            lo, hi = to_wall(t), to_wall(t + step)
-            values.append(sum(n for s, n in counts.get(name, ()) if lo <= s < hi))
-            t += step
+        values = [sum(n for s, n in counts.get(name, ()) if to_wall(t) <= s < to_wall(t + step))
+                  for t in sample_times(start, until, step)]
         out.append(series("resolver", name, name, "dns-queries", int(start), step, values))
     return out
 
@@ -130,11 +122,7 @@ def traffic_signals(topology, samples: list[tuple[float, dict[str, int]]], start
             last = c
         return last
 
-    times = []
-    t = start
-    while t <= until:
-        times.append(t)
-        t += step
+    times = sample_times(start, until, step)
     per_isp: dict[str, list[int | None]] = {i.name: [] for i in topology.isps}
     for t in times:
         lo, hi = at(to_wall(t)), at(to_wall(t + step))
