@@ -53,6 +53,10 @@ class ZoneResolver(BaseResolver):
         self.ttl = ttl
         self.ipv6 = ipv6  # the lab's /96: AAAA answers embed the A answer in it
 
+    def lie(self, request, handler):
+        """The answer a policy orders instead of the truth, or None (here: never)."""
+        return None
+
     def resolve(self, request, handler):
         reply = request.reply()
         q = request.q
@@ -161,13 +165,18 @@ class Forwarder:
 
 
 class Counting(BaseResolver):
-    """Counts every query, recurses for the forwarded names, and asks `inner` for the rest."""
+    """Counts every query, answers what a policy orders, recurses for the forwarded names, and
+    asks `inner` for the rest. The order matters: a resolver told to lie about a foreign name
+    lies (Myanmar 2021's 127.0.0.1) rather than asking abroad."""
 
-    def __init__(self, inner: BaseResolver, counter: Counter, forwarder: Forwarder | None):
+    def __init__(self, inner: ZoneResolver, counter: Counter, forwarder: Forwarder | None):
         self.inner, self.counter, self.forwarder = inner, counter, forwarder
 
     def resolve(self, request, handler):
         self.counter.count()
+        lie = self.inner.lie(request, handler)
+        if lie is not None:
+            return lie
         if self.forwarder is not None and self.forwarder.handles(normalize(request.q.qname)):
             return self.forwarder.resolve(request)
         return self.inner.resolve(request, handler)
@@ -204,6 +213,10 @@ class PolicyResolver(ZoneResolver):
         self.log = log or (lambda msg: None)
 
     def resolve(self, request, handler):
+        lie = self.lie(request, handler)
+        return super().resolve(request, handler) if lie is None else lie
+
+    def lie(self, request, handler):
         from sovnet.compile.dns_tamper import resolver_answer
 
         topology, policies, subscribers, clock = self.view.current
@@ -213,7 +226,7 @@ class PolicyResolver(ZoneResolver):
         answer = resolver_answer(topology, policies, client, normalize(q.qname),
                                  subscribers) if topology else None
         if answer is None:
-            return super().resolve(request, handler)
+            return None
         self.log(f"tampered: {client} asked {normalize(q.qname)}: answered {answer}")
         reply = request.reply()
         if answer == "nxdomain":

@@ -61,3 +61,38 @@ def test_no_answer_from_abroad_is_retried_then_servfail_and_every_try_counts(tmp
     finally:
         for s in servers:
             s.stop()
+
+
+def test_a_lie_the_store_orders_comes_before_recursion_abroad(tmp_path):
+    """Myanmar 2021: celnova's resolver answered 127.0.0.1 for Facebook, a foreign name it
+    would otherwise have asked abroad; the lie must win, and nothing must go abroad."""
+    from types import SimpleNamespace
+
+    from sovnet.config import load_topology
+    from sovnet.emulation.dnsd import PolicyResolver
+    from sovnet.model.policy import Policy, Scope, Target
+    from sovnet.model.schedule import Clock
+
+    topo = load_topology("topologies/minimal.yaml")
+    social = next(s for s in topo.services if s.category == "GRP")
+    alice = topo.host("alice")
+    lie = Policy(1, "dns_tamper:127.0.0.1", Scope("all"), Target("category", "GRP"))
+    view = SimpleNamespace(current=(topo, (lie,), {}, Clock()))
+    abroad = Counter(str(tmp_path / "abroad.jsonl"))
+    up_port, up = _server(Counting(ZoneResolver({social.domains[0]: "172.16.0.9"}.get),
+                                   abroad, None))
+    isp = Counting(PolicyResolver({}.get, view), Counter(None),
+                   Forwarder("127.0.0.1", {social.domains[0]}, port=up_port))
+    handler = SimpleNamespace(client_address=(alice.ip, 5353))
+    try:
+        reply = isp.resolve(DNSRecord.question(social.domains[0], "A"), handler)
+        assert [str(rr.rdata) for rr in reply.rr] == ["127.0.0.1"]
+        stranger = SimpleNamespace(client_address=("192.0.2.1", 5353))  # no subscriber: truth
+        reply = isp.resolve(DNSRecord.question(social.domains[0], "A"), stranger)
+        assert [str(rr.rdata) for rr in reply.rr] == ["172.16.0.9"]
+        abroad.close()
+        counted = [json.loads(x)["n"] for x in (tmp_path / "abroad.jsonl").read_text().splitlines()]
+        assert sum(counted) == 1  # only the stranger's query went abroad
+    finally:
+        for s in up:
+            s.stop()
