@@ -202,9 +202,29 @@ def _run(args) -> int:
 def _report(args) -> int:
     from sovnet.report import build_report
 
+    _backfill_revisions(Path(args.folder))
     paths = build_report(args.folder)
     print(paths["html"])
     return 0
+
+
+def _backfill_revisions(folder: Path) -> None:
+    """A folder from before revisions.jsonl has the store it was exported from: export it, so
+    the report can say what was ordered; where that cannot be done the report does without."""
+    import json
+
+    from sovnet.store.orders import write_revisions
+
+    out, db = folder / "revisions.jsonl", folder / "store.db"
+    if out.exists() or not db.is_file():
+        return
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        topology = json.loads((folder / "topology.json").read_text())
+        names = {int(s["dpid"]): s["name"] for s in topology.get("switches") or []}
+        write_revisions(db, out, manifest.get("t0_wall"), float(manifest["time_scale"]), names)
+    except (OSError, ValueError, KeyError, TypeError, SovnetError):
+        out.unlink(missing_ok=True)  # half a file would be worse than none
 
 
 def _validate(args) -> int:

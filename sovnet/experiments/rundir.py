@@ -111,7 +111,8 @@ class RunFolder:
             "exit_code": None, "started_at": _iso(time.time()), "finished_at": None,
             "wall_seconds": None, "time_scale": scenario.time_scale,
             "duration_s": scenario.duration, "seed": scenario.seed,
-            "topology": scenario.topology.name, "control": scenario.control,
+            "calendar_t0": scenario.calendar_t0, "topology": scenario.topology.name,
+            "control": scenario.control,
             "phases": [{"name": n, "start_s": a, "end_s": b} for n, a, b in scenario.phases()],
             "windows": [{"name": n, "start_s": a, "end_s": b}
                         for n, a, b in scenario.scheduled_windows()],

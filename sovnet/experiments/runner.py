@@ -31,6 +31,7 @@ from sovnet.flowlog import export as flowlog_export
 from sovnet.model.scenario import Scenario, format_duration
 from sovnet.model.schedule import in_force
 from sovnet.results import ExpectationResult, StepEvent
+from sovnet.store.orders import write_revisions
 
 log = logging.getLogger("sovnet.run")
 
@@ -166,6 +167,11 @@ class _Runner:
                                        self.sc.time_scale, self.switch_names)
         except (SovnetError, OSError) as e:
             self.ui.log(f"[red]flows.jsonl could not be written[/]: {e}")
+        try:
+            write_revisions(self.folder.path / "store.db", self.folder.path / "revisions.jsonl",
+                            self.t0_wall or None, self.sc.time_scale, self.switch_names)
+        except (SovnetError, OSError) as e:
+            self.ui.log(f"[red]revisions.jsonl could not be written[/]: {e}")
         if status == "complete":
             code = 0 if all(r.passed for r in results) else 1
         self.folder.finish(status, code, reason, counts=self.counts, t0_wall=self.t0_wall)

@@ -113,6 +113,17 @@ class Policy:
         """The action as a typed value, parsed once per policy (the compiler reads this)."""
         return Action.parse(self.action)
 
+    @classmethod
+    def from_body(cls, policy_id: int, body: dict) -> Policy:
+        """A policy as the store keeps it (a change's body), with its id."""
+        return cls(
+            id=policy_id, action=body["action"],
+            scope=Scope(body["scope"]["kind"], body["scope"]["value"]),
+            target=Target(body["target"]["kind"], body["target"]["value"],
+                          body["target"].get("family", "")),
+            priority=body["priority"], author=body.get("author", ""),
+            reason=body.get("reason", ""), schedule=Schedule.from_body(body.get("schedule")))
+
     def describe(self) -> str:
         when = f", {self.schedule}" if self.schedule else ""
         return (f"#{self.id} {self.action} {self.target} for {self.scope} "

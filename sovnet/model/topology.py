@@ -26,6 +26,14 @@ CATEGORIES = (
     "GRP", "COMT", "NEWS", "GOVT", "SRCH", "ANON", "HOST", "MMED", "COMM", "PUBH", "FILE",
     "CTRL", "CDN", "BANK", "HEALTH",
 )
+# What each code stands for, in the Citizen Lab test lists' own words where they have one.
+CATEGORY_NAMES = {
+    "GRP": "social networking", "COMT": "communication tools", "NEWS": "news media",
+    "GOVT": "government", "SRCH": "search engines", "ANON": "anonymization and circumvention",
+    "HOST": "hosting and blogging", "MMED": "media sharing", "COMM": "e-commerce",
+    "PUBH": "public health", "FILE": "file sharing", "CTRL": "control content",
+    "CDN": "content delivery network", "BANK": "banking", "HEALTH": "health services",
+}
 LOCI = ("domestic", "foreign")
 HOST_KINDS = ("subscriber", "service", "resolver", "router", "collector", "prober")
 PRIVATE_ASN = 64512  # an ISP without `asn:` is AS 64512 + its place in the file (RFC 6996)

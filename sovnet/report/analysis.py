@@ -147,6 +147,9 @@ class ThroughputSeries:
     median: np.ndarray
     n: np.ndarray
     failed: np.ndarray
+    lo: np.ndarray | None = None  # the lowest and highest sample of each bin: the spread
+    hi: np.ndarray | None = None
+    samples: tuple[tuple[float, float], ...] = ()  # (t_scenario, kbit/s) of every sample
 
 
 def throughput_items(run: Run) -> list[Sample]:
@@ -161,8 +164,17 @@ def throughput(run: Run, bins: Bins) -> dict[str, ThroughputSeries]:
     med = grid(items, bins, lambda s: s.cls, lambda ss: median(s.value for s in ss))
     n = grid(items, bins, lambda s: s.cls, lambda ss: median_value(s.value for s in ss)[1])
     failed = grid(items, bins, lambda s: s.cls, lambda ss: sum(s.failed for s in ss))
-    return {cls: ThroughputSeries(med[cls], np.nan_to_num(n[cls]), np.nan_to_num(failed[cls]))
-            for cls in med}
+    lo = grid(items, bins, lambda s: s.cls, lambda ss: _extreme(ss, min))
+    hi = grid(items, bins, lambda s: s.cls, lambda ss: _extreme(ss, max))
+    return {cls: ThroughputSeries(
+        med[cls], np.nan_to_num(n[cls]), np.nan_to_num(failed[cls]), lo[cls], hi[cls],
+        tuple((s.t_scenario, s.value) for s in items if s.cls == cls and s.value is not None))
+        for cls in med}
+
+
+def _extreme(samples: list[Sample], pick: Callable[[list[float]], float]) -> float:
+    values = [s.value for s in samples if s.value is not None]
+    return pick(values) if values else math.nan
 
 
 def collateral(run: Run) -> dict[str, dict[str, tuple[float, float, int]]]:

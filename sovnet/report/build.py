@@ -14,11 +14,22 @@ matplotlib.use("Agg")  # no display, ever: reports are built on servers and in C
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from sovnet.report import analysis, figures, topology_plot  # noqa: E402
+from sovnet.model.topology import CATEGORY_NAMES  # noqa: E402
+from sovnet.report import (  # noqa: E402
+    analysis,
+    figures,
+    isp_plot,
+    orders,
+    orders_plot,
+    outcomes,
+    topology_plot,
+)
 from sovnet.report.dataset import ReportError, Run, load_run  # noqa: E402
 from sovnet.report.style import Timeline  # noqa: E402
 
-DPI = 110
+DPI = 150  # the PNGs, for summary.md and slides; report.html embeds the SVGs
+SVG_STYLE = {"svg.fonttype": "none",  # text stays text: selectable, searchable, smaller
+             "svg.hashsalt": "sovnet"}  # the same figure gives the same file
 
 
 class Skip(Exception):
@@ -30,8 +41,12 @@ class Plot:
     key: str
     title: str
     caption: str
-    path: Path | None  # None: skipped
+    path: Path | None  # the PNG; None: skipped
     note: str = ""
+
+    @property
+    def svg(self) -> Path | None:
+        return None if self.path is None else self.path.with_suffix(".svg")
 
 
 @dataclass(frozen=True)
@@ -40,15 +55,52 @@ class Report:
     timeline: Timeline
     plots: list[Plot]
     latencies: list[analysis.StepLatency]
+    orders: list[orders.Order]
 
 
 def service_labels(run: Run) -> dict[str, str]:
-    return {s: f"{s} ({c}, {loc})" for s, c, loc in analysis.service_rows(run)}
+    return {s: f"{s} ({CATEGORY_NAMES.get(c, c)}, {loc})"
+            for s, c, loc in analysis.service_rows(run)}
 
 
 def _need_web(run: Run) -> None:
     if not analysis.usable_web(run):
         raise Skip("No web_connectivity measurements in this run.")
+
+
+def _orders(run: Run, tl: Timeline) -> Figure:
+    spans = orders.policy_spans(run)
+    if not spans:
+        raise Skip("No policy was ordered during the run (or the folder has no "
+                   "revisions.jsonl: see the table of orders below).")
+    fig = figures.new_figure(11, 1.5 + 0.55 * len(spans))
+    orders_plot.draw(fig.add_subplot(), spans, tl)
+    return fig
+
+
+def _per_isp(run: Run, tl: Timeline) -> Figure:
+    _need_web(run)
+    bins = analysis.make_bins(run.web, tl.duration_s)
+    panels = {f"{locus} services": outcomes.per_isp(run, bins, locus)
+              for locus in ("foreign", "domestic")}
+    panels = {k: v for k, v in panels.items() if any(v.values())}
+    isps = {i.name: f"{i.name} (AS{i.asn})" if i.asn else i.name for i in run.topology.isps}
+    rows = len(next(iter(panels.values())))
+    fig = figures.new_figure(12, 1.6 + 1.55 * rows)
+    isp_plot.draw(fig, panels, bins, tl, "What subscribers saw, per ISP", isps)
+    return fig
+
+
+def _per_region(run: Run, tl: Timeline) -> Figure:
+    _need_web(run)
+    bins = analysis.make_bins(run.web, tl.duration_s)
+    regions = outcomes.per_region(run, bins)
+    if not regions:
+        raise Skip("The topology names no regions.")
+    fig = figures.new_figure(12, 1.6 + 1.55 * len(regions))
+    isp_plot.draw(fig, {"all services": regions}, bins, tl, "What subscribers saw, per region",
+                  {r: f"region {r}" for r in regions})
+    return fig
 
 
 def _reachability(run: Run, tl: Timeline) -> Figure:
@@ -151,11 +203,27 @@ def _topology(run: Run, tl: Timeline) -> Figure:
 
 
 PLOTS: list[tuple[str, str, Callable[[Run, Timeline], Figure], str]] = [
+    ("orders", "What was ordered", _orders,
+     "Every policy ordered during the run, in plain words, as a bar from the store revision "
+     "that ordered it to the one that revoked it (to the end of the run if none did); a "
+     "scheduled policy is hatched: it bites only inside its windows. The table below gives "
+     "each order's time, author and reason, and how many milliseconds after the commit the "
+     "first and the last switch of each ISP enforced it (too short to show on this axis)."),
     ("reachability", "Reachability by service category", _reachability,
      "Share of web measurements (all vantage points) that reached a service of each category, "
      "per probe round. Shaded bands and the ribbon on top are the scenario's phases; dashed "
      "numbered lines are the timeline steps. Lines at equal values are nudged apart slightly "
      "so that all of them stay visible."),
+    ("per_isp", "What subscribers saw, per ISP", _per_isp,
+     "One row per ISP: the web measurements of its subscribers, foreign services on the left "
+     "and domestic ones on the right, split by how each ended (OONI's failure strings: a "
+     "timeout is a dropped packet, 'refused' a reset answer to the connection attempt, DNS a "
+     "resolver that failed or lied). A title in bold says from when fewer than half reached "
+     "their service, and how most of the rest failed. Vantage points are few per ISP (see the "
+     "facts above): a share is over a handful of measurements per round."),
+    ("per_region", "What subscribers saw, per region", _per_region,
+     "The same, per region of the country (the subscriber's region, else its access "
+     "switch's): a regional shutdown shows in one row only."),
     ("heatmap", "Reachability per service and subscriber class", _heatmap,
      "Each row is a service, each column a probe round; blue means every vantage point of that "
      "class reached it, red that none did, grey that nobody measured it then."),
@@ -187,9 +255,16 @@ PLOTS: list[tuple[str, str, Callable[[Run, Timeline], Figure], str]] = [
      "Grey rows are streams the change was not meant to touch."),
     ("throughput", "Throughput per subscriber class", _throughput,
      "Median download throughput of the throughput probes of each subscriber class, per probe "
-     "round. A failed transfer is not a throughput sample: crosses at the foot of the axes "
-     "mark the rounds of a class in which transfers failed (the expectations on throughput "
-     "take their medians the same way)."),
+     "round (line), every transfer (dots) and the lowest to the highest of each round (band); "
+     "a round often has one or two transfers per class, so a median is as good as its dots. "
+     "A failed transfer is not a throughput sample: crosses at the foot of the axes mark the "
+     "rounds of a class in which transfers failed (the expectations on throughput take their "
+     "medians the same way). Caveat: on Open vSwitch's userspace datapath (this run's "
+     "'datapath' below says which) every packet is forwarded by ovs-vswitchd on the machine's "
+     "own CPUs, so throughput measures CPU contention as much as the network: when a cutoff "
+     "stops most traffic, the transfers left run faster, and a class can seem to gain during "
+     "a cut. A throttle (a meter) is exact; an unthrottled figure is comparable within a round, "
+     "not across phases, and not with the kernel datapath."),
     ("outside", "The view from abroad: what IODA and observers would have shown", _outside,
      "Top: IODA's BGP signal, the /24 blocks of each ISP's space that more than half of the "
      "route collectors' full-feed peers see (ioda.json, from the collectors' update feeds). "
@@ -218,10 +293,13 @@ def render_plots(run: Run, tl: Timeline) -> list[Plot]:
         try:
             fig = make(run, tl)
         except Skip as e:
-            path.unlink(missing_ok=True)  # a figure from an earlier build would mislead
+            for old in (path, path.with_suffix(".svg")):  # an earlier build's would mislead
+                old.unlink(missing_ok=True)
             plots.append(Plot(key, title, caption, None, str(e)))
             continue
         fig.savefig(path, dpi=DPI, facecolor="white")
+        with matplotlib.rc_context(SVG_STYLE):
+            fig.savefig(path.with_suffix(".svg"), facecolor="white", metadata={"Date": None})
         plots.append(Plot(key, title, caption, path))
     return plots
 
@@ -235,7 +313,8 @@ def build_report(folder: str | os.PathLike[str]) -> dict[str, Path]:
     run = load_run(folder)
     tl = Timeline.from_run(run)
     try:
-        report = Report(run, tl, render_plots(run, tl), analysis.step_latencies(run))
+        report = Report(run, tl, render_plots(run, tl), analysis.step_latencies(run),
+                        orders.orders(run))
     except OSError as e:
         raise ReportError(f"{run.label}/plots: cannot write ({e.strerror})") from None
     paths = {p.key: p.path for p in report.plots if p.path is not None}

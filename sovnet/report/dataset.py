@@ -6,6 +6,7 @@ folder written by a crashed or foreign tool gives a message rather than a traceb
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from sovnet.results import (
     ExpectationResult,
     Measurement,
     RecordError,
+    Revision,
     StepEvent,
     StreamEffect,
     StreamKeys,
@@ -62,6 +64,7 @@ class Web:
     # connection's completion for a page that loaded, the first SYN for one that did not. A
     # probe started before a change may be decided after it (a retried SYN), and vice versa.
     t_decisive: float = 0.0
+    failure: str | None = None  # OONI's http_experiment_failure: why the page did not load
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,8 @@ class Run:
     streams: list[Stream] = field(default_factory=list)
     stream_effects: list[StreamEffect] = field(default_factory=list)
     http3: int = 0  # sovnet_http3 measurements: counted; no figure reads them yet
+    revisions: list[Revision] = field(default_factory=list)  # the store's orders (revisions.jsonl)
+    calendar_t0: float | None = None  # Unix time of t=0 in the scenario's calendar
 
     @property
     def status(self) -> str:
@@ -150,7 +155,8 @@ def _view(m: Measurement, t0_wall: float) -> Web | Sample | Stream:
         k = m.keys if isinstance(m.keys, WebKeys) else WebKeys(None, None, None)
         return Web(**common, service=m.service or "", category=m.category or "",
                    locus=m.locus or "", phase=m.phase or "(no phase)", accessible=k.accessible,
-                   usable=k.usable, blocking=k.verdict, t_decisive=m.t_real + k.decisive_offset)
+                   usable=k.usable, blocking=k.verdict, t_decisive=m.t_real + k.decisive_offset,
+                   failure=k.failure)
     return Sample(**common, value=m.value, failed=m.transfer_failed)
 
 
@@ -208,10 +214,13 @@ def _load(folder: str | os.PathLike[str]) -> Run:
     latency: list[Sample] = []
     streams: list[Stream] = []
     http3 = 0
+    calendar_t0 = opt_num(manifest.get("calendar_t0"))
     # Stream replies carry wall-clock times: onto the run's clock through the manifest's T0.
     t0_wall = opt_num(manifest.get("t0_wall")) or 0.0
     mmpath = os.path.join(label, "measurements.jsonl")
     for m in read_measurements(mmpath, torn):  # newer probe kinds are left out: not ours
+        if calendar_t0 is None:  # a folder older than the manifest's field: the records' dates
+            calendar_t0 = _calendar_t0(m)
         if m.kind == "http3":  # no figure of the report reads HTTP/3 yet
             http3 += 1
             continue
@@ -233,6 +242,22 @@ def _load(folder: str | os.PathLike[str]) -> Run:
         expectations = [ExpectationResult.parse(x) for x in items]
     elif torn is None:
         notes.append("expectations.json is missing: no expectations were evaluated.")
+    rpath = os.path.join(label, "revisions.jsonl")
+    revisions = ([Revision.parse(obj, f"{rpath}:{n}") for n, obj in read_jsonl(rpath, torn)]
+                 if os.path.exists(rpath) else [])
     return Run(root, label, manifest, topology, phases, sorted(steps, key=lambda s: s.t_real),
                sorted(web, key=lambda w: w.t_real), throughput, latency, expectations, notes,
-               windows, sorted(streams, key=lambda s: s.t_real), effects, http3)
+               windows, sorted(streams, key=lambda s: s.t_real), effects, http3, revisions,
+               calendar_t0)
+
+
+def _calendar_t0(m: Measurement) -> float | None:
+    """t=0 in the scenario's calendar, from a record dated in it (OONI's UTC format)."""
+    stamp = m.raw.get("measurement_start_time")
+    try:
+        when = dt.datetime.strptime(str(stamp), "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+    # The record is dated to the second: t=0 is taken to the nearest minute, as scenarios
+    # set it (starts_at HH:MM).
+    return round((when.replace(tzinfo=dt.timezone.utc).timestamp() - m.t_scenario) / 60) * 60

@@ -50,7 +50,8 @@ def reachability(fig: Figure, data: dict[tuple[str, str], np.ndarray], bins: Bin
             y = _held(data[(cat, locus)]) + DODGE * (k - (len(cats) - 1) / 2)
             ax.plot(x, y, drawstyle="steps-post", color=style.category_colour(cat), lw=2,
                     marker=style.CATEGORY_MARKERS.get(cat, "o"), ms=5,
-                    markevery=max(1, len(x) // 12), label=cat, zorder=10)
+                    markevery=max(1, len(x) // 12), label=style.category_label(cat),
+                    zorder=10)
         ax.set_ylim(-0.04, 1.06)
         style.percent_axis(ax)
         ax.set_ylabel(f"{locus} services\nreachable (% of measurements)")
@@ -85,7 +86,8 @@ def heatmap(fig: Figure, maps: dict[str, tuple[list[str], np.ndarray]],
     for i, (ax, cls) in enumerate(zip(axes, classes, strict=True)):
         services, m = maps[cls]
         mesh = ax.pcolormesh(edges, np.arange(len(services) + 1), np.ma.masked_invalid(m),
-                             cmap=cmap, vmin=0, vmax=1, shading="flat")
+                             cmap=cmap, vmin=0, vmax=1, shading="flat",
+                             rasterized=True)  # thousands of cells: a picture in the SVG
         top = i < ncols
         style.decorate(ax, tl, shade=False, ribbon=top)
         ax.tick_params(axis="y", length=0, labelsize=8.5)
@@ -266,8 +268,15 @@ def throughput(ax: Axes, series: dict[str, ThroughputSeries], bins: Bins,
     top = max((np.nanmax(v) for v in medians.values() if np.isfinite(v).any()), default=math.nan)
     fmt, unit = style.kbps_formatter(top)
     for cls in sorted(series, key=class_order):
-        ax.plot(x, medians[cls], color=style.class_colour(cls), lw=2, zorder=10,
+        s = series[cls]
+        colour = style.class_colour(cls)
+        ax.plot(x, medians[cls], color=colour, lw=2, zorder=10,
                 marker=style.CLASS_MARKERS.get(cls, "o"), ms=5, label=cls)
+        if s.lo is not None and s.hi is not None:  # the spread: from the lowest to the highest
+            ax.fill_between(x, s.lo, s.hi, color=colour, alpha=0.16, lw=0, zorder=8)
+        if s.samples:  # every sample, so a median of one or two shows as what it is
+            t, v = np.array(s.samples).T
+            ax.scatter(t / tl.unit_s, v, s=9, color=colour, alpha=0.55, lw=0, zorder=9)
     values = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in medians.values()] or [[]])
     low = float(values.min()) if values.size else math.nan
     scale = ""
@@ -293,6 +302,9 @@ def throughput(ax: Axes, series: dict[str, ThroughputSeries], bins: Bins,
     ax.set_title("Download throughput per subscriber class", loc="left",
                  pad=style.TITLE_PAD, fontsize=13, fontweight="bold")
     handles, labels = ax.get_legend_handles_labels()
+    handles += [Line2D([], [], ls="none", marker="o", ms=4, alpha=0.55, color=style.OTHER),
+                Patch(color=style.OTHER, alpha=0.16)]
+    labels += ["one transfer", "lowest to highest of a round"]
     if failed:
         handles.append(Line2D([], [], ls="none", marker="x", ms=7, mew=2, color=style.OTHER))
         labels.append("failed transfer(s)")

@@ -7,8 +7,9 @@ import base64
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from sovnet.report import text
+from sovnet.report import explorer, orders, text
 from sovnet.report.analysis import StepLatency
+from sovnet.report.orders import IspEnforcement
 
 if TYPE_CHECKING:
     from sovnet.report.build import Plot, Report
@@ -43,10 +44,13 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.pass td.v{background:#D7F0DD;color:#0B5D1E;font-weight:700}
 tr.fail td.v{background:#FCE1DE;color:#8E1300;font-weight:700}
 img{max-width:100%;height:auto;display:block;margin:6px auto}
+section>img{width:100%}
 .caption{color:#444C56;font-size:14px;margin:6px 0 0}
 .note{color:#57606A;font-style:italic}
 code{font-size:13px;background:#F6F8FA;padding:1px 4px;border-radius:4px}
 details summary{cursor:pointer;font-weight:600}
+ul.orders{margin:0;padding-left:18px}
+td .sub{margin:0;font-size:12px}
 """
 
 
@@ -55,9 +59,12 @@ def _esc(v: Any) -> str:
 
 
 def _img(plot: Plot) -> str:
+    """The SVG (it zooms and prints sharp), or the PNG where there is no SVG."""
     assert plot.path is not None
-    data = base64.b64encode(plot.path.read_bytes()).decode("ascii")
-    return f'<img alt="{_esc(plot.title)}" src="data:image/png;base64,{data}">'
+    svg = plot.svg
+    path, mime = (svg, "image/svg+xml") if svg and svg.exists() else (plot.path, "image/png")
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{_esc(plot.title)}" src="data:{mime};base64,{data}">'
 
 
 def _facts(items: list[tuple[str, str]]) -> str:
@@ -171,6 +178,36 @@ def _latency_table(lats: list[StepLatency], n_switches: int) -> str:
             f"</tr>{rows}</table>")
 
 
+def _enforced(e: IspEnforcement) -> str:
+    if e.acked == 0:
+        return (f"<b>{_esc(e.isp)}</b>: <span class=alarm>no switch answered</span>"
+                if not e.refused else
+                f"<b>{_esc(e.isp)}</b>: <span class=alarm>refused by {e.refused}</span>")
+    span = (orders.ms_text(e.first_ms) if e.first_ms == e.last_ms
+            else f"{orders.ms_text(e.first_ms)} – {orders.ms_text(e.last_ms)}")
+    short = "" if e.complete else f' <span class=alarm>({e.acked} of {e.switches})</span>'
+    return f"<b>{_esc(e.isp)}</b> {span}{short}"
+
+
+def _orders_table(r: Report) -> str:
+    if not r.orders:
+        return '<p class="note">No order was given during the run.</p>'
+    rows = []
+    for o in r.orders:
+        when = (f"{_esc(r.timeline.at(o.t_scenario))}<br><span class=sub>"
+                f"{_esc(text.calendar(r.run, o.t_scenario))}</span>"
+                if o.t_scenario is not None else "–")
+        lines = "".join(f"<li>{_esc(line)}</li>" for line in o.lines)
+        enforced = "<br>".join(_enforced(e) for e in o.enforcement)
+        rows.append(f"<tr><td class=num>{_esc(o.step)}</td><td class=nw>{when}</td>"
+                    f"<td>{_esc(o.author)}<br><i>{_esc(o.reason)}</i></td>"
+                    f'<td><ul class="orders">{lines}</ul></td>'
+                    f"<td class=nw>{enforced}</td></tr>")
+    return ("<table><tr><th>step</th><th>when</th><th>who, and why</th><th>what changed</th>"
+            "<th>first – last switch of each ISP enforcing it (after the commit)</th></tr>"
+            f"{''.join(rows)}</table>")
+
+
 def _plot(r: Report, plot: Plot, number: int) -> str:
     body = (_img(plot) + f'<p class="caption">{_esc(plot.caption)}</p>' if plot.path
             else f'<p class="note">Skipped: {_esc(plot.note)}</p>')
@@ -178,6 +215,8 @@ def _plot(r: Report, plot: Plot, number: int) -> str:
         tl = r.timeline
         body += (f'<p class="caption"><b>Phases:</b> {_esc(tl.phase_caption() or "none")}.'
                  f' <b>Steps:</b> {_esc(tl.step_caption() or "none")}.</p>')
+    if plot.key == "orders":
+        body += _orders_table(r)
     if plot.key == "latency" and r.latencies:
         body += _latency_table(r.latencies, len(r.run.topology.switches))
     if plot.key == "packets" and r.run.stream_effects:
@@ -210,7 +249,7 @@ def _provenance(r: Report) -> str:
 def render(r: Report) -> str:
     title = r.run.manifest.get("title") or r.run.manifest.get("scenario") or "run"
     figs = [_plot(r, p, i) for i, p in enumerate(r.plots, 1)]
-    parts = [_header(r), _expectations(r), *figs, _provenance(r)]
+    parts = [_header(r), _expectations(r), *figs, explorer.section(r.run), _provenance(r)]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{_esc(title)}: sovnet report</title><style>{CSS}</style></head>"
             f"<body><main>{''.join(parts)}</main></body></html>\n")

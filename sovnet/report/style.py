@@ -18,6 +18,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 from matplotlib.transforms import offset_copy
 
+from sovnet.model.topology import CATEGORY_NAMES
 from sovnet.report.dataset import Phase, Run
 
 CATEGORY_COLOURS = {
@@ -66,6 +67,12 @@ HALO = [patheffects.Stroke(linewidth=3, foreground="white", alpha=0.8), patheffe
 
 def category_colour(cat: str) -> str:
     return CATEGORY_COLOURS.get(cat, OTHER)
+
+
+def category_label(cat: str) -> str:
+    """'GRP' -> 'GRP: social networking', as legends spell the codes out."""
+    name = CATEGORY_NAMES.get(cat)
+    return f"{cat}: {name}" if name else cat
 
 
 def class_colour(cls: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import statistics
 from collections import Counter
@@ -148,3 +149,11 @@ def expectation_counts(run: Run) -> str:
         return "not evaluated"
     ok = sum(x.passed for x in xs)
     return f"{ok} of {len(xs)} passed"
+
+
+def calendar(run: Run, t_scenario: float | None) -> str:
+    """Scenario time as a date in the scenario's calendar: 'Sat 16 Nov 2019 14:00 UTC'."""
+    if run.calendar_t0 is None or t_scenario is None:
+        return ""
+    when = dt.datetime.fromtimestamp(run.calendar_t0 + t_scenario, dt.timezone.utc)
+    return when.strftime("%a %d %b %Y %H:%M UTC")

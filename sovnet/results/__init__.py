@@ -4,6 +4,7 @@
                                     kind this version does not know); .raw is what is on disk
     StepEvent / StreamEffect        the events.jsonl entries readers use
     ExpectationResult               an expectations.json item
+    Revision                        a revisions.jsonl line: one order of the store, its acks
     read_json / read_jsonl          a folder's files, every problem a RecordError naming file:line
     read_measurements(path, torn)   measurements.jsonl as Measurements
     median_value(values)            the one median of throughput and round-trip figures
@@ -29,7 +30,9 @@ from sovnet.results.measurement import (
     median_value,
     read_measurements,
 )
+from sovnet.results.revisions import Revision, RevisionChange, SwitchAck
 
 __all__ = ["KINDS", "TEST_NAMES", "ExpectationResult", "Http3Keys", "LatencyKeys", "Measurement",
-           "RecordError", "StepEvent", "StreamEffect", "StreamKeys", "ThroughputKeys", "WebKeys",
-           "dump_line", "median_value", "read_json", "read_jsonl", "read_measurements"]
+           "RecordError", "Revision", "RevisionChange", "StepEvent", "StreamEffect",
+           "StreamKeys", "SwitchAck", "ThroughputKeys", "WebKeys", "dump_line", "median_value",
+           "read_json", "read_jsonl", "read_measurements"]

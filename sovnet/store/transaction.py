@@ -26,7 +26,6 @@ from sovnet.model.policy import (
     SubscriberState,
     Target,
 )
-from sovnet.model.schedule import Schedule
 from sovnet.model.topology import Topology
 from sovnet.store import db
 
@@ -82,17 +81,7 @@ def check_setting(key: str, body: dict[str, Any]) -> None:
 
 
 def policy_from_body(policy_id: int, body: dict[str, Any]) -> Policy:
-    return Policy(
-        id=policy_id,
-        action=body["action"],
-        scope=Scope(body["scope"]["kind"], body["scope"]["value"]),
-        target=Target(body["target"]["kind"], body["target"]["value"],
-                      body["target"].get("family", "")),
-        priority=body["priority"],
-        author=body.get("author", ""),
-        reason=body.get("reason", ""),
-        schedule=Schedule.from_body(body.get("schedule")),
-    )
+    return Policy.from_body(policy_id, body)
 
 
 def policies_in_force(bodies: dict[str, dict[str, Any]]) -> tuple[Policy, ...]:

@@ -63,6 +63,37 @@ def step_events() -> list[dict[str, Any]]:
                  ["restore: revoke every policy, reset subscribers"], rng)]
 
 
+POLICIES = [  # what step 1 orders (revision 2); step 2 revokes them all (revision 3)
+    {"action": "deny", "scope": {"kind": "all", "value": ""},
+     "target": {"kind": "international", "value": ""}, "priority": 100,
+     "reason": "national order 7"},
+    {"action": "allow", "scope": {"kind": "all", "value": ""},
+     "target": {"kind": "category", "value": "BANK"}, "priority": 200,
+     "reason": "essential services"},
+]
+
+
+def revisions() -> list[dict[str, Any]]:
+    """revisions.jsonl as sovnet.store.orders writes it, matching step_events()."""
+    out = []
+    for s in step_events():
+        if s["revision"] is None:
+            continue
+        if s["revision"] == 2:
+            changes = [{"entity": "policy", "key": str(i), "op": "put",
+                        "body": p | {"author": "scenario:synthetic"}}
+                       for i, p in enumerate(POLICIES, 1)]
+        else:
+            changes = [{"entity": "policy", "key": str(i), "op": "delete", "body": {}}
+                       for i in range(1, len(POLICIES) + 1)]
+        out.append({"revision": s["revision"], "committed_wall": s["committed_wall"],
+                    "t_real": s["t_commit"], "t_scenario": s["t_commit"] * SCALE,
+                    "author": "scenario:synthetic", "reason": s["label"], "changes": changes,
+                    "acks": {sw: {"wall": T0_WALL + t, "flows_changed": 3}
+                             for sw, t in s["acks"].items()}})
+    return out
+
+
 def _envelope(test_name: str, vp: tuple[str, str, str], t_real: float, rnd: int,
               keys: dict[str, Any], inp: str | None, revision: int) -> dict[str, Any]:
     sub, cls, isp = vp
@@ -213,6 +244,8 @@ def make_run(folder: Path, *, status: str = "complete", throughput: bool = True,
         events.append({"type": "run_end", "t_real": DURATION / SCALE, "t_scenario": DURATION,
                        "wall": T0_WALL + DURATION / SCALE, "status": status})
     _jsonl(folder / "events.jsonl", sorted(events, key=lambda e: e["t_real"]))
+    _jsonl(folder / "revisions.jsonl",
+           [r for r in revisions() if r["t_scenario"] <= end_s])
     _jsonl(folder / "measurements.jsonl", ms)
     web = [m for m in ms if m["test_name"] == "web_connectivity"]
     xs = expectations(web) if complete else None

@@ -12,8 +12,8 @@ import pytest
 from sovnet.report import ReportError, build_report
 from tests.unit.report.fakerun import make_run
 
-PLOTS = ["reachability", "heatmap", "blocking", "collateral", "latency", "throughput",
-         "topology"]
+PLOTS = ["orders", "reachability", "per_isp", "heatmap", "blocking", "collateral", "latency",
+         "throughput", "topology"]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -24,15 +24,17 @@ def test_writes_every_file(run_dir: Path, built: dict[str, Path]) -> None:
     for key in PLOTS:
         assert built[key] == run_dir / "plots" / f"{key}.png"
         assert built[key].read_bytes().startswith(PNG)
+        svg = built[key].with_suffix(".svg").read_text()
+        assert svg.startswith("<?xml") and "<svg" in svg
 
 
 def test_html_is_self_contained(built: dict[str, Path]) -> None:
     html = built["html"].read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:|//)""", html, re.I)
     assert "<script" not in html.lower() and "@import" not in html and "url(" not in html
-    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    images = re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', html)
     assert len(images) == len(PLOTS)
-    assert all(base64.b64decode(i).startswith(PNG) for i in images)
+    assert all(b"<svg" in base64.b64decode(i) for i in images)
 
 
 def test_html_says_what_matters(built: dict[str, Path]) -> None:
@@ -76,8 +78,8 @@ def test_run_without_any_measurements(tmp_path: Path) -> None:
     folder = make_run(tmp_path / "empty", status="incomplete")
     (folder / "measurements.jsonl").write_text("")
     out = build_report(folder)
-    assert set(out) == {"html", "summary", "latency", "topology"}
-    assert out["html"].read_text().count("Skipped: No web_connectivity measurements") == 4
+    assert set(out) == {"html", "summary", "orders", "latency", "topology"}
+    assert out["html"].read_text().count("Skipped: No web_connectivity measurements") == 6
 
 
 def test_errors_surface_as_report_errors(run_dir: Path, tmp_path: Path) -> None:

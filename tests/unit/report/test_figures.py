@@ -46,8 +46,9 @@ def test_reachability(run, tl, bins) -> None:
     fig = figures.new_figure(11, 6)
     axes = figures.reachability(fig, analysis.reachability(run, bins), bins, tl)
     assert len(axes) == 2
-    assert series(axes[0]) == ["BANK", "GOVT", "HEALTH"]
-    assert series(axes[1]) == ["CDN", "GRP", "NEWS"]
+    assert series(axes[0]) == ["BANK: banking", "GOVT: government", "HEALTH: health services"]
+    assert series(axes[1]) == ["CDN: content delivery network", "GRP: social networking",
+                               "NEWS: news media"]
     assert axes[0].get_title(loc="left") == "Could subscribers reach each kind of service?"
     assert "reachable (% of measurements)" in axes[0].get_ylabel()
     assert axes[1].get_xlabel() == "scenario time (h)"
@@ -67,7 +68,7 @@ def test_heatmap(run, tl, bins) -> None:
     mesh = [c for c in axes[0].collections if isinstance(c, QuadMesh)]
     assert len(mesh) == 1 and mesh[0].get_array().shape == (6, 24)
     labels = [t.get_text() for t in axes[0].get_yticklabels()]
-    assert labels[0] == "bank (BANK, domestic)" and labels[-1] == "news (NEWS, foreign)"
+    assert labels[0] == "bank (banking, domestic)" and labels[-1] == "news (news media, foreign)"
     assert all(gids(ax, "step") == 3 for ax in axes)
     assert len(fig.axes) == 3  # two panels and a shared colour bar
     assert fig.axes[-1].get_xlabel() == "reachable (% of measurements)"

@@ -1,0 +1,65 @@
+"""What was ordered and when each ISP obeyed, from a run folder's revisions.jsonl (or, in an
+older folder, its steps)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sovnet.report import ReportError, Run, load_run
+from sovnet.report.orders import SHARED, orders, policy_spans
+
+
+def test_orders_in_plain_words_with_each_isps_first_and_last_switch(run: Run) -> None:
+    got = orders(run)
+    assert [(o.step, o.revision, o.author) for o in got] == [
+        (1, 2, "scenario:synthetic"), (2, 3, "scenario:synthetic")]
+    cut = got[0]
+    assert cut.reason == "international cutoff, essential services whitelisted"
+    assert cut.lines == (
+        "ordered: drop everything abroad for all subscribers (priority 100): national order 7",
+        "ordered: allow banking (BANK) for all subscribers (priority 200): essential services")
+    assert got[1].lines[0].startswith("revoked: drop everything abroad")
+    step = next(s for s in run.steps if s.revision == 2)
+    assert step.t_commit is not None
+    by_isp = {e.isp: e for e in cut.enforcement}
+    assert list(by_isp) == ["fixnet", "mobinet", SHARED]
+    for isp, switches in (("fixnet", ["acc1", "core1"]), ("mobinet", ["acc2", "core2"]),
+                          (SHARED, ["dc1", "gw1", "inet1"])):
+        ms = [(step.acks[sw] - step.t_commit) * 1000 for sw in switches]
+        e = by_isp[isp]
+        assert (e.switches, e.acked, e.refused, e.changed) == (len(switches),) * 2 + (0,) + (
+            len(switches),)
+        assert e.first_ms == pytest.approx(min(ms), abs=1e-3)
+        assert e.last_ms == pytest.approx(max(ms), abs=1e-3)
+        assert e.complete
+
+
+def test_each_policy_spans_its_order_to_its_revocation(run: Run) -> None:
+    spans = policy_spans(run)
+    assert [(s.policy.id, s.policy.action) for s in spans] == [(1, "deny"), (2, "allow")]
+    cut, restore = (s.t_scenario for s in run.steps if s.revision in (2, 3))
+    assert all((s.start_s, s.end_s, s.order) == (cut, restore, 1) for s in spans)
+
+
+def test_a_folder_without_revisions_falls_back_to_its_steps(run_dir: Path, tmp_path: Path) -> None:
+    folder = Path(shutil.copytree(run_dir, tmp_path / "old"))
+    (folder / "revisions.jsonl").unlink()
+    old = load_run(folder)
+    got = orders(old)
+    assert [(o.step, o.author, o.lines) for o in got] == [
+        (1, "", ("deny international for all (priority 100) as cutoff", "load essential-services")),
+        (2, "", ("restore: revoke every policy, reset subscribers",))]
+    assert got[0].enforcement[0].acked == 2
+    assert policy_spans(old) == []
+
+
+def test_a_malformed_revision_names_its_line(run_dir: Path, tmp_path: Path) -> None:
+    folder = Path(shutil.copytree(run_dir, tmp_path / "bad"))
+    first = (folder / "revisions.jsonl").read_text().splitlines()[0]
+    (folder / "revisions.jsonl").write_text(f'{first}\n{{"revision": "two"}}\n')
+    with pytest.raises(ReportError, match=r"revisions.jsonl:2: 'revision' must be an integer, "
+                                          r"got 'two'"):
+        load_run(folder)
