@@ -28,7 +28,7 @@ fi
 step "1/5 apt packages"
 PKGS=(mininet openvswitch-switch iperf3 ethtool iputils-ping curl dnsutils iproute2 procps
       sudo psmisc kmod util-linux python3-venv python3-pip chromium fonts-dejavu-core nftables
-      gobgpd fping)
+      gobgpd fping libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
 MISSING=()
 for p in "${PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then

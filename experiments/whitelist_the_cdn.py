@@ -6,7 +6,9 @@
 Takes the default national cutoff, shortens it, and runs it twice: as shipped (the domestic bank
 is whitelisted but its foreign CDN is not) and with the CDN whitelisted too. It then compares
 how usable the bank was during the cutoff in each run, and what else the wider whitelist let
-through. Each run leaves its own folder and report; the comparison is printed. `--quick`
+through. Each run leaves its own folder and report; the comparison is printed, and written as a
+report of its own (`sovnet report --compare`: the differences, then both runs' figures side by
+side) to DIR/compare-cutoff-as-ordered-vs-cutoff-cdn-whitelisted/compare.html. `--quick`
 shortens both runs to a few real seconds each (CI runs it as a smoke test of the Python API).
 """
 
@@ -21,6 +23,7 @@ from pathlib import Path
 from sovnet.experiments import PolicyChange, load_scenario, run_scenario
 from sovnet.model.command import PolicyRequest
 from sovnet.model.scenario import parse_duration
+from sovnet.report.compare import compare_runs
 
 HERE = Path(__file__).resolve().parent
 
@@ -65,17 +68,20 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true",
                     help="5 emulated hours at 1 h per second instead of 12 at 1 h per 1.5 s")
     args = ap.parse_args()
-    rows = []
+    rows, folders = [], []
     for scenario in variants(args.quick):
         result = run_scenario(scenario, Path(args.out) / scenario.name)
         if result.status != "complete":
             print(f"{scenario.name}: {result.status}", file=sys.stderr)
             return result.exit_code
+        folders.append(result.folder)
         for svc in ("bank", "video", "cdn", "social"):
             rows.append((scenario.name, svc, *usable_share(result.folder, svc, "cutoff")))
     print(f"\n{'run':<26}{'service':<9}{'accessible':>11}{'usable':>8}{'n':>5}")
     for name, svc, acc, use, n in rows:
         print(f"{name:<26}{svc:<9}{acc:>11.0%}{use:>8.0%}{n:>5}")
+    a, b = folders
+    print("\nside by side:", compare_runs(a, b, Path(args.out) / f"compare-{a.name}-vs-{b.name}"))
     return 0
 
 

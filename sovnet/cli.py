@@ -1,7 +1,8 @@
 """`sovnet`: the command line. Maps errors to messages and exit codes; no tracebacks for users.
 
     sovnet run SCENARIO [--out DIR]      replay a scenario, measure it, write a report (root)
-    sovnet report DIR                    rebuild a run folder's plots and report (no root)
+    sovnet report DIR [--out D] [--pdf]  rebuild a run folder's plots and report (no root)
+    sovnet report --compare A B          two runs side by side
     sovnet validate FILE...              check topologies and scenarios (policy sets with
                                          --topology)
     sovnet schema [scenario]             print the topology (or scenario) JSON Schema
@@ -43,7 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress display")
 
     rep = sub.add_parser("report", help="rebuild a run folder's plots, summary and report")
-    rep.add_argument("folder")
+    rep.add_argument("folder", nargs="?", help="the run folder")
+    rep.add_argument("--out", help="write the report here instead of into the run folder")
+    rep.add_argument("--pdf", action="store_true",
+                     help="also write report.pdf (A4, vector figures), for papers")
+    rep.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"),
+                     help="put two runs side by side: their differences, then their figures "
+                          "(written to --out, default compare-A-vs-B/ beside RUN_B)")
 
     v = sub.add_parser("validate", help="check topology, scenario and policy-set files")
     v.add_argument("files", nargs="+")
@@ -200,11 +207,34 @@ def _run(args) -> int:
 
 
 def _report(args) -> int:
-    from sovnet.report import build_report
+    from sovnet.report import ReportError, build_report
 
+    if args.compare:
+        return _compare(args)
+    if not args.folder:
+        raise ReportError("report: give a run folder, or --compare RUN_A RUN_B")
     _backfill_revisions(Path(args.folder))
-    paths = build_report(args.folder)
+    paths = build_report(args.folder, args.out)
     print(paths["html"])
+    if args.pdf:
+        from sovnet.report.pdf import write_pdf
+
+        print(write_pdf(paths["html"], paths["html"].with_suffix(".pdf")))
+    return 0
+
+
+def _compare(args) -> int:
+    from sovnet.report import ReportError
+    from sovnet.report.compare import compare_runs
+
+    if args.folder or args.pdf:
+        raise ReportError("report: --compare takes two run folders and no other folder or "
+                          "--pdf")
+    a, b = (Path(f) for f in args.compare)
+    for f in (a, b):
+        _backfill_revisions(f)
+    out = Path(args.out) if args.out else b.resolve().parent / f"compare-{a.name}-vs-{b.name}"
+    print(compare_runs(a, b, out))
     return 0
 
 

@@ -50,11 +50,20 @@ section>img{width:100%}
 code{font-size:13px;background:#F6F8FA;padding:1px 4px;border-radius:4px}
 details summary{cursor:pointer;font-weight:600}
 ul.orders{margin:0;padding-left:18px}
+@page{size:A4;margin:12mm 11mm}
+@media print{
+ body{background:#FFF;font-size:11px}main{max-width:none;padding:0}
+ section{box-shadow:none;border:1px solid #E1E4E8;padding:10px 12px;margin:0 0 10px}
+ section.figure{break-inside:avoid}h1{font-size:20px}.big{font-size:16px}
+ .facts{grid-template-columns:repeat(3,1fr);gap:6px 14px}
+ table{font-size:9px}th,td{padding:3px 5px}td.nw{white-space:normal}
+ .caption{font-size:10px}.screen-only{display:none}
+}
 td .sub{margin:0;font-size:12px}
 """
 
 
-def _esc(v: Any) -> str:
+def esc(v: Any) -> str:
     return escape("–" if v is None or v == "" else str(v))
 
 
@@ -64,12 +73,12 @@ def _img(plot: Plot) -> str:
     svg = plot.svg
     path, mime = (svg, "image/svg+xml") if svg and svg.exists() else (plot.path, "image/png")
     data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<img alt="{_esc(plot.title)}" src="data:{mime};base64,{data}">'
+    return f'<img alt="{esc(plot.title)}" src="data:{mime};base64,{data}">'
 
 
 def _facts(items: list[tuple[str, str]]) -> str:
     return '<div class="facts">' + "".join(
-        f"<div><b>{_esc(k)}</b>{v}</div>" for k, v in items) + "</div>"
+        f"<div><b>{esc(k)}</b>{v}</div>" for k, v in items) + "</div>"
 
 
 def _all_pass(run: Any) -> bool:
@@ -79,9 +88,9 @@ def _all_pass(run: Any) -> bool:
 def _header(r: Report) -> str:
     run, m = r.run, r.run.manifest
     tone = {"complete": "ok", "running": "warn"}.get(run.status, "bad")
-    badge = f'<span class="badge {tone}">{_esc(run.status)}</span>'
-    banner = (f'<div class="banner"><b>{_esc(text.status_line(run))}.</b> '
-              f"{_esc(text.incomplete_warning(run))}</div>" if run.status != "complete" else "")
+    badge = f'<span class="badge {tone}">{esc(run.status)}</span>'
+    banner = (f'<div class="banner"><b>{esc(text.status_line(run))}.</b> '
+              f"{esc(text.incomplete_warning(run))}</div>" if run.status != "complete" else "")
     counts = text.measurement_counts(run)
     lat = text.latency_figures(r.latencies)
     scale = m.get("time_scale")
@@ -89,32 +98,32 @@ def _header(r: Report) -> str:
         f" at ×{scale:g} (1 s real = {text.duration(scale)})"
         if isinstance(scale, (int, float)) else "")
     facts = [
-        ("status", f"{badge} exit code {_esc(m.get('exit_code'))}"),
+        ("status", f"{badge} exit code {esc(m.get('exit_code'))}"),
         ("expectations", f'<span class="big {"good" if _all_pass(run) else "alarm"}">'
-         f"{_esc(text.expectation_counts(run))}</span>"),
+         f"{esc(text.expectation_counts(run))}</span>"),
         ("measurements", f'<span class="big">{sum(counts.values()):,}</span><br>'
-         + "<br>".join(f"{_esc(k)}: {v:,}" for k, v in counts.items())),
+         + "<br>".join(f"{esc(k)}: {v:,}" for k, v in counts.items())),
         ("probe errors", f'<span class="big">{run.probe_errors}</span>'),
-        ("commit → last switch ack", f'<span class="big">{_esc(lat["ack_worst"])}</span>'
-         f' worst, median {_esc(lat["ack_median"])} over {lat["changes"]} '
+        ("commit → last switch ack", f'<span class="big">{esc(lat["ack_worst"])}</span>'
+         f' worst, median {esc(lat["ack_median"])} over {lat["changes"]} '
          f'change{"" if lat["changes"] == "1" else "s"}'),
-        ("commit → first probe saw it", f'<span class="big">{_esc(lat["seen_worst"])}</span>'
-         f' worst, median {_esc(lat["seen_median"])}'),
+        ("commit → first probe saw it", f'<span class="big">{esc(lat["seen_worst"])}</span>'
+         f' worst, median {esc(lat["seen_median"])}'),
         *_packet_facts(run),
-        ("when (UTC)", f"{_esc(m.get('started_at'))}<br>to {_esc(m.get('finished_at'))}"),
-        ("wall time", _esc(text.duration(m.get("wall_seconds")))),
-        ("scenario time", _esc(emulated)),
-        ("topology", f"{_esc(run.topology.name)}: {len(run.topology.switches)} switches, "
+        ("when (UTC)", f"{esc(m.get('started_at'))}<br>to {esc(m.get('finished_at'))}"),
+        ("wall time", esc(text.duration(m.get("wall_seconds")))),
+        ("scenario time", esc(emulated)),
+        ("topology", f"{esc(run.topology.name)}: {len(run.topology.switches)} switches, "
          f"{len(run.topology.subscribers)} subscribers, {len(run.topology.services)} services"),
-        ("vantage points", _esc(text.vantage_summary(run))
-         + f"<br>control: {_esc(m.get('control'))}"),
-        ("seed", _esc(m.get("seed"))),
+        ("vantage points", esc(text.vantage_summary(run))
+         + f"<br>control: {esc(m.get('control'))}"),
+        ("seed", esc(m.get("seed"))),
     ]
-    desc = f'<p>{_esc(m["description"])}</p>' if m.get("description") else ""
-    notes = "".join(f'<p class="note">{_esc(n)}</p>' for n in run.notes)
-    return (f"<section><h1>{_esc(m.get('title') or m.get('scenario'))}</h1>"
-            f'<p class="sub">scenario <code>{_esc(m.get("scenario"))}</code> · '
-            f"run folder <code>{_esc(run.folder.name)}</code></p>"
+    desc = f'<p>{esc(m["description"])}</p>' if m.get("description") else ""
+    notes = "".join(f'<p class="note">{esc(n)}</p>' for n in run.notes)
+    return (f"<section><h1>{esc(m.get('title') or m.get('scenario'))}</h1>"
+            f'<p class="sub">scenario <code>{esc(m.get("scenario"))}</code> · '
+            f"run folder <code>{esc(run.folder.name)}</code></p>"
             f"{banner}{desc}{_facts(facts)}{notes}</section>")
 
 
@@ -122,21 +131,21 @@ def _packet_facts(run: Any) -> list[tuple[str, str]]:
     p = text.packet_figures(run)
     if p is None:
         return []
-    return [("commit → last packet through (cut)", f'<span class="big">{_esc(p["cut_worst"])}'
-             f'</span> worst, median {_esc(p["cut_median"])} ({_esc(p["cut_n"])} measured)'),
+    return [("commit → last packet through (cut)", f'<span class="big">{esc(p["cut_worst"])}'
+             f'</span> worst, median {esc(p["cut_median"])} ({esc(p["cut_n"])} measured)'),
             ("commit → first packet through (let in)", f'<span class="big">'
-             f'{_esc(p["in_worst"])}</span> worst, median {_esc(p["in_median"])} '
-             f'({_esc(p["in_n"])} measured)')]
+             f'{esc(p["in_worst"])}</span> worst, median {esc(p["in_median"])} '
+             f'({esc(p["in_n"])} measured)')]
 
 
 def _packet_table(run: Any) -> str:
     steps = {s.index: s for s in run.steps}
     rows = "".join(
-        f"<tr><td>{x.step}</td><td>{_esc(steps[x.step].label if x.step in steps else '')}</td>"
-        f"<td>{_esc(x.subscriber)} → {_esc(x.service)}</td>"
+        f"<tr><td>{x.step}</td><td>{esc(steps[x.step].label if x.step in steps else '')}</td>"
+        f"<td>{esc(x.subscriber)} → {esc(x.service)}</td>"
         f"<td>{'cut' if not x.allowed else 'let in'}</td>"
-        f"<td class=num>{_esc(x.switch)}: {_esc(text.packet_text(x.switch_ack_ms, ''))}</td>"
-        f"<td class=num>{_esc(text.packet_text(x.delay_ms, x.note))}</td>"
+        f"<td class=num>{esc(x.switch)}: {esc(text.packet_text(x.switch_ack_ms, ''))}</td>"
+        f"<td class=num>{esc(text.packet_text(x.delay_ms, x.note))}</td>"
         f"<td class=num>{x.replies_after}</td></tr>"
         for x in run.stream_effects)
     return ("<table><tr><th>step</th><th>change</th><th>stream</th><th>effect</th>"
@@ -153,10 +162,10 @@ def _expectations(r: Report) -> str:
         return '<section><h2>Expectations</h2><p class="note">The scenario sets none.</p></section>'
     rows = "".join(
         f'<tr class="{text.verdict(x).lower()}"><td class="v">{text.verdict(x)}</td>'
-        f"<td>{_esc(x.name)}</td><td>{_esc(x.scope)}</td>"
-        f"<td>{_esc(x.to)}</td><td class=nw>{_esc(text.during(x, r.timeline))}</td>"
-        f"<td class=nw>{_esc(text.condition(x))}</td><td class=num>{_esc(text.observed(x))}</td>"
-        f"<td class=num>{_esc(x.n)}</td><td>{_esc(x.note)}</td></tr>"
+        f"<td>{esc(x.name)}</td><td>{esc(x.scope)}</td>"
+        f"<td>{esc(x.to)}</td><td class=nw>{esc(text.during(x, r.timeline))}</td>"
+        f"<td class=nw>{esc(text.condition(x))}</td><td class=num>{esc(text.observed(x))}</td>"
+        f"<td class=num>{esc(x.n)}</td><td>{esc(x.note)}</td></tr>"
         for x in xs)
     return ("<section><h2>Expectations</h2><table><tr><th>result</th><th>expectation</th>"
             "<th>from</th><th>to</th><th>during</th><th>condition</th><th>observed</th>"
@@ -165,13 +174,13 @@ def _expectations(r: Report) -> str:
 
 def _latency_table(lats: list[StepLatency], n_switches: int) -> str:
     rows = "".join(
-        f"<tr><td>{lat.step.index}</td><td>{_esc(lat.step.label)}</td>"
-        f"<td class=num>{_esc(lat.step.revision)}</td>"
+        f"<tr><td>{lat.step.index}</td><td>{esc(lat.step.label)}</td>"
+        f"<td class=num>{esc(lat.step.revision)}</td>"
         f"<td class=num>{len(lat.ack_ms)} of {n_switches}</td>"
-        f"<td class=num>{_esc(text.ms(lat.median_ms))}</td>"
-        f"<td class=num>{_esc(text.ms(lat.worst_ms))}</td>"
-        f"<td>{_esc(text.first_seen_text(lat))}</td>"
-        f"<td>{_esc(', '.join(f'{k}: {v}' for k, v in lat.step.refused.items()))}</td></tr>"
+        f"<td class=num>{esc(text.ms(lat.median_ms))}</td>"
+        f"<td class=num>{esc(text.ms(lat.worst_ms))}</td>"
+        f"<td>{esc(text.first_seen_text(lat))}</td>"
+        f"<td>{esc(', '.join(f'{k}: {v}' for k, v in lat.step.refused.items()))}</td></tr>"
         for lat in lats)
     return ("<table><tr><th>step</th><th>change</th><th>revision</th><th>switches acked</th>"
             "<th>median ack</th><th>worst ack</th><th>first probe saw it</th><th>refused</th>"
@@ -180,13 +189,13 @@ def _latency_table(lats: list[StepLatency], n_switches: int) -> str:
 
 def _enforced(e: IspEnforcement) -> str:
     if e.acked == 0:
-        return (f"<b>{_esc(e.isp)}</b>: <span class=alarm>no switch answered</span>"
+        return (f"<b>{esc(e.isp)}</b>: <span class=alarm>no switch answered</span>"
                 if not e.refused else
-                f"<b>{_esc(e.isp)}</b>: <span class=alarm>refused by {e.refused}</span>")
+                f"<b>{esc(e.isp)}</b>: <span class=alarm>refused by {e.refused}</span>")
     span = (orders.ms_text(e.first_ms) if e.first_ms == e.last_ms
             else f"{orders.ms_text(e.first_ms)} – {orders.ms_text(e.last_ms)}")
     short = "" if e.complete else f' <span class=alarm>({e.acked} of {e.switches})</span>'
-    return f"<b>{_esc(e.isp)}</b> {span}{short}"
+    return f"<b>{esc(e.isp)}</b> {span}{short}"
 
 
 def _orders_table(r: Report) -> str:
@@ -194,13 +203,13 @@ def _orders_table(r: Report) -> str:
         return '<p class="note">No order was given during the run.</p>'
     rows = []
     for o in r.orders:
-        when = (f"{_esc(r.timeline.at(o.t_scenario))}<br><span class=sub>"
-                f"{_esc(text.calendar(r.run, o.t_scenario))}</span>"
+        when = (f"{esc(r.timeline.at(o.t_scenario))}<br><span class=sub>"
+                f"{esc(text.calendar(r.run, o.t_scenario))}</span>"
                 if o.t_scenario is not None else "–")
-        lines = "".join(f"<li>{_esc(line)}</li>" for line in o.lines)
+        lines = "".join(f"<li>{esc(line)}</li>" for line in o.lines)
         enforced = "<br>".join(_enforced(e) for e in o.enforcement)
-        rows.append(f"<tr><td class=num>{_esc(o.step)}</td><td class=nw>{when}</td>"
-                    f"<td>{_esc(o.author)}<br><i>{_esc(o.reason)}</i></td>"
+        rows.append(f"<tr><td class=num>{esc(o.step)}</td><td class=nw>{when}</td>"
+                    f"<td>{esc(o.author)}<br><i>{esc(o.reason)}</i></td>"
                     f'<td><ul class="orders">{lines}</ul></td>'
                     f"<td class=nw>{enforced}</td></tr>")
     return ("<table><tr><th>step</th><th>when</th><th>who, and why</th><th>what changed</th>"
@@ -209,12 +218,12 @@ def _orders_table(r: Report) -> str:
 
 
 def _plot(r: Report, plot: Plot, number: int) -> str:
-    body = (_img(plot) + f'<p class="caption">{_esc(plot.caption)}</p>' if plot.path
-            else f'<p class="note">Skipped: {_esc(plot.note)}</p>')
+    body = (_img(plot) + f'<p class="caption">{esc(plot.caption)}</p>' if plot.path
+            else f'<p class="note">Skipped: {esc(plot.note)}</p>')
     if plot.key in ("reachability", "heatmap", "blocking", "throughput") and plot.path:
         tl = r.timeline
-        body += (f'<p class="caption"><b>Phases:</b> {_esc(tl.phase_caption() or "none")}.'
-                 f' <b>Steps:</b> {_esc(tl.step_caption() or "none")}.</p>')
+        body += (f'<p class="caption"><b>Phases:</b> {esc(tl.phase_caption() or "none")}.'
+                 f' <b>Steps:</b> {esc(tl.step_caption() or "none")}.</p>')
     if plot.key == "orders":
         body += _orders_table(r)
     if plot.key == "latency" and r.latencies:
@@ -223,8 +232,8 @@ def _plot(r: Report, plot: Plot, number: int) -> str:
         body += _packet_table(r.run)
     # The PNG carries its own headline (it is also linked alone from summary.md), so the
     # section names the figure quietly instead of repeating it.
-    return (f'<section id="{plot.key}"><p class="kicker">Figure {number} · {_esc(plot.title)}'
-            f"</p>{body}</section>")
+    return (f'<section id="{plot.key}" class="figure"><p class="kicker">Figure {number} · '
+            f"{esc(plot.title)}</p>{body}</section>")
 
 
 def _provenance(r: Report) -> str:
@@ -235,11 +244,11 @@ def _provenance(r: Report) -> str:
             ("hostname", m.get("hostname")),
             ("git commit", f"{str(git.get('commit') or '–')[:12]}"
              + (" (uncommitted changes)" if git.get("dirty") else ""))]
-    envfacts = [(k, f"<code>{_esc(v)}</code>") for k, v in env]
+    envfacts = [(k, f"<code>{esc(v)}</code>") for k, v in env]
     inputs = "".join(
-        f"<tr><td>{_esc(i.get('role'))}</td><td><code>{_esc(i.get('path'))}</code></td>"
-        f"<td><code>{_esc(i.get('copy'))}</code></td>"
-        f"<td><code>{_esc(str(i.get('sha256') or '')[:12])}</code></td></tr>"
+        f"<tr><td>{esc(i.get('role'))}</td><td><code>{esc(i.get('path'))}</code></td>"
+        f"<td><code>{esc(i.get('copy'))}</code></td>"
+        f"<td><code>{esc(str(i.get('sha256') or '')[:12])}</code></td></tr>"
         for i in m.get("inputs") or [])
     return ("<section><h2>Inputs and environment</h2><table><tr><th>role</th><th>file</th>"
             f"<th>copy in this folder</th><th>sha256 (first 12)</th></tr>{inputs}</table>"
@@ -251,5 +260,5 @@ def render(r: Report) -> str:
     figs = [_plot(r, p, i) for i, p in enumerate(r.plots, 1)]
     parts = [_header(r), _expectations(r), *figs, explorer.section(r.run), _provenance(r)]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{_esc(title)}: sovnet report</title><style>{CSS}</style></head>"
+            f"<title>{esc(title)}: sovnet report</title><style>{CSS}</style></head>"
             f"<body><main>{''.join(parts)}</main></body></html>\n")

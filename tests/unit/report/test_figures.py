@@ -9,7 +9,7 @@ from matplotlib.collections import PathCollection, PolyCollection, QuadMesh
 
 from sovnet.config import load_topology
 from sovnet.report import analysis, figures, topology_plot
-from sovnet.report.build import service_labels
+from sovnet.report.plots import service_labels
 from sovnet.report.style import Timeline
 from tests.unit.report.fakerun import ROOT
 
