@@ -1,6 +1,7 @@
 """`sovnet`: the command line. Maps errors to messages and exit codes; no tracebacks for users.
 
     sovnet run SCENARIO [--out DIR]      replay a scenario, measure it, write a report (root)
+        [--repeat N]                     ... N times with different seeds, then a summary
     sovnet report DIR [--out D] [--pdf]  rebuild a run folder's plots and report (no root)
     sovnet report --compare A B          two runs side by side
     sovnet validate FILE...              check topologies and scenarios (policy sets with
@@ -28,7 +29,7 @@ import time
 from pathlib import Path
 
 from sovnet.controller import launcher
-from sovnet.errors import ConfigError, SovnetError
+from sovnet.errors import ConfigError, SovnetError, UsageError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("scenario")
     r.add_argument("--out", help="the run folder (default: results/<UTC time>-<scenario>/)")
     r.add_argument("--quiet", action="store_true", help="no progress display")
+    r.add_argument("--repeat", type=int, metavar="N", default=1,
+                   help="run it N times with seeds seed, seed+1, ...; then a summary with "
+                        "medians and confidence intervals (folder: --out, or results/...-xN)")
 
     rep = sub.add_parser("report", help="rebuild a run folder's plots, summary and report")
     rep.add_argument("folder", nargs="?", help="the run folder")
@@ -192,7 +196,12 @@ def _run(args) -> int:
     from sovnet.config.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)  # bad input is reported before asking for root
+    if not 1 <= args.repeat <= MAX_REPEAT:
+        raise UsageError(f"run: --repeat {args.repeat} is out of range (expected 1 to "
+                         f"{MAX_REPEAT})")
     _need_root()
+    if args.repeat > 1:
+        return _run_repeated(scenario, args)
     from sovnet.experiments.runner import run_scenario
 
     result = run_scenario(scenario, Path(args.out) if args.out else None,
@@ -206,13 +215,29 @@ def _run(args) -> int:
     return result.exit_code
 
 
+MAX_REPEAT = 100
+
+
+def _run_repeated(scenario, args) -> int:
+    from sovnet.experiments.repeat import run_repeated
+
+    result = run_repeated(scenario, args.repeat, Path(args.out) if args.out else None,
+                          progress=not args.quiet)
+    for i, r in enumerate(result.runs, 1):
+        held = sum(x.passed for x in r.expectations)
+        print(f"run {i}: {r.status}, {held}/{len(r.expectations)} expectations hold: "
+              f"{r.folder / 'report.html'}")
+    print(f"summary of {len(result.runs)} runs: {result.html}")
+    return result.exit_code
+
+
 def _report(args) -> int:
-    from sovnet.report import ReportError, build_report
+    from sovnet.report import build_report
 
     if args.compare:
         return _compare(args)
     if not args.folder:
-        raise ReportError("report: give a run folder, or --compare RUN_A RUN_B")
+        raise UsageError("report: give a run folder, or --compare RUN_A RUN_B")
     _backfill_revisions(Path(args.folder))
     paths = build_report(args.folder, args.out)
     print(paths["html"])
@@ -224,11 +249,10 @@ def _report(args) -> int:
 
 
 def _compare(args) -> int:
-    from sovnet.report import ReportError
     from sovnet.report.compare import compare_runs
 
     if args.folder or args.pdf:
-        raise ReportError("report: --compare takes two run folders and no other folder or "
+        raise UsageError("report: --compare takes two run folders and no other folder or "
                           "--pdf")
     a, b = (Path(f) for f in args.compare)
     for f in (a, b):

@@ -1,6 +1,7 @@
 """sovnet's exception tree. Every message says where, what is wrong, and what was expected.
 
     SovnetError
+    ├── UsageError         a command-line argument that cannot work
     ├── ConfigError        a YAML file (topology, policy set, ...) is wrong; carries every issue
     ├── StoreError         the policy store refused a change (unknown policy, subscriber, ...)
     ├── CompileError       policies that cannot be compiled together (names the policy ids)
@@ -16,6 +17,12 @@ class SovnetError(Exception):
     """Base of every error sovnet reports to a user without a traceback."""
 
     exit_code = 1
+
+
+class UsageError(SovnetError):
+    """The command line asks for something that cannot work; the message names the argument."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True, order=True)

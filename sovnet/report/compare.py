@@ -46,11 +46,12 @@ def share_rows(a: Run, b: Run) -> list[ShareRow]:
 
 
 def expectation_rows(a: Run, b: Run) -> list[tuple[str, object, object]]:
-    """(name, A's result or None, B's result or None), A's order first."""
-    xa = {x.name: x for x in a.expectations or []}
-    xb = {x.name: x for x in b.expectations or []}
-    names = list(xa) + [n for n in xb if n not in xa]
-    return [(n, xa.get(n), xb.get(n)) for n in names]
+    """(name, A's result or None, B's result or None), A's order first; an expectation is
+    the same in both when its name and condition are."""
+    xa = {x.key: x for x in a.expectations or []}
+    xb = {x.key: x for x in b.expectations or []}
+    keys = list(xa) + [k for k in xb if k not in xa]
+    return [(k[0], xa.get(k), xb.get(k)) for k in keys]
 
 
 def _pct(v: float) -> str:

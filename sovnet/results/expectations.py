@@ -24,6 +24,13 @@ class ExpectationResult:
     passed: bool
     note: str = ""
 
+    @property
+    def key(self) -> tuple:
+        """What the expectation is, without what was observed: the same in every run of a
+        scenario (a name alone is not: one name may state several conditions)."""
+        return (self.name, self.scope, self.during, self.to, self.metric, self.op,
+                self.threshold)
+
     @classmethod
     def parse(cls, x: Mapping[str, Any]) -> ExpectationResult:
         """One item; fields a foreign or older writer left out read as unknown."""

@@ -24,9 +24,9 @@ SCENARIOS = HERE / "scenarios"
 MINIMAL_BRIDGES = {"acc1", "core1", "acc2", "core2", "dc1", "gw1", "inet1"}
 
 
-def sovnet(*args: str, **kw) -> subprocess.CompletedProcess:
+def sovnet(*args: str, timeout: float = 240, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sovnet", *args], capture_output=True,
-                          text=True, timeout=240, **kw)
+                          text=True, timeout=timeout, **kw)
 
 
 def lines(path: Path) -> list[dict]:
@@ -71,7 +71,14 @@ def test_run_folder_has_everything(cutoff_run):
     for name in ("report.html", "summary.md", "topology.json", "store.db",
                  "logs/controller.log"):
         assert (out / name).is_file(), name
-    assert list((out / "plots").glob("*.png"))
+    assert list((out / "plots").glob("*.png")) and list((out / "plots").glob("*.svg"))
+    orders = lines(out / "revisions.jsonl")  # the store's orders, exported for the report
+    cut = next(o for o in orders if any(c["body"].get("action") == "deny"
+                                        for c in o["changes"]))
+    assert cut["author"] == "scenario:minimal-cutoff"
+    assert set(cut["acks"]) == MINIMAL_BRIDGES
+    assert 2 * 3600 <= cut["t_scenario"] < 2.5 * 3600
+    assert "drop everything abroad for all subscribers" in (out / "report.html").read_text()
     for step in (1, 2):
         for when in ("before", "after"):
             dump = (out / "flows" / f"step-{step:02d}-{when}.txt").read_text()
@@ -143,6 +150,24 @@ def test_violated_expectations_exit_1(tmp_path):
     assert [r["pass"] for r in results] == [True, False]
     manifest = json.loads((out / "manifest.json").read_text())
     assert (manifest["status"], manifest["exit_code"]) == ("complete", 1)
+    assert_nothing_left()
+
+
+def test_repeat_runs_with_two_seeds_and_summarises(tmp_path):
+    out = tmp_path / "twice"
+    proc = sovnet("run", str(SCENARIOS / "minimal-violated.yaml"), "--out", str(out),
+                  "--quiet", "--repeat", "2", timeout=480)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"summary of 2 runs: {out / 'repeat.html'}" in proc.stdout
+    seeds = [json.loads((out / f"run-{i}" / "manifest.json").read_text())["seed"]
+             for i in (1, 2)]
+    assert seeds[1] == seeds[0] + 1
+    summary = json.loads((out / "repeat.json").read_text())
+    assert [(x["name"], x["passed_runs"], x["runs"], x["median_holds"])
+            for x in summary["expectations"]] == [
+        ("the domestic service is reachable", 2, 2, True),
+        ("the blocked service is reachable (it is not)", 0, 2, False)]
+    assert "2 of 2" in (out / "repeat.html").read_text()
     assert_nothing_left()
 
 
