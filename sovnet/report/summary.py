@@ -51,6 +51,14 @@ def render(r: Report) -> str:
                 f"through, streams let in ({packets['in_n']}): median {packets['in_median']}, "
                 f"worst {packets['in_worst']}"]
     out += [f"- note: {n}" for n in run.notes]
+    if r.orders:
+        out += ["", "## What was ordered", ""]
+        for o in r.orders:
+            when = (f"{r.timeline.at(o.t_scenario)} ({text.calendar(run, o.t_scenario)})"
+                    if o.t_scenario is not None else "–")
+            who = ", ".join(x for x in (o.author, o.reason) if x)
+            out.append(f"- step {_cell(o.step)} at {when}{f', {who}' if who else ''}: "
+                       + "; ".join(o.lines))
     out += ["", "## Plots", ""]
     for p in r.plots:
         if p.path is not None:

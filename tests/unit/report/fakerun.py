@@ -37,6 +37,7 @@ SERVICES = [("bank", "BANK", "domestic"), ("gov", "GOVT", "domestic"),
 FOREIGN = {"social", "news", "cdn"}
 SWITCHES = ["acc1", "acc2", "core1", "core2", "dc1", "gw1", "inet1"]
 T0_WALL = 1764064800.0
+CALENDAR_T0 = 1764028800.0  # t=0 is 25 Nov 2025 00:00 UTC in the scenario's calendar
 
 
 def step_events() -> list[dict[str, Any]]:
@@ -262,6 +263,7 @@ def make_run(folder: Path, *, status: str = "complete", throughput: bool = True,
         "finished_at": "2026-11-25T10:00:18Z" if complete else "2026-11-25T10:00:10Z",
         "wall_seconds": 31.4 if complete else 14.2, "t0_wall": T0_WALL, "time_scale": SCALE,
         "duration_s": DURATION, "seed": 1, "topology": "minimal", "control": "cdn",
+        "calendar_t0": CALENDAR_T0,
         "phases": [{"name": "normal", "start_s": 0, "end_s": CUT},
                    {"name": "cutoff", "start_s": CUT, "end_s": RESTORE},
                    {"name": "restored", "start_s": RESTORE, "end_s": DURATION}],
