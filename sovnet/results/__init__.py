@@ -8,6 +8,8 @@
     read_json / read_jsonl          a folder's files, every problem a RecordError naming file:line
     read_measurements(path, torn)   measurements.jsonl as Measurements
     median_value(values)            the one median of throughput and round-trip figures
+    load_tables(folder)             a folder as tables (pandas DataFrames if installed), for
+                                    notebooks: measurements, events, acks, signals, expectations
 
 The runner writes through it (sovnet.experiments.records, rundir), and the expectations
 (sovnet.experiments.expect, stream_effect) and the report (sovnet.report.dataset) read through
@@ -31,8 +33,9 @@ from sovnet.results.measurement import (
     read_measurements,
 )
 from sovnet.results.revisions import Revision, RevisionChange, SwitchAck
+from sovnet.results.tables import RunTables, load_tables
 
 __all__ = ["KINDS", "TEST_NAMES", "ExpectationResult", "Http3Keys", "LatencyKeys", "Measurement",
-           "RecordError", "Revision", "RevisionChange", "StepEvent", "StreamEffect",
+           "RecordError", "Revision", "RevisionChange", "RunTables", "StepEvent", "StreamEffect",
            "StreamKeys", "SwitchAck", "ThroughputKeys", "WebKeys", "dump_line", "median_value",
-           "read_json", "read_jsonl", "read_measurements"]
+           "load_tables", "read_json", "read_jsonl", "read_measurements"]
