@@ -178,34 +178,50 @@ PLOTS: list[tuple[str, str, Callable[[Run, Timeline], Figure], str]] = [
      "that ordered it to the one that revoked it (to the end of the run if none did); a "
      "scheduled policy is hatched: it bites only inside its windows. The table below gives "
      "each order's time, author and reason, and how many milliseconds after the commit the "
-     "first and the last switch of each ISP enforced it (too short to show on this axis)."),
+     "first and the last switch of each ISP enforced it (too short to show on this axis). "
+     "Caveat: 'enforced' is a switch's barrier reply, in real time: the switch has taken the "
+     "change into its tables, which under load precedes the data plane's obeying by a little "
+     "(the packets figure, where the scenario streams, shows the data plane itself)."),
     ("reachability", "Reachability by service category", _reachability,
      "Share of web measurements (all vantage points) that reached a service of each category, "
      "per probe round. Shaded bands and the ribbon on top are the scenario's phases; dashed "
      "numbered lines are the timeline steps. Lines at equal values are nudged apart slightly "
-     "so that all of them stay visible."),
+     "so that all of them stay visible. Caveat: a share is over the few vantage points that "
+     "measured in that round (one per ISP and class unless the scenario says more: see the "
+     "facts above), and leaves out measurements OONI could not classify (accessible null, "
+     "e.g. when the control abroad was cut off too), so a round of only those is a gap."),
     ("per_isp", "What subscribers saw, per ISP", _per_isp,
      "One row per ISP: the web measurements of its subscribers, foreign services on the left "
      "and domestic ones on the right, split by how each ended (OONI's failure strings: a "
      "timeout is a dropped packet, 'refused' a reset answer to the connection attempt, DNS a "
-     "resolver that failed or lied). A title in bold says from when fewer than half reached "
-     "their service, and how most of the rest failed. Vantage points are few per ISP (see the "
-     "facts above): a share is over a handful of measurements per round."),
+     "resolver that failed or lied). Each panel's title says from which round fewer than 90 % "
+     "got through, the largest share that failed, and how most of the failures ended. "
+     "'Undetermined' is OONI's null: the control failed too. Caveat: vantage points are few "
+     "per ISP (see the facts above), so a share is over a handful of measurements per round, "
+     "and an exempted class (a whitelist by class) shows as a share that kept working."),
     ("per_region", "What subscribers saw, per region", _per_region,
      "The same, per region of the country (the subscriber's region, else its access "
-     "switch's): a regional shutdown shows in one row only."),
+     "switch's): a regional shutdown shows in one row only. Caveat: a region's vantage "
+     "points are those the seed picked in it, possibly one ISP's only."),
     ("heatmap", "Reachability per service and subscriber class", _heatmap,
      "Each row is a service, each column a probe round; blue means every vantage point of that "
-     "class reached it, red that none did, grey that nobody measured it then."),
+     "class reached it, red that none did, grey that nobody measured it then. Caveat: a cell "
+     "is usually one or two measurements."),
     ("blocking", "OONI blocking verdicts over time", _blocking,
      "What an OONI-style measurer would have reported: each web measurement compared with the "
      "unfiltered control vantage point and classified. 'TCP/IP blocking' is the signature of "
-     "dropped packets; 'undetermined' means the comparison could not decide."),
+     "dropped packets; 'undetermined' means the comparison could not decide. Caveat: the "
+     "verdict needs the control; when the control abroad is cut off too (an inbound cut at "
+     "the border), measurements read 'undetermined'. The rules are OONI's web_connectivity "
+     "0.4 classification as sovnet.experiments.ooni implements it, tested against OONI's own "
+     "package."),
     ("collateral", "Collateral damage: reachable versus usable", _collateral,
      "For each phase and service, the wide bar is the share of measurements where the page "
      "loaded; the narrow bar inside it, where the page and every subresource it needs (for "
      "example scripts on a foreign CDN) loaded. Hatching marks pages that loaded but did not "
-     "work: whitelisting a service does not help if what it depends on is cut off."),
+     "work: whitelisting a service does not help if what it depends on is cut off. Caveat: "
+     "'usable' is sovnet's own (x_sovnet_usable), not an OONI field: every subresource the "
+     "page lists loaded; real pages degrade more gracefully than all or nothing."),
     ("latency", "Policy-to-enforcement latency", _latency,
      "For each change committed to the policy store: when each switch acknowledged it (blue "
      "dots, one per switch; bar: median) and when a probe first saw its effect (star), in real "
@@ -214,7 +230,9 @@ PLOTS: list[tuple[str, str, Callable[[Run, Timeline], Figure], str]] = [
      "closed. A switch can enforce a change before its acknowledgement reaches the store, so a "
      "probe may see it before the last ack; a probe that measures rarely sees it late. "
      "Diamonds, where the scenario has stream probes: the last packet through of a stream the "
-     "change cut, and the first of one it let in (figure 'the last and first packet through')."),
+     "change cut, and the first of one it let in (figure 'the last and first packet through'). "
+     "Caveat: real time on one machine's clock; with several switches a change is in force "
+     "everywhere only at the last acknowledgement."),
     ("packets", "The last and first packet through, per change", _packets,
      "Stream probes send small ICMP echo requests at a fixed rate (100 per second unless the "
      "scenario says otherwise) from subscriber hosts to a service, through every change. Each "
@@ -222,7 +240,8 @@ PLOTS: list[tuple[str, str, Callable[[Run, Timeline], Figure], str]] = [
      "time, on the clock of the commit and the switches' acknowledgements). For a subscriber a "
      "change cut, the last tick is the last packet that got through; for one it let in, the "
      "first. Blue triangles mark when that subscriber's access switch acknowledged the change. "
-     "Grey rows are streams the change was not meant to touch."),
+     "Grey rows are streams the change was not meant to touch. Caveat: ICMP echo only: a "
+     "change aimed at a port, a name or an SNI does not touch these streams."),
     ("throughput", "Throughput per subscriber class", _throughput,
      "Median download throughput of the throughput probes of each subscriber class, per probe "
      "round (line), every transfer (dots) and the lowest to the highest of each round (band); "
@@ -246,9 +265,12 @@ PLOTS: list[tuple[str, str, Callable[[Run, Timeline], Figure], str]] = [
      "Bottom: the DNS queries the country's resolvers sent to the public resolver abroad "
      "per step (dns.json): a cut that lets queries out but no answers in shows as a flood of "
      "retries. A cut of the routes empties the top panel; a cut of the data plane leaves it "
-     "flat while the middle one drops."),
+     "flat while the middle one drops. Caveat: two route collectors with two transit peers "
+     "each, not RIS's and RouteViews' hundreds; a Trinocular-like prober (a fixed set of "
+     "addresses that ever answered, no Bayesian belief); traffic is emulated demand."),
     ("topology", "The emulated network", _topology,
      "Subscribers (grouped per access switch) on the left, the national network in layers "
      "towards the border gateways, and the internet with the foreign services beyond the "
-     "country border on the right. Switch colour is the owning ISP; shape is the role."),
+     "country border on the right. Switch colour is the owning ISP; shape is the role. "
+     "Caveat: link capacities and delays are not drawn (topology.json has them)."),
 ]

@@ -92,3 +92,9 @@ def test_errors_surface_as_report_errors(run_dir: Path, tmp_path: Path) -> None:
         build_report(folder)
     with pytest.raises(ReportError, match="not a run folder"):
         build_report(tmp_path)
+
+
+def test_every_caption_states_its_caveats() -> None:
+    from sovnet.report.plots import PLOTS
+
+    assert [key for key, _, _, caption in PLOTS if "Caveat:" not in caption] == []
