@@ -63,3 +63,25 @@ def test_a_bin_of_undecided_measurements_is_no_cut() -> None:
     assert first_cut(mix, bins) is None
     assert first_cut({"reached": np.array([math.nan, 0.2]),
                       "dropped": np.array([math.nan, 0.8])}, bins) == 1.5
+
+
+def test_per_region_follows_the_subscribers_regions(run: Run) -> None:
+    import dataclasses
+
+    from sovnet.report.plots import _per_region
+    from sovnet.report.style import Timeline
+
+    regions = {"alice": "north", "carol": "north"}
+    topo = dataclasses.replace(run.topology, subscribers=tuple(
+        dataclasses.replace(s, region=regions.get(s.name, "south"))
+        for s in run.topology.subscribers))
+    regional = dataclasses.replace(run, topology=topo)
+    bins = analysis.make_bins(regional.web, regional.duration_s)
+    got = per_region(regional, bins)
+    assert list(got) == ["north", "south"]
+    # the north is alice alone: the cut of everything foreign is half of what she measures
+    assert np.nanmax(got["north"]["dropped"]) == pytest.approx(0.5, abs=0.2)
+    assert np.nanmedian(got["south"]["dns"]) == pytest.approx(0.5)  # bob's, from the start
+    fig = _per_region(regional, Timeline.from_run(regional))
+    titled = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
+    assert titled == ["region north", "region south"]
