@@ -15,6 +15,7 @@
     sovnet generate [PRESET] [-o FILE]   write a generated national network's topology file
     sovnet bench latency|startstop|dpi TOPO  enforcement latency, start/stop, inspector cost
     sovnet bench compile TOPO            the compiler alone: from scratch and per change
+    sovnet bench report TOPO             report.html of a synthetic run of --measurements N
     sovnet clean                         remove what crashed sovnet runs left behind (root)
 """
 
@@ -100,8 +101,8 @@ def _parser() -> argparse.ArgumentParser:
                 else int
             g.add_argument(f"--{name}", type=kind, help=f"default {fld.default}")
 
-    b = sub.add_parser("bench", help="measure (root, but for compile)")
-    b.add_argument("what", choices=("latency", "startstop", "dpi", "compile"))
+    b = sub.add_parser("bench", help="measure (root, but for compile and report)")
+    b.add_argument("what", choices=("latency", "startstop", "dpi", "compile", "report"))
     b.add_argument("topology")
     b.add_argument("--changes", type=int, default=20)
     b.add_argument("--bulk", type=int, default=0, metavar="N",
@@ -118,6 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--throttle-bytes", type=int, default=120_000,
                    help="dpi: bytes each way under the throttle")
     b.add_argument("--throttle-runs", type=int, default=3)
+    b.add_argument("--measurements", type=int, default=100_000,
+                   help="report: measurements in the synthetic run")
+    b.add_argument("--keep", action="store_true", help="report: keep the synthetic run folder")
 
     sub.add_parser("clean", help="remove what crashed sovnet runs left behind (root)")
     return p
@@ -428,6 +432,10 @@ def _bench(args) -> int:
         from sovnet import bench_compile
 
         return bench_compile.main(args)
+    if args.what == "report":  # a synthetic run folder and a headless browser: no root
+        from sovnet import bench_report
+
+        return bench_report.main(args)
     _need_root()
     if args.what == "dpi":
         from sovnet import bench_dpi

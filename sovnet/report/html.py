@@ -1,5 +1,6 @@
-"""report.html: one self-contained file (inline CSS, images as data: URIs, no script, no
-external fetch), so it can be mailed, archived or opened offline years later."""
+"""report.html: one self-contained file (inline CSS, figures as data: URIs, the measurement
+explorer's data and script inline, no external fetch), so it can be mailed, archived or opened
+offline years later; print styles make it report.pdf (sovnet.report.pdf)."""
 
 from __future__ import annotations
 

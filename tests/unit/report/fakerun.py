@@ -6,6 +6,9 @@ Vantage points: alice (fixed_home), erin and bob (mobile_prepaid; bob has no reg
 so nothing works for him). During the cutoff the domestic bank still loads but is not usable,
 because its scripts come from the foreign CDN. Web rounds every 30 emulated minutes.
 With `failed_transfers`, erin's throughput transfers in every other round of the cutoff fail.
+With `every_kind` (for the measurement explorer): web records carry what the probe saw and the
+control beside it, as OONI's test keys do, alice and erin also run the stream and HTTP/3 probes,
+and erin's one probe error says hostile markup (HOSTILE).
 
 Every line is written through the results model (sovnet.results), as the runner writes them:
 a synthetic record the model cannot read fails here, not in a report test.
@@ -37,6 +40,7 @@ SERVICES = [("bank", "BANK", "domestic"), ("gov", "GOVT", "domestic"),
 FOREIGN = {"social", "news", "cdn"}
 SWITCHES = ["acc1", "acc2", "core1", "core2", "dc1", "gw1", "inet1"]
 T0_WALL = 1764064800.0
+HOSTILE = '</script><img src=x onerror="window.pwned=1"><!--'
 CALENDAR_T0 = 1764028800.0  # t=0 is 25 Nov 2025 00:00 UTC in the scenario's calendar
 
 
@@ -126,8 +130,54 @@ def _web_keys(blocking: Any, accessible: bool | None, complete: bool) -> dict[st
             "x_sovnet_usable": bool(accessible and complete)}
 
 
-def measurements(end_s: float, throughput: bool = True,
-                 failed_transfers: bool = False) -> list[dict[str, Any]]:
+def _observed(svc: str, keys: dict[str, Any]) -> dict[str, Any]:
+    """What a web probe saw and its control, consistent with the keys' verdict."""
+    ip = f"10.9.0.{SERVICES.index(next(s for s in SERVICES if s[0] == svc)) + 1}"
+    blocking = keys["blocking"]
+    dns_ok, tcp_ok = blocking != "dns", blocking not in ("dns", "tcp_ip")
+    ok = blocking is False
+    body = {"code": 200, "headers": {"Server": f"sovnet-httpd/{svc}"}, "body_length": 300,
+            "title": svc}
+    return {
+        "queries": [{"engine": "udp", "resolver_address": "10.1.255.1:53", "hostname": svc,
+                     "query_type": "A",
+                     "answers": [{"answer_type": "A", "ipv4": ip}] if dns_ok else [],
+                     "failure": None if dns_ok else "dns_nxdomain_error", "rcode": 0,
+                     "t0": 0.0, "t": 0.002}],
+        "tcp_connect": [{"ip": ip, "port": 80, "status": {
+            "success": tcp_ok, "failure": None if tcp_ok else "generic_timeout_error",
+            "blocked": not tcp_ok}, "t0": 0.002, "t": 0.003}] if dns_ok else [],
+        "requests": [{"request": {"url": f"http://{svc}/", "method": "GET",
+                                  "headers": {"Host": svc}},
+                      "response": body if ok else {"code": 403, "headers": {},
+                                                   "body_length": 12, "title": "blocked"},
+                      "failure": None, "t0": 0.003, "t": 0.01}] if tcp_ok else [],
+        "control": {"dns": {"addrs": [ip], "failure": None},
+                    "tcp_connect": {f"{ip}:80": {"status": True, "failure": None}},
+                    "http_request": {"body_length": 300, "failure": None, "title": svc,
+                                     "headers": body["headers"], "status_code": 200}},
+    }
+
+
+def _other_kinds(vp: tuple[str, str, str], t: float, rnd: int) -> list[dict[str, Any]]:
+    """A short stream to the gov service and an HTTP/3 fetch of social, as the probes write
+    them."""
+    replies = [[i, round(i / 100, 4), round(i / 100 + 0.0008, 4)] for i in range(20)]
+    stream = _envelope("sovnet_stream", vp, t, rnd, {
+        "ip": "10.9.0.2", "rate": 100.0, "window_s": 0.2, "start_wall": T0_WALL + t,
+        "sent": 20, "received": 20, "replies": replies, "icmp_errors": 0, "failure": None},
+        "10.9.0.2", 1) | {"service": "gov", "category": "GOVT", "locus": "domestic"}
+    cut = CUT <= t * SCALE < RESTORE
+    http3 = _envelope("sovnet_http3", vp, t + GAP / 4, rnd, {
+        "queries": [], "quic_handshakes": [], "requests": [],
+        "http_experiment_failure": "generic_timeout_error" if cut else None,
+        "accessible": not cut}, "https://social/", 1) | {
+        "service": "social", "category": "GRP", "locus": "foreign"}
+    return [stream, http3]
+
+
+def measurements(end_s: float, throughput: bool = True, failed_transfers: bool = False,
+                 every_kind: bool = False) -> list[dict[str, Any]]:
     rng = random.Random(1)
     steps = [s for s in step_events() if s["revision"] is not None]
     out = []
@@ -152,10 +202,14 @@ def measurements(end_s: float, throughput: bool = True,
                     keys = _web_keys("http-diff", False, False)
                 else:
                     keys = _web_keys(False, True, not (cut and svc == "bank"))
+                if every_kind:
+                    keys |= _observed(svc, keys)
                 m = _envelope("web_connectivity", vp, t, rnd, keys, f"http://{svc}/", rev)
                 m |= {"service": svc, "category": cat, "locus": locus}
                 if rnd == 5 and vp[0] == "erin" and svc == "gov":
                     m |= {"test_keys": {}, "probe_error": "curl exited 7", "raw_output": ""}
+                    if every_kind:
+                        m |= {"probe_error": f"curl exited 7: {HOSTILE}", "raw_output": HOSTILE}
                 out.append(m)
         for i, vp in enumerate(VANTAGE[:2]):
             t = start + (k + i) * GAP
@@ -175,6 +229,8 @@ def measurements(end_s: float, throughput: bool = True,
                 "ip": "10.9.0.1", "sent": 3, "received": 3, "rtt_min_ms": 1.1,
                 "rtt_avg_ms": round(rng.uniform(1.5, 4.0), 2), "rtt_max_ms": 5.0,
                 "failure": None}, None, 1))
+            if every_kind:
+                out += _other_kinds(vp, t + GAP / 2 + GAP / 4, rnd)
     return sorted(out, key=lambda m: m["t_real"])
 
 
@@ -220,7 +276,7 @@ def _checked(ms: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def make_run(folder: Path, *, status: str = "complete", throughput: bool = True,
-             failed_transfers: bool = False) -> Path:
+             failed_transfers: bool = False, every_kind: bool = False) -> Path:
     """Write a run folder; status "incomplete" stops it (Ctrl-C) at 7 h, before step 2."""
     folder.mkdir(parents=True, exist_ok=True)
     for sub in ("inputs", "flows", "logs", "plots"):
@@ -232,7 +288,7 @@ def make_run(folder: Path, *, status: str = "complete", throughput: bool = True,
     scenario_text = "name: synthetic\ntopology: ../topologies/minimal.yaml\n"
     (folder / "inputs" / "synthetic.yaml").write_text(scenario_text)
     (folder / "logs" / "controller.log").write_text("")
-    ms = _checked(measurements(end_s, throughput, failed_transfers))
+    ms = _checked(measurements(end_s, throughput, failed_transfers, every_kind))
     steps = [s for s in step_events() if s["t_scenario"] <= end_s]
     for s in steps:
         StepEvent.parse(s, f"fakerun step {s['index']}")
