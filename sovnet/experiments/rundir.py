@@ -21,8 +21,7 @@ from pathlib import Path
 from sovnet.errors import SovnetError
 from sovnet.model.scenario import Scenario
 from sovnet.results import Measurement, dump_line
-
-FORMAT = "sovnet-run/1"
+from sovnet.results.files import FORMAT
 
 
 class RunError(SovnetError):

@@ -27,9 +27,7 @@ from sovnet.results import (
     read_jsonl,
     read_measurements,
 )
-from sovnet.results.files import num, opt_num, string
-
-FORMAT = "sovnet-run/1"
+from sovnet.results.files import num, opt_num, read_manifest, string
 
 
 class ReportError(SovnetError):
@@ -173,13 +171,7 @@ def _load(folder: str | os.PathLike[str]) -> Run:
     if not root.is_dir():
         raise ReportError(f"{label}: not a folder")
     mpath = os.path.join(label, "manifest.json")
-    if not os.path.exists(mpath):
-        raise ReportError(f"{label}: not a run folder (no manifest.json)")
-    manifest = read_json(mpath)
-    if not isinstance(manifest, dict):
-        raise ReportError(f"{mpath}: expected a JSON object")
-    if manifest.get("format") != FORMAT:
-        raise ReportError(f"{mpath}: format is {manifest.get('format')!r}, expected {FORMAT!r}")
+    manifest = read_manifest(label)
     num(manifest, "duration_s", mpath)
     string(manifest, "status", mpath)
     phases, windows = [], []

@@ -4,6 +4,7 @@ apart from the file reads."""
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from sovnet.errors import SovnetError
@@ -18,6 +19,22 @@ class RecordError(SovnetError):
 def dump_line(obj: dict[str, Any]) -> str:
     """One JSON-lines line, compact, newline included."""
     return json.dumps(obj, separators=(",", ":")) + "\n"
+
+
+FORMAT = "sovnet-run/1"  # manifest.json's "format": what the readers here understand
+
+
+def read_manifest(folder: str) -> dict[str, Any]:
+    """FOLDER/manifest.json, checked to be a run folder's of this format."""
+    mpath = os.path.join(folder, "manifest.json")
+    if not os.path.isfile(mpath):
+        raise RecordError(f"{folder}: not a run folder (no manifest.json)")
+    manifest = read_json(mpath)
+    if not isinstance(manifest, dict):
+        raise RecordError(f"{mpath}: expected a JSON object")
+    if manifest.get("format") != FORMAT:
+        raise RecordError(f"{mpath}: format is {manifest.get('format')!r}, expected {FORMAT!r}")
+    return manifest
 
 
 def read_json(path: str) -> Any:

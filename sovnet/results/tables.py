@@ -26,7 +26,15 @@ from typing import Any
 
 from sovnet.results.events import StepEvent, StreamEffect
 from sovnet.results.expectations import ExpectationResult
-from sovnet.results.files import RecordError, num, opt_num, opt_str, read_json, read_jsonl
+from sovnet.results.files import (
+    RecordError,
+    num,
+    opt_num,
+    opt_str,
+    read_json,
+    read_jsonl,
+    read_manifest,
+)
 from sovnet.results.measurement import (
     Http3Keys,
     LatencyKeys,
@@ -37,7 +45,6 @@ from sovnet.results.measurement import (
     read_measurements,
 )
 
-FORMAT = "sovnet-run/1"
 SIGNAL_FILES = ("ioda.json", "dns.json")
 
 # (column, pandas dtype or "" for pandas' own choice), in table order
@@ -87,14 +94,7 @@ def load_tables(folder: str | os.PathLike[str], as_frames: bool | None = None) -
     pandas is importable, else lists of dicts; True, DataFrames (ImportError without pandas);
     False, lists of dicts. A malformed file or record is a RecordError `file:line: what`."""
     label = os.fspath(folder)
-    mpath = os.path.join(label, "manifest.json")
-    if not os.path.isfile(mpath):
-        raise RecordError(f"{label}: not a run folder (no manifest.json)")
-    manifest = read_json(mpath)
-    if not isinstance(manifest, dict):
-        raise RecordError(f"{mpath}: expected a JSON object")
-    if manifest.get("format") != FORMAT:
-        raise RecordError(f"{mpath}: format is {manifest.get('format')!r}, expected {FORMAT!r}")
+    manifest = read_manifest(label)
     notes: list[str] = []
     torn = notes if manifest.get("status") != "complete" else None  # an interrupted run
     pd = _pandas(as_frames)

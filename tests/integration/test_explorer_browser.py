@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,19 +18,13 @@ from typing import Any
 import pytest
 
 from sovnet.report import build_report
+from tests.integration.browser import chromium
 from tests.unit.report.fakerun import HOSTILE, make_run
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright is not installed (pip install -e .[dev])")
 
 
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.skip("chromium is not installed: run `sudo ./setup.sh` (it installs chromium, "
-                "which this test needs to render report.html)")
 
 
 @dataclass

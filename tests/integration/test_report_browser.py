@@ -5,7 +5,6 @@ installs chromium); skipped, with the reason, where there is none."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,18 +13,12 @@ import pytest
 from PIL import Image
 
 from sovnet.report import build_report
+from tests.integration.browser import chromium
 from tests.unit.report.fakerun import make_run
 
 WIDTH, HEIGHT = 1280, 4000
 
 
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.skip("chromium is not installed: run `sudo ./setup.sh` (it installs chromium, "
-                "which this test needs to render report.html)")
 
 
 def test_report_renders_in_chromium(tmp_path: Path) -> None:
