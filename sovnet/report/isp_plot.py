@@ -55,7 +55,7 @@ def _headline(mix: dict[str, np.ndarray], bins: Bins, tl: Timeline) -> str:
     worst = max(failing, key=lambda o: float(failing[o].sum()))
     peak = float(np.max(sum(failing.values())))
     how = OUTCOME_LABELS[worst].split(" (")[0]
-    return f"up to {peak:.0%} failed from {tl.at(bins.edges[i])}: mostly {how}"
+    return f"up to {peak:.0%} failed from the round at {tl.at(bins.edges[i])}: mostly {how}"
 
 
 def draw(fig: Figure, panels: Panels, bins: Bins, tl: Timeline, title: str,

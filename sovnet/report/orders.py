@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sovnet.model.policy import Policy
+from sovnet.model.schedule import Clock
 from sovnet.model.topology import Topology
 from sovnet.report.dataset import Run
 from sovnet.report.words import change_words
@@ -57,6 +58,26 @@ class PolicySpan:
     start_s: float
     end_s: float | None  # None: still in force at the end of the run
     order: int  # the Order that made it
+    windows: tuple[tuple[float, float], ...] = ()  # a scheduled policy: when it bit
+
+    def in_force(self, until: float, origin: float) -> tuple[tuple[float, float], ...]:
+        """(start, end) scenario seconds when it applied, up to `until`: its whole span, or
+        for a scheduled policy its windows, on the scenario's clock (`origin`: the time of
+        day at t=0)."""
+        end = until if self.end_s is None else min(self.end_s, until)
+        sched = self.policy.schedule
+        if sched is None:
+            return ((self.start_s, end),)
+        clock = Clock(0.0, 1.0, origin)  # the schedule's t is scenario time, as is ours
+        out, t = [], self.start_s
+        for _ in range(100_000):  # a bound, not a limit met: a daily window over 100 years
+            if t >= end:
+                break
+            nxt = min(sched.next_change(clock, t) or end, end)
+            if sched.active(clock, t):
+                out.append((t, nxt))
+            t = nxt
+        return tuple(out)
 
 
 def switch_owners(topo: Topology) -> dict[str, list[str]]:
@@ -147,6 +168,15 @@ def policy_spans(run: Run) -> list[PolicySpan]:
                 open_[c.key] = PolicySpan(Policy.from_body(int(c.key), c.body), t, None,
                                           number.get(rev.revision, 0))
     return sorted([*done, *open_.values()], key=lambda s: (s.start_s, s.policy.id))
+
+
+def clock_origin(run: Run) -> float:
+    """The time of day at t=0 (seconds), as the run's clock setting says; else midnight."""
+    for rev in run.revisions:
+        for c in rev.changes:
+            if (c.entity, c.key, c.op) == ("setting", "clock", "put"):
+                return float(c.body.get("origin") or 0.0)
+    return run.calendar_t0 % 86400.0 if run.calendar_t0 is not None else 0.0
 
 
 def _ended(span: PolicySpan, t: float) -> PolicySpan:

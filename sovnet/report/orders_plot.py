@@ -30,15 +30,18 @@ def family(action: str) -> tuple[str, str]:
     return FAMILIES.get(action_kind(action), ("other", "#999999"))
 
 
-def draw(ax: Axes, spans: list[PolicySpan], tl: Timeline) -> None:
+def draw(ax: Axes, spans: list[PolicySpan], tl: Timeline, origin: float) -> None:
+    """`origin`: the time of day at t=0, where a scheduled policy's windows fall."""
     end = tl.duration_s
     for row, s in enumerate(spans):
         x0, x1 = tl.x(s.start_s), tl.x(end if s.end_s is None else s.end_s)
         _, colour = family(s.policy.action)
-        scheduled = s.policy.schedule is not None
-        ax.barh(row, x1 - x0, left=x0, height=0.34, color=colour,
-                alpha=0.45 if scheduled else 0.9, hatch="xx" if scheduled else None,
-                edgecolor="white" if scheduled else colour, lw=0, zorder=7)
+        if s.policy.schedule is not None:  # held in the store: pale; in force: solid
+            ax.barh(row, x1 - x0, left=x0, height=0.34, color=colour, alpha=0.25, lw=0,
+                    zorder=6)
+        for a, b in s.in_force(end, origin):
+            ax.barh(row, tl.x(b) - tl.x(a), left=tl.x(a), height=0.34, color=colour,
+                    alpha=0.9, lw=0, zorder=7)
         lines = textwrap.wrap(policy_words(s.policy), LABEL_CHARS)
         text = "\n".join(lines[:2]) + (" …" if len(lines) > 2 else "")
         right = x0 > 0.55 * tl.x(end)
@@ -54,7 +57,7 @@ def draw(ax: Axes, spans: list[PolicySpan], tl: Timeline) -> None:
     kinds = {family(s.policy.action) for s in spans}
     handles = [Patch(color=c, label=f) for f, c in sorted(kinds)]
     if any(s.policy.schedule for s in spans):
-        handles.append(Patch(facecolor="#BBBBBB", hatch="xx", edgecolor="white",
-                             label="on a schedule (in force in its windows only)"))
+        handles.append(Patch(color="#777777", alpha=0.25,
+                             label="scheduled: held, not in force (its windows solid)"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9,
               frameon=False, title="the order", title_fontsize=9)

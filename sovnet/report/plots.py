@@ -44,7 +44,7 @@ def _orders(run: Run, tl: Timeline) -> Figure:
         raise Skip("No policy was ordered during the run (or the folder has no "
                    "revisions.jsonl: see the table of orders below).")
     fig = figures.new_figure(11, 1.5 + 0.55 * len(spans))
-    orders_plot.draw(fig.add_subplot(), spans, tl)
+    orders_plot.draw(fig.add_subplot(), spans, tl, orders.clock_origin(run))
     return fig
 
 
@@ -176,7 +176,8 @@ PLOTS: list[tuple[str, str, Callable[[Run, Timeline], Figure], str]] = [
     ("orders", "What was ordered", _orders,
      "Every policy ordered during the run, in plain words, as a bar from the store revision "
      "that ordered it to the one that revoked it (to the end of the run if none did); a "
-     "scheduled policy is hatched: it bites only inside its windows. The table below gives "
+     "scheduled policy is pale while the store holds it and solid in the windows it bites "
+     "(a nightly curfew: each night). The table below gives "
      "each order's time, author and reason, and how many milliseconds after the commit the "
      "first and the last switch of each ISP enforced it (too short to show on this axis). "
      "Caveat: 'enforced' is a switch's barrier reply, in real time: the switch has taken the "

@@ -63,3 +63,20 @@ def test_a_malformed_revision_names_its_line(run_dir: Path, tmp_path: Path) -> N
     with pytest.raises(ReportError, match=r"revisions.jsonl:2: 'revision' must be an integer, "
                                           r"got 'two'"):
         load_run(folder)
+
+
+def test_a_scheduled_policy_is_in_force_in_its_windows_only() -> None:
+    from sovnet.model.policy import Policy, Scope, Target
+    from sovnet.model.schedule import Schedule
+    from sovnet.report.orders import PolicySpan
+
+    day = 86400.0
+    curfew = Policy(1, "deny", Scope("all"), Target("any"),
+                    schedule=Schedule((3600.0, 9 * 3600.0), end=2 * day + 18 * 3600))
+    span = PolicySpan(curfew, 600.0, None, 1)
+    # t=0 is 18:00: 01:00-09:00 falls at 7-15 h, 31-39 h and 55-63 h, and the schedule ends
+    # at 66 h although the store holds the policy to the end
+    got = span.in_force(4 * day, origin=18 * 3600.0)
+    assert [(a / 3600, b / 3600) for a, b in got] == [(7, 15), (31, 39), (55, 63)]
+    whole = PolicySpan(Policy(2, "deny", Scope("all"), Target("any")), 600.0, 7200.0, 1)
+    assert whole.in_force(4 * day, origin=0.0) == ((600.0, 7200.0),)
