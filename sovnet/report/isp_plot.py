@@ -16,7 +16,8 @@ from sovnet.report.outcomes import OUTCOME_LABELS, first_cut
 from sovnet.report.style import Timeline
 
 OUTCOME_COLOURS = {  # Okabe-Ito, so reset and drop stay apart with colour-vision deficiencies
-    "reached": "#009E73", "dropped": "#D55E00", "refused": "#E69F00", "reset": "#CC79A7",
+    "reached": "#009E73", "tls_name": "#8FD1B9", "dropped": "#D55E00", "refused": "#E69F00",
+    "reset": "#CC79A7",
     "dns": "#56B4E9", "blockpage": "#0072B2", "tls": "#F0E442", "other": "#666666",
     "undetermined": "#BBBBBB",
 }
@@ -49,7 +50,7 @@ def _headline(mix: dict[str, np.ndarray], bins: Bins, tl: Timeline) -> str:
         return ""
     i = int(np.searchsorted(bins.times, t))
     failing = {o: np.nan_to_num(v[i:]) for o, v in mix.items()
-               if o not in ("reached", "undetermined")}
+               if o not in ("reached", "tls_name", "undetermined")}
     if not failing:
         return ""
     worst = max(failing, key=lambda o: float(failing[o].sum()))

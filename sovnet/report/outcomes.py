@@ -16,10 +16,11 @@ import numpy as np
 from sovnet.report.analysis import Bins, grid, usable_web
 from sovnet.report.dataset import Run, Web
 
-OUTCOMES = ("reached", "dropped", "refused", "reset", "dns", "blockpage", "tls", "other",
-            "undetermined")
+OUTCOMES = ("reached", "tls_name", "dropped", "refused", "reset", "dns", "blockpage", "tls",
+            "other", "undetermined")
 OUTCOME_LABELS = {
     "reached": "reached the service",
+    "tls_name": "certificate for another name (the server was reached: a test SNI)",
     "dropped": "timed out (packets dropped)",
     "refused": "refused (connection attempt reset)",
     "reset": "reset after connecting",
@@ -46,6 +47,8 @@ def outcome(w: Web) -> str:
         return "reset"
     if "timeout" in f:
         return "dropped"
+    if f == "ssl_invalid_hostname":  # what OONI's test SNI gets from the real server
+        return "tls_name"
     if f.startswith("ssl_") or "tls" in f:
         return "tls"
     if w.accessible is False:
@@ -100,7 +103,7 @@ def first_cut(mix: dict[str, np.ndarray], bins: Bins, below: float = 0.5) -> flo
     if not mix:
         return None
     told = sum(v for o, v in mix.items() if o != "undetermined")  # OONI could decide these
-    reached = mix.get("reached", np.zeros(bins.n))
+    reached = mix.get("reached", np.zeros(bins.n)) + mix.get("tls_name", np.zeros(bins.n))
     for t, r, known in zip(bins.times, reached, told, strict=True):
         if not math.isnan(known) and known > 0 and r / known < below:
             return t

@@ -25,7 +25,8 @@ def W(accessible, blocking="ok", failure=None) -> Web:
     (W(False, "dns", "generic_timeout_error"), "dns"),  # the verdict first: DNS failed
     (W(False, "dns", "dns_nxdomain_error"), "dns"),
     (W(False, "http-diff"), "blockpage"),
-    (W(False, "http-failure", "ssl_invalid_hostname"), "tls"),
+    (W(False, "http-failure", "ssl_invalid_hostname"), "tls_name"),
+    (W(False, "http-failure", "ssl_unknown_authority"), "tls"),
     (W(False, "http-failure", "eof_error"), "other"),
     (W(None, "undetermined"), "undetermined"),
 ])
