@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sovnet.model.policy import Policy
+from sovnet.model.policy import Policy, initial_subscribers
 from sovnet.model.schedule import Clock
 from sovnet.model.topology import Topology
 from sovnet.report.dataset import Run
@@ -114,7 +114,7 @@ def orders(run: Run) -> list[Order]:
     if not run.revisions:
         return _from_steps(run)
     steps = _step_of(run)
-    before: dict[tuple[str, str], dict[str, Any]] = {}
+    before = _inventory(run.topology)
     out: list[Order] = []
     for rev in run.revisions:
         lines = []
@@ -135,6 +135,29 @@ def orders(run: Run) -> list[Order]:
         out.append(Order(len(out) + 1, rev.revision, step.index if step else None,
                          _t(rev, step), rev.author, rev.reason, tuple(lines),
                          enforcement(run.topology, ack_ms, refused, changed)))
+    return out
+
+
+def _inventory(topo: Topology) -> dict[tuple[str, str], dict[str, Any]]:
+    """What the store holds of subscribers and devices once it has loaded the topology (the
+    revision before revisions.jsonl begins), so that the first change says what it changed."""
+    subs = initial_subscribers(topo)
+    out: dict[tuple[str, str], dict[str, Any]] = {
+        ("subscriber", name): {"status": st.status, "standing": st.standing}
+        for name, st in subs.items()}
+    out |= {("device", mac): {"subscriber": name}
+            for name, st in subs.items() for mac in st.devices}
+    return out
+
+
+def others(orders: list[Order]) -> list[tuple[float, str]]:
+    """(scenario time, what) of each order that is not a policy's: registrations, standing."""
+    out = []
+    for o in orders:
+        rest = [line for line in o.lines if not line.startswith(("ordered: ", "revoked: "))]
+        if rest and o.t_scenario is not None:
+            more = f" (+{len(rest) - 1} more)" if len(rest) > 1 else ""
+            out.append((o.t_scenario, rest[0] + more))
     return out
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import textwrap
 
 from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sovnet.model.policy import action_kind
@@ -30,8 +31,11 @@ def family(action: str) -> tuple[str, str]:
     return FAMILIES.get(action_kind(action), ("other", "#999999"))
 
 
-def draw(ax: Axes, spans: list[PolicySpan], tl: Timeline, origin: float) -> None:
-    """`origin`: the time of day at t=0, where a scheduled policy's windows fall."""
+def draw(ax: Axes, spans: list[PolicySpan], tl: Timeline, origin: float,
+         others: list[tuple[float, str]] = ()) -> None:
+    """`origin`: the time of day at t=0, where a scheduled policy's windows fall; `others`:
+    (time, what) of orders that are not policies (a device registered, a standing lowered),
+    drawn as marks on a row of their own below the policies."""
     end = tl.duration_s
     for row, s in enumerate(spans):
         x0, x1 = tl.x(s.start_s), tl.x(end if s.end_s is None else s.end_s)
@@ -48,14 +52,23 @@ def draw(ax: Axes, spans: list[PolicySpan], tl: Timeline, origin: float) -> None
         ax.text(x1 if right else x0, row - 0.22, text, ha="right" if right else "left",
                 va="bottom", fontsize=8.3, color="#1F2328", zorder=8,
                 bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.75))
+    for row, (t, what) in enumerate(others, len(spans)):  # a row each, below the policies
+        ax.scatter([tl.x(t)], [row], marker="D", s=42, color="#6A3D9A", zorder=8)
+        right = tl.x(t) > 0.55 * tl.x(end)
+        ax.text(tl.x(t), row - 0.22, textwrap.shorten(what, LABEL_CHARS, placeholder=" …"),
+                ha="right" if right else "left", va="bottom", fontsize=8.3, zorder=8,
+                bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.75))
     style.decorate(ax, tl)
-    ax.set_ylim(len(spans) - 0.5, -0.95)
+    ax.set_ylim(len(spans) + len(others) - 0.5, -0.95)
     ax.set_yticks([])
     ax.set_xlabel(tl.xlabel)
     ax.set_title("What was ordered: every policy, from its order to its revocation", loc="left",
                  pad=style.TITLE_PAD, fontsize=13, fontweight="bold")
     kinds = {family(s.policy.action) for s in spans}
     handles = [Patch(color=c, label=f) for f, c in sorted(kinds)]
+    if others:
+        handles.append(Line2D([], [], ls="", marker="D", color="#6A3D9A",
+                              label="a subscriber or device changed"))
     if any(s.policy.schedule for s in spans):
         handles.append(Patch(color="#777777", alpha=0.25,
                              label="scheduled: held, not in force (its windows solid)"))

@@ -40,11 +40,12 @@ def _need_web(run: Run) -> None:
 
 def _orders(run: Run, tl: Timeline) -> Figure:
     spans = orders.policy_spans(run)
-    if not spans:
+    others = orders.others(orders.orders(run)) if run.revisions else []
+    if not spans and not others:
         raise Skip("No policy was ordered during the run (or the folder has no "
                    "revisions.jsonl: see the table of orders below).")
-    fig = figures.new_figure(11, 1.5 + 0.55 * len(spans))
-    orders_plot.draw(fig.add_subplot(), spans, tl, orders.clock_origin(run))
+    fig = figures.new_figure(11, 1.5 + 0.55 * (len(spans) + len(others)))
+    orders_plot.draw(fig.add_subplot(), spans, tl, orders.clock_origin(run), others)
     return fig
 
 

@@ -80,3 +80,27 @@ def test_a_scheduled_policy_is_in_force_in_its_windows_only() -> None:
     assert [(a / 3600, b / 3600) for a, b in got] == [(7, 15), (31, 39), (55, 63)]
     whole = PolicySpan(Policy(2, "deny", Scope("all"), Target("any")), 600.0, 7200.0, 1)
     assert whole.in_force(4 * day, origin=0.0) == ((600.0, 7200.0),)
+
+
+def test_subscriber_and_device_orders_say_what_changed(run_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    from sovnet.report.orders import others
+
+    folder = Path(shutil.copytree(run_dir, tmp_path / "admission"))
+    bob_mac = "02:00:0a:02:00:10"
+    line = {"revision": 9, "committed_wall": 1764064810.0, "t_real": 10.0, "t_scenario": 24000.0,
+            "author": "operator", "reason": "standing review",
+            "changes": [{"entity": "subscriber", "key": "alice", "op": "put",
+                         "body": {"status": "registered", "standing": 30}},
+                        {"entity": "device", "key": bob_mac, "op": "put",
+                         "body": {"subscriber": "bob"}}],
+            "acks": {}}
+    with open(folder / "revisions.jsonl", "a") as f:
+        f.write(json.dumps(line) + "\n")
+    got = orders(load_run(folder))
+    # the inventory is the starting point: alice was registered, of standing 100
+    assert got[-1].lines == ("subscriber alice: standing 100 → 30",
+                             f"device {bob_mac} registered to subscriber bob")
+    assert got[-1].step is None and got[-1].author == "operator"
+    assert others(got) == [(24000.0, "subscriber alice: standing 100 → 30 (+1 more)")]
