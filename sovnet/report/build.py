@@ -81,5 +81,6 @@ def build_report(folder: str | os.PathLike[str],
         paths["summary"].write_text(summary.render(report), encoding="utf-8")
         paths["html"].write_text(html.render(report), encoding="utf-8")
     except OSError as e:
-        raise ReportError(f"{e.filename or dest}: cannot write ({e.strerror})") from None
+        hint = " (sovnet report --out DIR writes it elsewhere)" if out is None else ""
+        raise ReportError(f"{e.filename or dest}: cannot write ({e.strerror}){hint}") from None
     return paths

@@ -103,3 +103,14 @@ def test_every_caption_states_its_caveats() -> None:
     from sovnet.report.plots import PLOTS
 
     assert [key for key, _, _, caption in PLOTS if "Caveat:" not in caption] == []
+
+
+def test_a_folder_it_cannot_write_says_where_else(run_dir: Path, tmp_path: Path) -> None:
+    folder = Path(shutil.copytree(run_dir, tmp_path / "theirs"))
+    shutil.rmtree(folder / "plots")
+    (folder / "plots").write_text("a file where the folder should be")
+    with pytest.raises(ReportError, match=r"plots.*: cannot write \(.*\) \(sovnet report --out "
+                                          r"DIR writes it elsewhere\)"):
+        build_report(folder)
+    out = build_report(folder, tmp_path / "mine")
+    assert out["html"] == tmp_path / "mine" / "report.html" and out["html"].exists()
