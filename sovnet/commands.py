@@ -7,7 +7,7 @@
     subscriber list                        subscriber register|verify|privilege|revoke NAME
     subscriber standing NAME 0-100
     device register SUBSCRIBER MAC         device revoke MAC
-    history [-n N]                         enforcement [REV]
+    history [-n N] [--json]                enforcement [REV]
     explain SRC DST [--proto P] [--port N] [--sni NAME]
     flowlog [--subscriber S] [--service X] [--since SECONDS_AGO] [--limit N] [--json]
     retention [SECONDS] [--why T]          how long flow records are kept
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import getpass
+import json
 import os
 import re
 import shlex
@@ -131,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     h = sub.add_parser("history", help="store revisions: who changed what, when, why")
     h.add_argument("-n", type=int, default=20)
+    h.add_argument("--json", action="store_true", help="one JSON object a revision")
     e = sub.add_parser("enforcement", help="when each switch enforced a revision")
     e.add_argument("revision", type=int, nargs="?")
     x = sub.add_parser("explain", help="which policy, table and flow decide SRC -> DST")
@@ -219,7 +221,11 @@ def _dispatch(store, a) -> tuple[str, int | None]:
         store.revoke_device(a.mac, author=who, reason=a.why)
         return f"device {a.mac} revoked", store.revision()
     if a.cmd == "history":
-        return "\n".join(_revision_line(r) for r in store.history(limit=a.n)), None
+        revs = store.history(limit=a.n)
+        if a.json:
+            return "\n".join(json.dumps(_revision_json(r), separators=(",", ":"))
+                             for r in revs), None
+        return "\n".join(_revision_text(r) for r in revs), None
     if a.cmd == "enforcement":
         return enforcement_text(store, a.revision), None
     if a.cmd == "explain":
@@ -240,24 +246,49 @@ def _dispatch(store, a) -> tuple[str, int | None]:
     raise CommandError(f"unknown command {a.cmd!r}")
 
 
-def _revision_line(r) -> str:
-    when = dt.datetime.fromtimestamp(r.committed_at).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-    changes = "; ".join(_change_text(c) for c in r.changes)
-    return f"r{r.id:<4} {when}  {r.author or '-':<8} {r.reason or '-'}\n        {changes}"
+def utc(unix: float) -> str:
+    """'2026-12-04 13:09:04.430Z': history's times, in UTC whatever the machine's zone."""
+    when = dt.datetime.fromtimestamp(unix, dt.timezone.utc)
+    return when.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+
+
+def _revision_text(r) -> str:
+    head = f"r{r.id:<4} {utc(r.committed_at)}  {r.author or '-'}: {r.reason or '-'}"
+    return "\n".join([head, *(f"      {line}" for line in _changes_text(r.changes))])
+
+
+def _changes_text(changes) -> list[str]:
+    """One line a change; an inventory load (thousands of subscribers) is one line in all."""
+    if any(c.entity == "inventory" for c in changes):
+        counts: dict[str, int] = {}
+        for c in changes:
+            counts[c.entity] = counts.get(c.entity, 0) + 1
+        rest = ", ".join(f"{n} {e}{'s' if n != 1 else ''}" for e, n in counts.items()
+                         if e != "inventory")
+        return [f"inventory loaded{f': {rest}' if rest else ''}"]
+    return [_change_text(c) for c in changes]
 
 
 def _change_text(c) -> str:
+    b = c.body or {}
     if c.entity == "policy":
-        b = c.body or {}
         if c.op == "delete":
             return f"revoke policy #{c.key}"
         when = Schedule.from_body(b.get("schedule"))
         return (f"add policy #{c.key} {b.get('action')} {Target(**b['target'])} "
                 f"for {Scope(**b['scope'])} priority {b.get('priority')}"
-                + (f", {when}" if when else ""))
-    if c.entity == "inventory":
-        return f"inventory {c.key}"
-    return f"{c.op} {c.entity} {c.key}" + (f" {c.body}" if c.body and c.entity != "policy" else "")
+                + (f", {when}" if when else "") + (f": {b['reason']}" if b.get("reason") else ""))
+    if c.op == "delete":
+        return f"remove {c.entity} {c.key}"
+    fields = ", ".join(f"{k} {v}" for k, v in b.items())
+    return f"{c.entity} {c.key}: {fields}" if fields else f"{c.entity} {c.key}"
+
+
+def _revision_json(r) -> dict:
+    return {"revision": r.id, "committed_at": utc(r.committed_at).replace(" ", "T"),
+            "committed_wall": r.committed_at, "author": r.author, "reason": r.reason,
+            "changes": [{"entity": c.entity, "key": c.key, "op": c.op, "body": c.body}
+                        for c in r.changes]}
 
 
 def enforcement_text(store, revision: int | None = None) -> str:

@@ -1,5 +1,6 @@
 """Policy commands as typed in the CLI, on a real SQLite store (no network needed)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -71,7 +72,10 @@ def test_history_and_explain(store):
     commands.run(store, "policy add deny category:GRP --why 'social media ban'")
     hist = commands.run(store, "history -n 1")[0]
     assert "analyst" in hist and "social media ban" in hist
-    assert "add policy #1 deny category:GRP for all priority 100" in hist
+    assert "add policy #1 deny category:GRP for all priority 100: social media ban" in hist
+    head = hist.splitlines()[0]
+    assert re.fullmatch(r"r\d+ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z  analyst: "
+                        r"social media ban", head), head
     sub = store.topology().subscribers[0].name
     grp = next(s for s in store.topology().services if s.category == "GRP")
     text = commands.run(store, f"explain {sub} {grp.domains[0]}")[0]
@@ -122,3 +126,21 @@ def test_dns_tamper_from_the_command_line(store):
     assert text == "added #1 dns_tamper:nxdomain category:GRP for isp:mobiq (priority 100)"
     with pytest.raises(CommandError, match="bad dns_tamper answer 'maybe'"):
         commands.run(store, "policy add dns_tamper:maybe category:GRP")
+
+
+def test_history_summarises_the_inventory_and_speaks_json(store):
+    import json
+
+    commands.run(store, "policy add deny category:GRP --why 'social media ban'")
+    name = next(iter(store.subscribers()))
+    commands.run(store, f"subscriber standing {name} 40")
+    text = commands.run(store, "history")[0]
+    inventory = text.splitlines()[1]
+    n = len(store.topology().subscribers)
+    assert inventory.strip().startswith(f"inventory loaded: {n} subscribers, ")
+    assert max(len(line) for line in text.splitlines()) < 200  # no revision on one huge line
+    assert f"subscriber {name}: standing 40, status registered" in text
+    lines = [json.loads(x) for x in commands.run(store, "history -n 2 --json")[0].splitlines()]
+    assert [x["changes"][0]["entity"] for x in lines] == ["policy", "subscriber"]
+    assert lines[0]["committed_at"].endswith("Z") and lines[0]["author"] == "analyst"
+    assert lines[1]["changes"][0]["body"] == {"status": "registered", "standing": 40}
