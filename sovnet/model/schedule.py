@@ -21,7 +21,9 @@ from typing import Any
 
 DAY = 86_400.0
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-_WINDOW_FORM = "a daily window HH:MM-HH:MM such as 01:00-09:00 (it may wrap past midnight)"
+_WINDOW_FORM = ("a daily window HH:MM-HH:MM such as 01:00-09:00 (it may wrap past midnight; "
+                "24:00 ends one at midnight)")
+MIDNIGHT_END = "24:00"  # how people write "until midnight": the end of a window only
 
 
 class ScheduleError(ValueError):
@@ -125,11 +127,14 @@ def time_of_day(text: str) -> float:
 
 def parse_daily(text: str) -> tuple[float, float]:
     a, sep, b = str(text).replace(" ", "").partition("-")
-    if not sep or not _HHMM.match(a) or not _HHMM.match(b):
+    if not sep or not _HHMM.match(a) or not (_HHMM.match(b) or b == MIDNIGHT_END):
         raise ScheduleError(f"bad daily window {text!r} (expected {_WINDOW_FORM})")
-    start, end = time_of_day(a), time_of_day(b)
+    start = time_of_day(a)
+    end = 0.0 if b == MIDNIGHT_END else time_of_day(b)  # the next midnight: a wrapping window
     if start == end:
-        raise ScheduleError(f"empty daily window {text!r} (expected {_WINDOW_FORM})")
+        what = "the whole day" if b == MIDNIGHT_END else "empty"
+        raise ScheduleError(f"daily window {text!r} is {what} (expected {_WINDOW_FORM}; a "
+                            "policy with no daily window is in force all day)")
     return float(start), float(end)
 
 

@@ -56,9 +56,16 @@ def test_without_a_clock_the_wall_clock_in_utc_decides():
 
 @pytest.mark.parametrize("args, message", [
     (("1:00-25:00",), "bad daily window '1:00-25:00' (expected a daily window HH:MM-HH:MM such "
-                      "as 01:00-09:00 (it may wrap past midnight))"),
-    (("08:00-08:00",), "empty daily window '08:00-08:00' (expected a daily window HH:MM-HH:MM "
-                       "such as 01:00-09:00 (it may wrap past midnight))"),
+                      "as 01:00-09:00 (it may wrap past midnight; 24:00 ends one at midnight))"),
+    (("24:00-06:00",), "bad daily window '24:00-06:00' (expected a daily window HH:MM-HH:MM "
+                       "such as 01:00-09:00 (it may wrap past midnight; 24:00 ends one at "
+                       "midnight))"),
+    (("08:00-08:00",), "daily window '08:00-08:00' is empty (expected a daily window "
+                       "HH:MM-HH:MM such as 01:00-09:00 (it may wrap past midnight; 24:00 ends "
+                       "one at midnight); a policy with no daily window is in force all day)"),
+    (("00:00-24:00",), "daily window '00:00-24:00' is the whole day (expected a daily window "
+                       "HH:MM-HH:MM such as 01:00-09:00 (it may wrap past midnight; 24:00 ends "
+                       "one at midnight); a policy with no daily window is in force all day)"),
     ((None, 5 * H, 2 * H), "until (2h) must come after from (5h)"),
     ((None, -1.0), "bad from time -1.0 (expected scenario seconds >= 0)"),
 ])
@@ -74,3 +81,12 @@ def test_no_parts_is_no_schedule_and_bodies_round_trip():
     assert schedule() is None
     s = schedule("23:00-05:30", start=60.0)
     assert Schedule.from_body(s.to_body()) == s
+
+
+def test_24_00_ends_a_window_at_midnight():
+    from sovnet.model.schedule import Clock
+
+    s = schedule("16:00-24:00")
+    clock = Clock()  # t=0 is midnight
+    assert [s.active(clock, h * H) for h in (15, 16, 23.99, 24, 24 + 16)] == [
+        False, True, True, False, True]
