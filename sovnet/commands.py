@@ -1,14 +1,14 @@
 """Policy commands on a store, shared by the interactive CLI and `sovnet store ...` in a shell.
 
-    policy list [--at REV]
+    policy list [--at REV] [--json]
     policy add ACTION TARGET [--scope S] [--priority N] [--daily HH:MM-HH:MM]
                [--from T] [--until T] [--why T]
     policy revoke ID [--why T]             policy load FILE [--why T]
-    subscriber list                        subscriber register|verify|privilege|revoke NAME
+    subscriber list [--json]               subscriber register|verify|privilege|revoke NAME
     subscriber standing NAME 0-100
     device register SUBSCRIBER MAC         device revoke MAC
-    history [-n N] [--json]                enforcement [REV]
-    explain SRC DST [--proto P] [--port N] [--sni NAME]
+    history [-n N] [--json]                enforcement [REV] [--json]
+    explain SRC DST [--proto P] [--port N] [--sni NAME] [--at REV] [--json]
     flowlog [--subscriber S] [--service X] [--since SECONDS_AGO] [--limit N] [--json]
     retention [SECONDS] [--why T]          how long flow records are kept
 
@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     ps = pol.add_subparsers(dest="op", required=True, parser_class=_Parser)
     ls = ps.add_parser("list")
     ls.add_argument("--at", type=int, help="the policies in force at this revision")
+    ls.add_argument("--json", action="store_true", help="one JSON object a policy")
     add = ps.add_parser("add")
     add.add_argument("action", help=ACTION_FORMS)
     add.add_argument("target", help="international | any | service:NAME | category:CODE | "
@@ -110,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("subscriber", help="list subscribers or change their standing")
     ss = s.add_subparsers(dest="op", required=True, parser_class=_Parser)
-    ss.add_parser("list")
+    sl = ss.add_parser("list")
+    sl.add_argument("--json", action="store_true", help="one JSON object a subscriber")
     for op in STATUS_OPS:
         x = ss.add_parser(op)
         x.add_argument("name")
@@ -135,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--json", action="store_true", help="one JSON object a revision")
     e = sub.add_parser("enforcement", help="when each switch enforced a revision")
     e.add_argument("revision", type=int, nargs="?")
+    e.add_argument("--json", action="store_true", help="one JSON object: every switch's answer")
     x = sub.add_parser("explain", help="which policy, table and flow decide SRC -> DST")
     x.add_argument("src")
     x.add_argument("dst")
@@ -142,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--port", type=int, default=80)
     x.add_argument("--sni", help="the name the client sends (SNI or Host), for the inspector; "
                                  "default: DST when it is a domain name")
+    x.add_argument("--at", type=int, metavar="REV",
+                   help="as the network stood at this revision (schedules as at its commit)")
+    x.add_argument("--json", action="store_true", help="one JSON object")
 
     fl = sub.add_parser("flowlog", help="flow records: who reached which service, when, how "
                                         "many bytes (kept where a log policy covers them)")
@@ -178,6 +184,8 @@ def _dispatch(store, a) -> tuple[str, int | None]:
     if a.cmd == "policy":
         if a.op == "list":
             pols = store.policies(a.at)
+            if a.json:
+                return "\n".join(_dumps(policy_json(p)) for p in pols), None
             return ("\n".join(p.describe() + (f"  -- {p.reason}" if p.reason else "")
                               for p in pols) or "no policies in force"), None
         if a.op == "add":
@@ -203,6 +211,11 @@ def _dispatch(store, a) -> tuple[str, int | None]:
         if a.op == "list":
             subs = store.subscribers()
             topo = store.topology()
+            if a.json:
+                return "\n".join(_dumps(
+                    {"name": n, "class": topo.subscriber(n).cls, "isp": topo.subscriber(n).isp,
+                     "status": st.status, "standing": st.standing, "devices": sorted(st.devices)})
+                    for n, st in sorted(subs.items())), None
             rows = [f"{n:<12} {topo.subscriber(n).cls:<16} {topo.subscriber(n).isp:<10} "
                     f"{s.status:<10} {s.standing:>3}  "
                     f"{', '.join(sorted(s.devices)) or '(no device)'}"
@@ -223,21 +236,30 @@ def _dispatch(store, a) -> tuple[str, int | None]:
     if a.cmd == "history":
         revs = store.history(limit=a.n)
         if a.json:
-            return "\n".join(json.dumps(_revision_json(r), separators=(",", ":"))
-                             for r in revs), None
+            return "\n".join(_dumps(_revision_json(r)) for r in revs), None
         return "\n".join(_revision_text(r) for r in revs), None
     if a.cmd == "enforcement":
+        if a.json:
+            return _dumps(enforcement_json(store, a.revision)), None
         return enforcement_text(store, a.revision), None
     if a.cmd == "explain":
-        snap = store.snapshot()
+        latest = store.revision()
+        if a.at is not None and not 1 <= a.at <= latest:
+            raise CommandError(f"explain --at: no revision {a.at} (expected 1 to {latest})")
+        snap = store.snapshot(a.at)
         if snap.topology is None:
             raise CommandError("this store holds no inventory yet (expected a store that "
                                "`sovnet cli` or a Lab has loaded a topology into)")
-        now = in_force(snap.policies, snap.clock, time.time())  # what schedules hold now
+        # What schedules held then: at the revision's commit for a past one, else now.
+        when = time.time() if a.at is None else store.revision_info(a.at).committed_at
+        now = in_force(snap.policies, snap.clock, when)
         compiled = compile_network(snap.topology, now, snap.subscribers)
         e = explain(snap.topology, compiled.flows, now, a.src, a.dst, a.proto, a.port,
                     snap.subscribers, compiled.inspect, a.sni)
-        return e.render(), None
+        if a.json:
+            return _dumps(e.to_json() | {"revision": snap.revision}), None
+        head = f"at revision {snap.revision} ({utc(when)})\n" if a.at is not None else ""
+        return head + e.render(), None
     if a.cmd == "retention":
         return flowlog_text.retention(store, a.seconds, who, a.why)
     if a.cmd == "flowlog":
@@ -306,6 +328,29 @@ def enforcement_text(store, revision: int | None = None) -> str:
                      f"({a.flows_changed} flow changes){_ack_note(a)}")
     lines.append(f"  last switch: +{(acks[-1].acked_at - info.committed_at) * 1000:.1f} ms")
     return "\n".join(lines)
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def policy_json(p) -> dict:
+    return {"id": p.id, "action": p.action, "scope": str(p.scope), "target": str(p.target),
+            "priority": p.priority, "author": p.author, "reason": p.reason,
+            "schedule": p.schedule.to_body() if p.schedule else None}
+
+
+def enforcement_json(store, revision: int | None = None) -> dict:
+    rev = revision if revision is not None else store.revision()
+    info = store.revision_info(rev)
+    names = {s.dpid: s.name for s in store.topology().switches}
+    acks = sorted(store.acks(rev), key=lambda a: a.acked_at)
+    return {"revision": rev, "committed_at": utc(info.committed_at).replace(" ", "T"),
+            "author": info.author, "reason": info.reason,
+            "acks": [{"switch": names.get(a.dpid), "dpid": a.dpid,
+                      "ms": round((a.acked_at - info.committed_at) * 1000, 3),
+                      "flows_changed": a.flows_changed, "refused": a.refused or None,
+                      "note": a.note or None} for a in acks]}
 
 
 def _ack_note(a) -> str:

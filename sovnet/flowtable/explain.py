@@ -37,6 +37,31 @@ class Explanation:
     # Sent to the inspector: (the name it reads, its protocol, the rule that decides or None)
     inspected: tuple[str | None, str, Rule | None] | None = None
 
+    def to_json(self) -> dict:
+        """The same as render(), for scripts."""
+        t = self.trace
+        verdict = t.verdict if self.inspected is None else _inspector_verdict(self.inspected)
+        decided: dict | None = None
+        if self.policy is not None:
+            decided = {"policy": self.policy.id, "policy_text": self.policy.describe(),
+                       "reason": self.policy.reason}
+        elif self.deciding is not None:
+            decided = {"table": table_name(self.deciding.key.table),
+                       "flow": cookie_kind(self.deciding.cookie)}
+        return {
+            "src": self.src, "dst": self.dst_name, "dst_ip": self.dst_ip,
+            "packet": dict(self.packet), "verdict": verdict, "path": list(t.hops),
+            "steps": [{"switch": st.switch, "table": table_name(st.table),
+                       "flow": st.flow.describe() if st.flow else None} for st in t.steps],
+            "decided_by": decided,
+            "dns": self.dns.describe() if self.dns is not None else None,
+            "throttled_by": [cookie_policy(f.cookie) for f in t.meters],
+            "logged_by": self.logged.id if self.logged is not None else None,
+            "inspector": None if self.inspected is None else {
+                "reads": self.inspected[0], "protocol": self.inspected[1],
+                "rule": self.inspected[2].describe() if self.inspected[2] else None},
+        }
+
     def render(self) -> str:
         t = self.trace
         verdict = t.verdict if self.inspected is None else _inspector_verdict(self.inspected)

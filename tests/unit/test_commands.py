@@ -144,3 +144,42 @@ def test_history_summarises_the_inventory_and_speaks_json(store):
     assert [x["changes"][0]["entity"] for x in lines] == ["policy", "subscriber"]
     assert lines[0]["committed_at"].endswith("Z") and lines[0]["author"] == "analyst"
     assert lines[1]["changes"][0]["body"] == {"status": "registered", "standing": 40}
+
+
+def test_explain_looks_at_a_past_revision(store):
+    sub = store.topology().subscribers[0].name
+    grp = next(s for s in store.topology().services if s.category == "GRP")
+    _, cut = commands.run(store, "policy add deny category:GRP --why 'social media ban'")
+    commands.run(store, "policy revoke 1 --why lifted")
+    now = commands.run(store, f"explain {sub} {grp.domains[0]}")[0]
+    assert ": delivered" in now.splitlines()[0]
+    then = commands.run(store, f"explain {sub} {grp.domains[0]} --at {cut}")[0].splitlines()
+    assert re.fullmatch(rf"at revision {cut} \(\d{{4}}-.*Z\)", then[0]) and ": dropped" in then[1]
+    assert "decided by policy #1 deny category:GRP for all (priority 100): social media ban" in (
+        "\n".join(then))
+    with pytest.raises(CommandError, match=r"explain --at: no revision 99 \(expected 1 to 3\)"):
+        commands.run(store, f"explain {sub} {grp.domains[0]} --at 99")
+
+
+def test_listings_speak_json(store):
+    import json
+
+    commands.run(store, "policy add deny international --scope isp:mobiq --daily 16:00-24:00 "
+                        "--why 'evening cut'")
+    [pol] = [json.loads(x) for x in commands.run(store, "policy list --json")[0].splitlines()]
+    assert pol == {"id": 1, "action": "deny", "scope": "isp:mobiq", "target": "international",
+                   "priority": 100, "author": "analyst", "reason": "evening cut",
+                   "schedule": {"daily": [57600.0, 0.0], "from": None, "until": None}}
+    subs = [json.loads(x) for x in commands.run(store, "subscriber list --json")[0].splitlines()]
+    assert len(subs) == len(store.topology().subscribers)
+    assert set(subs[0]) == {"name", "class", "isp", "status", "standing", "devices"}
+    sw = store.topology().switches[0]
+    store.record_ack(2, sw.dpid, store.revision_info(2).committed_at + 0.0125, 3)
+    got = json.loads(commands.run(store, "enforcement 2 --json")[0])
+    assert got["revision"] == 2 and got["reason"] == "evening cut"
+    assert got["acks"] == [{"switch": sw.name, "dpid": sw.dpid, "ms": 12.5, "flows_changed": 3,
+                            "refused": None, "note": None}]
+    sub = store.topology().subscribers[0].name
+    e = json.loads(commands.run(store, f"explain {sub} 172.16.0.2 --json")[0])
+    assert e["src"] == sub and e["revision"] == 2 and e["verdict"] == "delivered to social"
+    assert set(e) >= {"path", "steps", "decided_by", "packet", "dst_ip"}
