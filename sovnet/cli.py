@@ -77,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("store", help="run a policy command on a store file",
                        description="COMMAND: policy|subscriber|device|history|enforcement|explain|"
                                    "flowlog|retention")
+    s.add_argument("--write", action="store_true",
+                   help="let COMMAND change the store of a finished run (read-only otherwise)")
     s.add_argument("db")
     s.add_argument("command", nargs=argparse.REMAINDER)
 
@@ -375,9 +377,29 @@ def _store(args) -> int:
     from sovnet import commands
     from sovnet.store import open_store
 
-    text, _ = commands.run(open_store(args.db, create=False), args.command)
+    command, write = list(args.command), args.write
+    if command[:1] == ["--write"]:  # `sovnet store DB --write COMMAND` reads as well
+        command, write = command[1:], True
+    finished = _finished_run(Path(args.db))
+    if finished and not write and commands.writes(command):
+        raise UsageError(f"store {args.db}: {finished}: it is kept as the run left it "
+                         "(expected --write to change it anyway)")
+    text, _ = commands.run(open_store(args.db, create=False), command)
     print(text)
     return 0
+
+
+def _finished_run(db: Path) -> str:
+    """'the store of a finished run (FOLDER, complete)', or '' for any other store."""
+    import json
+
+    try:
+        status = json.loads((db.parent / "manifest.json").read_text()).get("status")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    if not status or status == "running":
+        return ""
+    return f"the store of a finished run ({db.parent}, {status})"
 
 
 def _generate(args) -> int:

@@ -165,6 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def writes(argv: list[str]) -> bool:
+    """Would this command change the store? (A bad command is reported when it is run.)"""
+    try:
+        a = build_parser().parse_args(argv)
+    except CommandError:
+        return False
+    return bool(
+        (a.cmd == "policy" and a.op != "list") or (a.cmd == "subscriber" and a.op != "list")
+        or a.cmd == "device" or (a.cmd == "retention" and a.seconds is not None))
+
+
 def run(store, argv: list[str] | str) -> tuple[str, int | None]:
     """Execute one command. Returns (text to show, revision written or None)."""
     if isinstance(argv, str):
