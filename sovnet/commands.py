@@ -27,7 +27,7 @@ import shlex
 import time
 
 from sovnet.compile import compile_network
-from sovnet.errors import CompileError, SovnetError
+from sovnet.errors import CompileError, SovnetError, StoreError
 from sovnet.flowlog import text as flowlog_text
 from sovnet.flowtable.explain import ExplainError, explain
 from sovnet.model.command import PolicyRequest, Revoke
@@ -188,6 +188,9 @@ def run(store, argv: list[str] | str) -> tuple[str, int | None]:
         return _dispatch(store, a)
     except (PolicySyntaxError, CompileError, ExplainError, ScheduleError) as e:
         raise CommandError(str(e)) from None
+    except StoreError as e:  # the store refused the input: bad input, said with its command
+        raise CommandError(f"{' '.join(x for x in (a.cmd, getattr(a, 'op', '')) if x)}: {e}"
+                           ) from None
 
 
 def _dispatch(store, a) -> tuple[str, int | None]:

@@ -8,7 +8,6 @@ import pytest
 from sovnet import commands
 from sovnet.commands import CommandError
 from sovnet.config import load_topology
-from sovnet.errors import StoreError
 from sovnet.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,9 +36,11 @@ def test_add_list_revoke(store):
 
 def test_unknown_service_is_refused_before_the_store_is_written(store):
     rev = store.revision()
-    with pytest.raises(StoreError) as e:  # the store refuses it, whoever the writer
+    with pytest.raises(CommandError) as e:  # the store refuses it, whoever the writer
         commands.run(store, "policy add deny service:nope")
-    assert str(e.value).startswith("new policy: unknown service 'nope' (expected one of: ")
+    assert str(e.value).startswith("policy add: new policy: unknown service 'nope' (expected "
+                                   "one of: ")
+    assert e.value.exit_code == 2
     assert store.revision() == rev
 
 
@@ -93,7 +94,8 @@ def test_usage_errors_do_not_exit(store):
 
 def test_add_and_load_agree_on_what_names_exist(store, tmp_path):
     # FILE is a Citizen Lab code, but no service of national.yaml has it: refused both ways.
-    with pytest.raises(StoreError, match=r"new policy: unknown category 'FILE' \(expected one"):
+    with pytest.raises(CommandError,
+                       match=r"policy add: new policy: unknown category 'FILE' \(expected one"):
         commands.run(store, "policy add deny category:FILE")
     ps = tmp_path / "p.yaml"
     ps.write_text("name: x\npolicies:\n  - {action: deny, target: 'category:FILE'}\n")
@@ -183,3 +185,18 @@ def test_listings_speak_json(store):
     e = json.loads(commands.run(store, f"explain {sub} 172.16.0.2 --json")[0])
     assert e["src"] == sub and e["revision"] == 2 and e["verdict"] == "delivered to social"
     assert set(e) >= {"path", "steps", "decided_by", "packet", "dst_ip"}
+
+
+@pytest.mark.parametrize(("command", "message"), [
+    ("subscriber standing nobody 40", "subscriber standing: no subscriber 'nobody' (expected "
+                                      "one of: "),
+    ("subscriber standing alice 400", "subscriber standing: standing 400 out of range (expected "
+                                      "an integer 0 to 100)"),
+    ("enforcement 99", "enforcement: no revision 99 (expected 1 to 1)"),
+    ("policy revoke 7", "policy revoke: "),
+])
+def test_store_refusals_are_bad_input_named_by_their_command(store, command, message):
+    with pytest.raises(CommandError) as e:
+        commands.run(store, command)
+    assert str(e.value).startswith(message) and e.value.exit_code == 2
+    assert store.revision() == 1
