@@ -7,28 +7,56 @@ the store; the CLI then waits for the switches to acknowledge and says how long 
 from __future__ import annotations
 
 import logging
+import textwrap
 
 from mininet.cli import CLI
 
 from sovnet import commands
 from sovnet.errors import SovnetError
 from sovnet.lab import LabError
+from sovnet.model.policy import (
+    ACTION_FORMS,
+    DIRECTION_ACTIONS,
+    DIRECTIONS,
+    DPI_ACTIONS,
+    DPI_OPTIONS,
+    FAMILIES,
+    TIERS,
+)
 
 log = logging.getLogger("sovnet.cli")
 
-HELP = """sovnet commands (they write the policy store; the controller enforces every change):
-  policy list [--at REV]
-  policy add allow|deny TARGET [--scope SCOPE] [--priority N] [--why TEXT]
-      TARGET: international | any | service:NAME | category:CODE | locus:domestic|foreign
-              | prefix:CIDR | port:tcp/443 ;  SCOPE: all | isp:NAME | class:NAME | subscriber:NAME
-  policy revoke ID... [--why TEXT]     policy load FILE
-  subscriber list | subscriber register|verify|revoke NAME
-  device register SUBSCRIBER MAC | device revoke MAC
-  history [-n N]        enforcement [REV]
-  explain SRC DST [--proto tcp|udp|icmp] [--port N] [--sni NAME]
-  flowlog [--subscriber S] [--service X] [--since SECONDS_AGO] [--limit N] [--json]
-  retention [SECONDS]   how long flow records are kept (30m, 12h, 90d also work)
-"""
+def _wrapped(label: str, text: str) -> str:
+    return textwrap.fill(text, 96, initial_indent=f"      {label}: ",
+                         subsequent_indent=" " * (8 + len(label)))
+
+
+# Built from the model's own lists, so that it names every action, target and scope there is.
+HELP = "\n".join([
+    "sovnet commands (they write the policy store; the controller enforces every change):",
+    "  policy list [--at REV] [--json]",
+    "  policy add ACTION TARGET [--scope SCOPE] [--priority N] [--daily HH:MM-HH:MM]",
+    "             [--from T] [--until T] [--why TEXT]",
+    _wrapped("ACTION", f"{ACTION_FORMS}; {', '.join(DIRECTION_ACTIONS)} also as "
+                       f"ACTION:{'|'.join(DIRECTIONS)} (at the border gateways); "
+                       f"{', '.join(DPI_ACTIONS)} on an inspector target take options: "
+                       f"{DPI_OPTIONS}"),
+    _wrapped("TARGET", "international | any | service:NAME | category:CODE | "
+                       "locus:domestic|foreign | prefix:CIDR | port:tcp/443 | sni:NAME | "
+                       "sni-contains:TEXT | host:NAME | quic | quic:NAME; "
+                       f"TARGET@{'|'.join(FAMILIES)} for one address family"),
+    _wrapped("SCOPE", "all | isp:NAME | class:NAME | subscriber:NAME | region:NAME | "
+                      f"tier:{'|'.join(TIERS)} | standing:<N"),
+    "  policy revoke ID... [--why TEXT]     policy load FILE",
+    "  subscriber list [--json] | subscriber register|verify|privilege|revoke NAME",
+    "  subscriber standing NAME 0-100",
+    "  device register SUBSCRIBER MAC | device revoke MAC",
+    "  history [-n N] [--json]    enforcement [REV] [--json]",
+    "  explain SRC DST [--proto tcp|udp|icmp] [--port N] [--sni NAME] [--at REV] [--json]",
+    "  flowlog [--subscriber S] [--service X] [--since SECONDS_AGO] [--limit N] [--json]",
+    "  retention [SECONDS]   how long flow records are kept (30m, 12h, 90d also work)",
+    "",
+])
 
 
 class SovnetCLI(CLI):

@@ -200,3 +200,14 @@ def test_store_refusals_are_bad_input_named_by_their_command(store, command, mes
         commands.run(store, command)
     assert str(e.value).startswith(message) and e.value.exit_code == 2
     assert store.revision() == 1
+
+
+def test_the_interactive_help_names_every_action_target_and_scope():
+    from sovnet.interactive import HELP
+    from sovnet.model.policy import ACTIONS, SCOPE_KINDS, TARGET_KINDS
+
+    words = set(re.findall(r"[a-z_-]+", HELP))
+    assert [a for a in ACTIONS if a not in words] == []
+    assert [t for t in TARGET_KINDS if t not in words] == []
+    assert [s for s in SCOPE_KINDS if s not in words] == []
+    assert max(len(line) for line in HELP.splitlines()) <= 100
