@@ -29,6 +29,7 @@ import sys
 import time
 from pathlib import Path
 
+from sovnet import cli_results
 from sovnet.controller import launcher
 from sovnet.errors import ConfigError, SovnetError, UsageError
 
@@ -202,12 +203,12 @@ def _run(args) -> int:
     from sovnet.config.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)  # bad input is reported before asking for root
-    if not 1 <= args.repeat <= MAX_REPEAT:
+    if not 1 <= args.repeat <= cli_results.MAX_REPEAT:
         raise UsageError(f"run: --repeat {args.repeat} is out of range (expected 1 to "
-                         f"{MAX_REPEAT})")
+                         f"{cli_results.MAX_REPEAT})")
     _need_root()
     if args.repeat > 1:
-        return _run_repeated(scenario, args)
+        return cli_results.run_repeated(scenario, args)
     from sovnet.experiments.runner import run_scenario
 
     result = run_scenario(scenario, Path(args.out) if args.out else None,
@@ -219,72 +220,6 @@ def _run(args) -> int:
               f"n={r.n})")
     print(f"{result.status}: {result.folder / 'report.html'}")
     return result.exit_code
-
-
-MAX_REPEAT = 100
-
-
-def _run_repeated(scenario, args) -> int:
-    from sovnet.experiments.repeat import run_repeated
-
-    result = run_repeated(scenario, args.repeat, Path(args.out) if args.out else None,
-                          progress=not args.quiet)
-    for i, r in enumerate(result.runs, 1):
-        held = sum(x.passed for x in r.expectations)
-        print(f"run {i}: {r.status}, {held}/{len(r.expectations)} expectations hold: "
-              f"{r.folder / 'report.html'}")
-    print(f"summary of {len(result.runs)} runs: {result.html}")
-    return result.exit_code
-
-
-def _report(args) -> int:
-    from sovnet.report import build_report
-
-    if args.compare:
-        return _compare(args)
-    if not args.folder:
-        raise UsageError("report: give a run folder, or --compare RUN_A RUN_B")
-    _backfill_revisions(Path(args.folder))
-    paths = build_report(args.folder, args.out)
-    print(paths["html"])
-    if args.pdf:
-        from sovnet.report.pdf import write_pdf
-
-        print(write_pdf(paths["html"], paths["html"].with_suffix(".pdf")))
-    return 0
-
-
-def _compare(args) -> int:
-    from sovnet.report.compare import compare_runs
-
-    if args.folder or args.pdf:
-        raise UsageError("report: --compare takes two run folders and no other folder or "
-                          "--pdf")
-    a, b = (Path(f) for f in args.compare)
-    for f in (a, b):
-        _backfill_revisions(f)
-    out = Path(args.out) if args.out else b.resolve().parent / f"compare-{a.name}-vs-{b.name}"
-    print(compare_runs(a, b, out))
-    return 0
-
-
-def _backfill_revisions(folder: Path) -> None:
-    """A folder from before revisions.jsonl has the store it was exported from: export it, so
-    the report can say what was ordered; where that cannot be done the report does without."""
-    import json
-
-    from sovnet.store.orders import write_revisions
-
-    out, db = folder / "revisions.jsonl", folder / "store.db"
-    if out.exists() or not db.is_file():
-        return
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text())
-        topology = json.loads((folder / "topology.json").read_text())
-        names = {int(s["dpid"]): s["name"] for s in topology.get("switches") or []}
-        write_revisions(db, out, manifest.get("t0_wall"), float(manifest["time_scale"]), names)
-    except (OSError, ValueError, KeyError, TypeError, SovnetError):
-        out.unlink(missing_ok=True)  # half a file would be worse than none
 
 
 def _validate(args) -> int:
@@ -375,31 +310,12 @@ def _controller(args) -> int:
 
 def _store(args) -> int:
     from sovnet import commands
-    from sovnet.store import open_store
 
     command, write = list(args.command), args.write
     if command[:1] == ["--write"]:  # `sovnet store DB --write COMMAND` reads as well
         command, write = command[1:], True
-    finished = _finished_run(Path(args.db))
-    if finished and not write and commands.writes(command):
-        raise UsageError(f"store {args.db}: {finished}: it is kept as the run left it "
-                         "(expected --write to change it anyway)")
-    text, _ = commands.run(open_store(args.db, create=False), command)
-    print(text)
+    print(commands.run_on_file(args.db, command, write))
     return 0
-
-
-def _finished_run(db: Path) -> str:
-    """'the store of a finished run (FOLDER, complete)', or '' for any other store."""
-    import json
-
-    try:
-        status = json.loads((db.parent / "manifest.json").read_text()).get("status")
-    except (OSError, ValueError, AttributeError):
-        return ""
-    if not status or status == "running":
-        return ""
-    return f"the store of a finished run ({db.parent}, {status})"
 
 
 def _generate(args) -> int:
@@ -478,7 +394,7 @@ def _clean(_args) -> int:
 
 
 _COMMANDS = {
-    "run": _run, "report": _report, "validate": _validate, "schema": _schema, "cli": _cli,
-    "controller": _controller,
+    "run": _run, "report": cli_results.report, "validate": _validate, "schema": _schema,
+    "cli": _cli, "controller": _controller,
     "store": _store, "flows": _flows, "generate": _generate, "bench": _bench, "clean": _clean,
 }

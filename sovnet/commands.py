@@ -25,9 +25,10 @@ import os
 import re
 import shlex
 import time
+from pathlib import Path
 
 from sovnet.compile import compile_network
-from sovnet.errors import CompileError, SovnetError, StoreError
+from sovnet.errors import CompileError, SovnetError, StoreError, UsageError
 from sovnet.flowlog import text as flowlog_text
 from sovnet.flowtable.explain import ExplainError, explain
 from sovnet.model.command import PolicyRequest, Revoke
@@ -163,6 +164,30 @@ def build_parser() -> argparse.ArgumentParser:
                     help="SECONDS (or 30m, 12h, 90d); older records are deleted at once")
     rt.add_argument("--why", default="")
     return p
+
+
+def run_on_file(db: str, argv: list[str], write: bool = False) -> str:
+    """`sovnet store DB COMMAND`: one command on a store file. A finished run's store is kept
+    as the run left it: a command that would change it is refused unless `write`."""
+    from sovnet.store import open_store
+
+    finished = finished_run(Path(db))
+    if finished and not write and writes(argv):
+        raise UsageError(f"store {db}: {finished}: it is kept as the run left it "
+                         "(expected --write to change it anyway)")
+    with open_store(db, create=False) as store:
+        return run(store, argv)[0]
+
+
+def finished_run(db: Path) -> str:
+    """'the store of a finished run (FOLDER, complete)', or '' for any other store."""
+    try:
+        status = json.loads((db.parent / "manifest.json").read_text()).get("status")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    if not status or status == "running":
+        return ""
+    return f"the store of a finished run ({db.parent}, {status})"
 
 
 def writes(argv: list[str]) -> bool:
