@@ -12,6 +12,7 @@
     sovnet store DB COMMAND...           policy/subscriber/device/history/explain on a store,
                                          flowlog/retention for its flow records
     sovnet flows TOPOLOGY                compiled flows per switch (no root)
+    sovnet graph TOPOLOGY [-o FILE]      the topology drawn to SVG, PNG or PDF (no root)
     sovnet generate [PRESET] [-o FILE]   write a generated national network's topology file
     sovnet bench latency|startstop|dpi TOPO  enforcement latency, start/stop, inspector cost
     sovnet bench compile TOPO            the compiler alone: from scratch and per change
@@ -82,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="let COMMAND change the store of a finished run (read-only otherwise)")
     s.add_argument("db")
     s.add_argument("command", nargs=argparse.REMAINDER)
+
+    g = sub.add_parser("graph", help="draw a topology to SVG, PNG or PDF (starts nothing)")
+    g.add_argument("topology")
+    g.add_argument("-o", "--out", help="the file (default: NAME.svg); its suffix: the format")
 
     f = sub.add_parser("flows", help="compiled flows per switch for a topology")
     f.add_argument("topology")
@@ -395,6 +400,6 @@ def _clean(_args) -> int:
 
 _COMMANDS = {
     "run": _run, "report": cli_results.report, "validate": _validate, "schema": _schema,
-    "cli": _cli, "controller": _controller,
-    "store": _store, "flows": _flows, "generate": _generate, "bench": _bench, "clean": _clean,
+    "cli": _cli, "controller": _controller, "store": _store, "graph": cli_results.graph,
+    "flows": _flows, "generate": _generate, "bench": _bench, "clean": _clean,
 }

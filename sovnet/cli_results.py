@@ -1,5 +1,6 @@
-"""`sovnet report` and `sovnet run --repeat`: a run's report, two runs compared, N runs
-summarised (the command line's side; sovnet.report and sovnet.experiments.repeat do the work).
+"""What the command line writes for readers: `sovnet report` (a run's report, two runs
+compared), `sovnet run --repeat` (N runs summarised) and `sovnet graph` (a topology drawn).
+sovnet.report and sovnet.experiments.repeat do the work.
 """
 
 from __future__ import annotations
@@ -72,3 +73,30 @@ def backfill_revisions(folder: Path) -> None:
         write_revisions(db, out, manifest.get("t0_wall"), float(manifest["time_scale"]), names)
     except (OSError, ValueError, KeyError, TypeError, SovnetError):
         out.unlink(missing_ok=True)  # half a file would be worse than none
+
+
+GRAPH_FORMATS = (".svg", ".png", ".pdf")
+
+
+def graph(args) -> int:
+    """Draw a topology file, starting nothing: the report's drawing of the network."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sovnet.config import load_topology
+    from sovnet.report import topology_plot
+
+    topo = load_topology(args.topology)  # a bad file is reported as every other one
+    out = Path(args.out or f"{topo.name}.svg")
+    if out.suffix.lower() not in GRAPH_FORMATS:
+        raise UsageError(f"graph: cannot draw to {out} (expected a file ending in "
+                         f"{', '.join(GRAPH_FORMATS)})")
+    try:
+        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "sovnet"}):
+            topology_plot.figure(topo).savefig(out, dpi=150, facecolor="white",
+                                               metadata={"Date": None}
+                                               if out.suffix.lower() == ".svg" else None)
+    except OSError as e:
+        raise UsageError(f"graph: cannot write {out} ({e.strerror})") from None
+    print(out)
+    return 0

@@ -165,12 +165,8 @@ def _outside(run: Run, tl: Timeline) -> Figure:
 
 
 def _topology(run: Run, tl: Timeline) -> Figure:
-    _, pos = topology_plot.layout(run.topology)
-    rows = max((y for _, y in pos.values()), default=1)
-    fig = figures.new_figure(12, 2.2 + 0.3 * rows)
     vantage = [v.get("subscriber", "") for v in run.manifest.get("vantage_points") or []]
-    topology_plot.draw(fig.add_subplot(), run.topology, vantage)
-    return fig
+    return topology_plot.figure(run.topology, vantage)
 
 
 PLOTS: list[tuple[str, str, Callable[[Run, Timeline], Figure], str]] = [

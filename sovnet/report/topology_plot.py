@@ -14,6 +14,7 @@ from typing import Any
 
 import networkx as nx
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
@@ -192,3 +193,12 @@ def draw(ax: Axes, topo: Topology, vantage: Sequence[str] = ()) -> dict[str, tup
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=7,
               fontsize=8.5, frameon=False)
     return pos
+
+
+def figure(topo: Topology, vantage: Sequence[str] = ()) -> Figure:
+    """The drawing on a Figure of its own, sized to the topology's rows."""
+    _, pos = layout(topo, vantage)
+    rows = max((y for _, y in pos.values()), default=1)
+    fig = Figure(figsize=(12, 2.2 + 0.3 * rows), layout="constrained")
+    draw(fig.add_subplot(), topo, vantage)
+    return fig
