@@ -13,6 +13,7 @@
                                          flowlog/retention for its flow records
     sovnet flows TOPOLOGY                compiled flows per switch (no root)
     sovnet graph TOPOLOGY [-o FILE]      the topology drawn to SVG, PNG or PDF (no root)
+    sovnet inspect [--json]              the labs running here (no root)
     sovnet generate [PRESET] [-o FILE]   write a generated national network's topology file
     sovnet bench latency|startstop|dpi TOPO  enforcement latency, start/stop, inspector cost
     sovnet bench compile TOPO            the compiler alone: from scratch and per change
@@ -30,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from sovnet import cli_results
+from sovnet import cli_lab, cli_results
 from sovnet.controller import launcher
 from sovnet.errors import ConfigError, SovnetError, UsageError
 
@@ -84,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("db")
     s.add_argument("command", nargs=argparse.REMAINDER)
 
+    i = sub.add_parser("inspect", help="the sovnet labs running here: switches, hosts, "
+                                       "controller, store")
+    i.add_argument("--json", action="store_true", help="a JSON list, one object a lab")
     g = sub.add_parser("graph", help="draw a topology to SVG, PNG or PDF (starts nothing)")
     g.add_argument("topology")
     g.add_argument("-o", "--out", help="the file (default: NAME.svg); its suffix: the format")
@@ -401,5 +405,6 @@ def _clean(_args) -> int:
 _COMMANDS = {
     "run": _run, "report": cli_results.report, "validate": _validate, "schema": _schema,
     "cli": _cli, "controller": _controller, "store": _store, "graph": cli_results.graph,
+    "inspect": cli_lab.inspect,
     "flows": _flows, "generate": _generate, "bench": _bench, "clean": _clean,
 }

@@ -170,6 +170,22 @@ def read_states(directory: Path | None = None) -> list[RunState]:
     return states
 
 
+def describe(state: RunState, alive=pid_alive) -> dict:
+    """A running lab as `sovnet inspect` shows it: what it runs, and where its store is."""
+    d = state.data
+    procs = [p for p in state.processes if alive(p["pid"], p.get("start_time"))]
+    # Mininet gives switches and its controller placeholder (c0) shells too: not hosts.
+    not_hosts = {*state.bridges, "c0"}
+    hosts = sorted(name for p in procs if p["what"].startswith("shell of ")
+                   and (name := p["what"].removeprefix("shell of ")) not in not_hosts)
+    others = [p for p in procs if not p["what"].startswith("shell of ")]
+    return {"lab": state.path.stem, "pid": state.pid, "started": d.get("created"),
+            "topology": d.get("topology"), "datapath": d.get("datapath"),
+            "workdir": d.get("workdir"), "store": d.get("store"),
+            "controller": d.get("controller"), "switches": state.bridges, "hosts": hosts,
+            "processes": [{"pid": p["pid"], "what": p["what"]} for p in others]}
+
+
 def stale_states(directory: Path | None = None, alive=pid_alive) -> list[RunState]:
     """Run-state files whose owning process is dead (or whose pid now belongs to another)."""
     return [s for s in read_states(directory) if not s.owner_alive(alive)]

@@ -196,6 +196,7 @@ class Network:
             own_workdir=self._own_workdir,
             datapath=dp,
             controller=f"{self.controller_ip}:{self.controller_port}",
+            store=self.store_path,
         )
         # Recorded before they exist: names were checked free above, so they are ours.
         self.state.add_bridges(bridges)
