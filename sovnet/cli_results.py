@@ -85,6 +85,7 @@ def graph(args) -> int:
     matplotlib.use("Agg")
     from sovnet.config import load_topology
     from sovnet.report import topology_plot
+    from sovnet.report.build import SVG_STYLE
 
     topo = load_topology(args.topology)  # a bad file is reported as every other one
     out = Path(args.out or f"{topo.name}.svg")
@@ -92,7 +93,7 @@ def graph(args) -> int:
         raise UsageError(f"graph: cannot draw to {out} (expected a file ending in "
                          f"{', '.join(GRAPH_FORMATS)})")
     try:
-        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "sovnet"}):
+        with matplotlib.rc_context(SVG_STYLE):
             topology_plot.figure(topo).savefig(out, dpi=150, facecolor="white",
                                                metadata={"Date": None}
                                                if out.suffix.lower() == ".svg" else None)

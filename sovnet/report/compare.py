@@ -6,7 +6,6 @@ the figures), never into the runs' folders.
 
 from __future__ import annotations
 
-import base64
 import math
 import os
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from pathlib import Path
 from sovnet.report import analysis, text
 from sovnet.report.build import Plot, render_plots
 from sovnet.report.dataset import ReportError, Run, load_run
-from sovnet.report.html import CSS, esc
+from sovnet.report.html import CSS, esc, img
 from sovnet.report.style import Timeline
 
 NOTABLE = 0.10  # a difference of shares this large is highlighted
@@ -75,10 +74,7 @@ def _result(x) -> str:
 def _img(plot: Plot) -> str:
     if plot.path is None:
         return f'<p class="note">Skipped: {esc(plot.note)}</p>'
-    svg = plot.svg
-    path, mime = (svg, "image/svg+xml") if svg and svg.exists() else (plot.path, "image/png")
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<img alt="{esc(plot.title)}" src="data:{mime};base64,{data}">'
+    return img(plot)
 
 
 def _facts(label: str, run: Run) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 from html import escape
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sovnet.report import explorer, orders, text
@@ -68,13 +69,18 @@ def esc(v: Any) -> str:
     return escape("–" if v is None or v == "" else str(v))
 
 
-def _img(plot: Plot) -> str:
+def data_img(path: Path, alt: str) -> str:
+    """An image file as an <img> that carries it (data: URI): the page stays one file."""
+    mime = "image/svg+xml" if path.suffix == ".svg" else "image/png"
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{esc(alt)}" src="data:{mime};base64,{data}">'
+
+
+def img(plot: Plot) -> str:
     """The SVG (it zooms and prints sharp), or the PNG where there is no SVG."""
     assert plot.path is not None
     svg = plot.svg
-    path, mime = (svg, "image/svg+xml") if svg and svg.exists() else (plot.path, "image/png")
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<img alt="{esc(plot.title)}" src="data:{mime};base64,{data}">'
+    return data_img(svg if svg and svg.exists() else plot.path, plot.title)
 
 
 def _facts(items: list[tuple[str, str]]) -> str:
@@ -219,7 +225,7 @@ def _orders_table(r: Report) -> str:
 
 
 def _plot(r: Report, plot: Plot, number: int) -> str:
-    body = (_img(plot) + f'<p class="caption">{esc(plot.caption)}</p>' if plot.path
+    body = (img(plot) + f'<p class="caption">{esc(plot.caption)}</p>' if plot.path
             else f'<p class="note">Skipped: {esc(plot.note)}</p>')
     if plot.key in ("reachability", "heatmap", "blocking", "throughput") and plot.path:
         tl = r.timeline

@@ -172,9 +172,10 @@ def _from_steps(run: Run) -> list[Order]:
     return out
 
 
-def policy_spans(run: Run) -> list[PolicySpan]:
-    """Every policy ordered during the run, from its order to its revocation."""
-    number = {o.revision: o.number for o in orders(run)}
+def policy_spans(run: Run, made: list[Order] | None = None) -> list[PolicySpan]:
+    """Every policy ordered during the run, from its order to its revocation; `made`: the
+    run's orders(run), where the caller has them already."""
+    number = {o.revision: o.number for o in (orders(run) if made is None else made)}
     steps = _step_of(run)
     open_: dict[str, PolicySpan] = {}
     done: list[PolicySpan] = []

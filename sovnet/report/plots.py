@@ -39,8 +39,9 @@ def _need_web(run: Run) -> None:
 
 
 def _orders(run: Run, tl: Timeline) -> Figure:
-    spans = orders.policy_spans(run)
-    others = orders.others(orders.orders(run)) if run.revisions else []
+    made = orders.orders(run)
+    spans = orders.policy_spans(run, made)
+    others = orders.others(made) if run.revisions else []
     if not spans and not others:
         raise Skip("No policy was ordered during the run (or the folder has no "
                    "revisions.jsonl: see the table of orders below).")

@@ -23,8 +23,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from sovnet.report import analysis, figures, style, text
+from sovnet.report.build import SVG_STYLE
 from sovnet.report.dataset import ReportError, Run, load_run
-from sovnet.report.html import CSS, esc
+from sovnet.report.html import CSS, data_img, esc
 from sovnet.report.style import Timeline
 from sovnet.results import ExpectationResult
 
@@ -200,8 +201,6 @@ def _observed(x: ExpectationResult, v: float) -> str:
 
 def summarise(folders: list[Path], out: str | os.PathLike[str]) -> Path:
     """Write OUT/repeat.html (its figure beside it) and OUT/repeat.json; return the HTML."""
-    import base64
-
     import matplotlib
 
     runs = [load_run(f) for f in folders]
@@ -211,12 +210,12 @@ def summarise(folders: list[Path], out: str | os.PathLike[str]) -> Path:
     try:
         fig = reachability_figure(runs)
         svg = dest / "repeat-reachability.svg"
-        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "sovnet"}):
+        with matplotlib.rc_context(SVG_STYLE):
             fig.savefig(svg, facecolor="white", metadata={"Date": None})
-        data = base64.b64encode(svg.read_bytes()).decode("ascii")
-        img = f'<img alt="reachability, median of runs" src="data:image/svg+xml;base64,{data}">'
         html = dest / "repeat.html"
-        html.write_text(render(runs, folders, dest, img), encoding="utf-8")
+        html.write_text(render(runs, folders, dest,
+                               data_img(svg, "reachability, median of runs")),
+                        encoding="utf-8")
         (dest / "repeat.json").write_text(json.dumps(
             {"runs": [str(f.name) for f in folders],
              "expectations": [{"name": s.first.name, "median": _num(s.observed.median),
