@@ -71,6 +71,7 @@ class Lab:
             raise LabError(f"controllers: {n} (expected at least 1)")
         self.ports = [self.port, *(free_port() for _ in range(n - 1))]
         self.processes: list[subprocess.Popen | None] = [None] * n
+        self.spawned = [False] * n  # whether process k ran before: a start is then a restart
         self.network = None
         self.flowlog = flowlog  # run the flow-log collector (sovnet.flowlog)
         self.collector = None
@@ -120,11 +121,20 @@ class Lab:
     def start_controller(self) -> None:
         """Start every controller process that is not running, then wait for each to listen."""
         n = len(self.processes)
-        for k in range(n):
-            if self.processes[k] is None or self.processes[k].poll() is not None:
-                self._spawn(k, n)
+        started = [k for k in range(n)
+                   if self.processes[k] is None or self.processes[k].poll() is not None]
+        # A restart listens on a new port and the lab moves its switches there: OVS reaches a
+        # new address at once but retries an old one only after a back-off of up to 8 s.
+        restarted = [k for k in started if self.spawned[k] and self.network is not None]
+        for k in restarted:
+            self.ports[k] = free_port()
+        for k in started:
+            self._spawn(k, n)
         for k in range(n):
             self._wait_listening(k)
+        for k in restarted:
+            self.network.redial(k, self.ports[k])
+        self.port = self.ports[0]
 
     def _files(self, k: int) -> tuple[Path, Path]:
         stem = "controller" if k == 0 else f"controller-{k}"
@@ -144,6 +154,7 @@ class Lab:
         with open(err_file, "wb") as err:
             self.processes[k] = subprocess.Popen(cmd, start_new_session=True,
                                                  stdout=subprocess.DEVNULL, stderr=err)
+        self.spawned[k] = True
         if self.network is not None:
             what = "controller" if n == 1 else f"controller {k}/{n}"
             self.network.track_process(self.processes[k].pid, what)

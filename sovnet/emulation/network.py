@@ -357,6 +357,16 @@ class Network:
             f"{self.controller_port} after {timeout:g}s: {', '.join(missing)}"
         )
 
+    def redial(self, k: int, port: int) -> None:
+        """Move controller process k to `port` (a restart) and have its bridges connect there
+        at once rather than at OVS's next retry, seconds later (ovs.redial)."""
+        self.controller_ports[k] = int(port)
+        if k == 0:
+            self.controller_port = int(port)
+        owner = shards.assign(self.topology, len(self.controller_ports))
+        ovs.redial([s.name for s in self.topology.switches if owner[s.dpid] == k],
+                   f"tcp:{self.controller_ip}:{port}")
+
     # --- stop --------------------------------------------------------------------------
     def stop(self) -> None:
         """Remove exactly what start() created. Idempotent, safe after a partial start."""

@@ -209,3 +209,25 @@ def set_netflow(bridges: dict[str, tuple[int, int]], target: str, active_timeout
                  f"engine_id={engine_id}"]
     if args:
         vsctl(*args)
+
+
+
+MAX_BACKOFF_MS = 1000  # what Mininet's reconnectms asks of each Controller record
+
+
+def redial(bridges: list[str], target: str) -> None:
+    """Point `bridges` at the controller at `target` (a new address), connecting at once.
+
+    After a controller's connection drops, ovs-vswitchd 3.1 backs off 1, 2, 4, 8 s between
+    attempts whatever the record's max_backoff says (measured here), so a controller restarted
+    at the same address can wait seconds for its switches. Neither `bridge/reconnect` nor a new
+    record with the same target cuts that wait, and removing the controllers for a moment makes
+    OVS drop the flows. A new target does: OVS opens a fresh connection to it at once and keeps
+    the flows. One transaction, so no bridge is ever without a controller."""
+    args: list[str] = []
+    for i, name in enumerate(bridges):
+        args += ["--", f"--id=@c{i}", "create", "Controller", f'target="{target}"',
+                 f"max_backoff={MAX_BACKOFF_MS}", "--", "set", "Bridge", name,
+                 f"controller=[@c{i}]"]
+    if args:
+        vsctl(*args)
