@@ -4,6 +4,7 @@
     ├── UsageError         a command-line argument that cannot work
     ├── ConfigError        a YAML file (topology, policy set, ...) is wrong; carries every issue
     ├── StoreError         the policy store refused a change (unknown policy, subscriber, ...)
+    ├── StorageError       the store's file could not be written (a full disk): not bad input
     ├── CompileError       policies that cannot be compiled together (names the policy ids)
     └── EmulationError     the emulated network cannot be built as asked (names the node or link)
 """
@@ -48,6 +49,11 @@ class ConfigError(SovnetError):
 
 class StoreError(SovnetError):
     pass
+
+
+class StorageError(SovnetError):
+    """The store's file system refused a write (full, read-only, failing). The change was
+    rolled back whole; the store is as it was before. Exit 1: the input was fine."""
 
 
 class CompileError(SovnetError):

@@ -25,7 +25,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sovnet.errors import StoreError
+from sovnet.errors import SovnetError, StorageError, StoreError
 
 SCHEMA_VERSION = 3
 ENTITY_CHECK = "CHECK (entity IN ('inventory', 'policy', 'subscriber', 'device', 'setting'))"
@@ -119,11 +119,34 @@ def connect(path: str, *, must_exist: bool = False) -> sqlite3.Connection:
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.DatabaseError as e:
         conn.close()
-        raise StoreError(f"{path} is not a sovnet store ({e})") from None
+        raise (storage_error(path, e, "it could not be opened")
+               or StoreError(f"{path} is not a sovnet store ({e})")) from None
     except StoreError:
         conn.close()
         raise
     return conn
+
+
+# SQLite's result codes for a file system that refused a write, not for bad input.
+_STORAGE_CODES = {sqlite3.SQLITE_FULL: "the disk is full", sqlite3.SQLITE_IOERR: "an I/O error",
+                  sqlite3.SQLITE_READONLY: "the file is read-only"}
+
+
+def write_error(path: str, e: sqlite3.Error, what: str) -> SovnetError:
+    """The error to raise for a failed write: StorageError when the file system refused it
+    (exit 1, with what to do), else StoreError (the store refused the change)."""
+    return (storage_error(path, e, f"{what} was not written: nothing changed and the store is "
+                                   "intact")
+            or StoreError(f"store {path}: transaction rolled back: {e}"))
+
+
+def storage_error(path: str, e: sqlite3.Error, outcome: str) -> StorageError | None:
+    """StorageError when `e` says the file system refused (full, read-only, failing)."""
+    why = _STORAGE_CODES.get(getattr(e, "sqlite_errorcode", 0) & 0xFF)
+    if why is None:
+        return None
+    return StorageError(f"store {path}: {why}, so {outcome} (expected free space and write "
+                        "access on the file system that holds it; then try again)")
 
 
 def check_is_store(path: str) -> None:
@@ -138,7 +161,8 @@ def check_is_store(path: str) -> None:
         finally:
             conn.close()
     except sqlite3.Error as e:
-        raise StoreError(f"{path}: not a sovnet store ({e})") from None
+        raise (storage_error(path, e, "it could not be read")
+               or StoreError(f"{path}: not a sovnet store ({e})")) from None
     if not found:
         raise StoreError(f"{path}: not a sovnet store (it has no schema_version table)")
 

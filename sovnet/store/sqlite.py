@@ -113,9 +113,10 @@ class SqliteStore(SingleChangeWrites):
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as e:
-                raise StoreError(f"cannot write to store {self.path}: {e}") from None
+                raise db.write_error(self.path, e, "write") from None
             tx = SqliteTransaction(conn, db.latest_revision(conn) + 1, str(author), str(reason))
             self._tx = tx
+            number = tx.revision  # _close forgets it
             try:
                 yield tx
                 if tx.changes:
@@ -130,7 +131,7 @@ class SqliteStore(SingleChangeWrites):
                     conn.execute("ROLLBACK")
                 tx._close(committed=False)
                 if isinstance(e, sqlite3.Error):
-                    raise StoreError(f"store {self.path}: transaction rolled back: {e}") from e
+                    raise db.write_error(self.path, e, f"revision {number}") from e
                 raise
             finally:
                 self._tx = None
@@ -335,9 +336,11 @@ class SqliteStore(SingleChangeWrites):
             try:
                 yield conn
                 conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as e:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                if isinstance(e, sqlite3.Error):
+                    raise db.write_error(self.path, e, what) from e
                 raise
 
     # -- the flow log (collected data, no revisions; sovnet.store.flowrecords) -------------------

@@ -139,3 +139,133 @@ def _gone(pid: int) -> bool:
 def _reaches(pings, host, ip) -> bool:
     assert pings(host, [ip])[ip], f"{ip} not reachable yet"
     return True
+
+
+WRITER = """
+import sys
+from sovnet.model.command import PolicyRequest, Revoke
+from sovnet.model.policy import parse_scope, parse_target
+from sovnet.store import open_store
+
+store = open_store(sys.argv[1], create=False)
+for i in range(1000):
+    if i % 2 == 0:  # alternate a block and its revocation: every commit changes the network
+        p = store.add_policy(PolicyRequest.of("deny", parse_scope("all"),
+                             parse_target("service:" + sys.argv[2]), 100, author="writer",
+                             reason=f"commit {i}"))
+    else:
+        with store.transaction("writer", f"commit {i}") as tx:
+            tx.apply(Revoke(p.id))
+    print(store.revision(), flush=True)
+"""
+
+
+def test_a_writer_killed_mid_commits_loses_no_returned_commit(lab, clean):
+    import sqlite3
+    import subprocess
+    import sys
+
+    victim = service(lab, "domestic")[0]
+    before = lab.store.revision()
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(lab.store_path), victim],
+                              stdout=subprocess.PIPE, text=True)
+    returned = []
+    for line in writer.stdout:  # each line: a commit that returned
+        returned.append(int(line))
+        if len(returned) == 300:
+            writer.kill()
+            break
+    writer.wait(timeout=10)
+    returned += [int(x) for x in writer.stdout.read().split()]  # what it printed before dying
+    writer.stdout.close()
+
+    history = {r.id: r for r in lab.store.history(since=before)}
+    last = lab.store.revision()
+    print(f"\nstore writer SIGKILLed after {len(returned)} returned commits (revision "
+          f"{returned[-1]}); the store holds {last - before} new revisions, ending at {last}")
+    assert returned == list(range(before + 1, returned[-1] + 1))
+    assert all(history[r].author == "writer" for r in returned)
+    assert last in (returned[-1], returned[-1] + 1)  # at most the one in flight, whole
+    with sqlite3.connect(lab.store_path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    lab.wait_enforced(last, timeout=30)
+    n = last - before  # odd: the last commit added the block; even: revoked it
+    blocked = [victim] if n % 2 else []
+    expect = [s.name for s in lab.topology.services if s.name not in blocked]
+    from tests.integration.probing import pings
+
+    host = lab.host(subscriber(lab))
+    ips = {lab.topology.host(s).ip: s in expect for s in [victim, *expect[:1]]}
+    eventually(lambda: _pings_as(pings, host, ips), timeout=10)
+
+
+def _pings_as(pings, host, want: dict) -> bool:
+    got = pings(host, list(want))
+    assert got == want, f"got {got}, expected {want}"
+    return True
+
+
+def test_a_full_disk_is_a_clear_error_and_leaves_the_store_whole(tmp_path):
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sovnet.config import load_topology
+    from sovnet.errors import StorageError
+    from sovnet.store import open_store
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], check=True)
+    try:
+        db = disk / "store.db"
+        with open_store(str(db)) as store:
+            store.load_inventory(load_topology(Path(__file__).parents[2] / "topologies" /
+                                               "minimal.yaml"), author="test")
+        # Open while there is room for the WAL's index, as a running lab holds its store open,
+        # fill the disk, then commit until the WAL must grow.
+        added, failure = 0, None
+        with open_store(str(db), create=False) as store:
+            filler = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
+            try:  # the rest of the disk, to the last block
+                while os.write(filler, b"\0" * 4096):
+                    pass
+            except OSError:
+                pass
+            finally:
+                os.close(filler)
+            for i in range(5000):
+                try:
+                    store.add_policy(PolicyRequest.of(
+                        "deny", parse_scope("all"), parse_target("service:bank"), 100,
+                        author="test", reason=f"add {i}"))
+                except Exception as e:  # noqa: BLE001 (the test is what it raises)
+                    failure = e
+                    break
+                added += 1
+            assert failure is not None, "5,000 commits fitted on a full disk"
+            print(f"\nfull disk: {added} commits fitted, then {type(failure).__name__}: "
+                  f"{failure}")
+            assert isinstance(failure, StorageError) and failure.exit_code == 1
+            assert str(failure) == (
+                f"store {db}: the disk is full, so revision {added + 2} was not written: "
+                "nothing changed and the store is intact (expected free space and write access "
+                "on the file system that holds it; then try again)")
+            assert len(store.policies()) == added
+        r = subprocess.run([sys.executable, "-m", "sovnet", "store", str(db), "policy", "add",
+                            "deny", "service:bank"], capture_output=True, text=True)
+        print(f"sovnet store ... policy add on the full disk: exit {r.returncode}: {r.stderr}")
+        assert r.returncode == 1 and r.stderr.startswith(f"store {db}: the disk is full, so ")
+        assert "Traceback" not in r.stderr
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        with open_store(str(db), create=False) as store:
+            assert len(store.policies()) == added  # every returned commit, nothing else
+        (disk / "filler").unlink()
+        r = subprocess.run([sys.executable, "-m", "sovnet", "store", str(db), "policy", "add",
+                            "deny", "service:bank", "--why", "space again"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
