@@ -4,13 +4,27 @@
 #      traffic blockpage and steer_dns policies send them) (skipped when all are installed)
 #   2. start ovsdb-server and ovs-vswitchd (init system, or ovs-ctl by hand)
 #   3. pick the OVS datapath (kernel module or userspace) -> /var/lib/sovnet/datapath
-#   4. .venv with system site packages (for Debian's mininet) and `pip install -e .[dev]`
-#      (only when pyproject.toml changed since the last install)
+#   4. .venv with system site packages (for Debian's mininet) and `pip install -e .`, held to
+#      the versions tested together in constraints.txt (only when pyproject.toml,
+#      constraints.txt or the mode changed since the last install)
 #   5. print a summary
+#
+#   ./setup.sh          what running sovnet needs
+#   ./setup.sh --dev    and what testing it needs: the [dev] extra (pytest, linters, OONI's
+#                       data package) and Chromium for the browser tests (.ci/run uses this)
 set -euo pipefail
 
 STEP="starting"
 trap 'rc=$?; echo "setup.sh: FAILED during step: ${STEP} (line ${LINENO}, exit ${rc})" >&2; exit ${rc}' ERR
+
+DEV=0
+for arg in "$@"; do
+    case "$arg" in
+        --dev) DEV=1 ;;
+        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        *) echo "setup.sh: unknown option '$arg' (expected --dev or nothing)" >&2; exit 2 ;;
+    esac
+done
 
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 T0=$(date +%s)
@@ -27,8 +41,11 @@ fi
 # ---------------------------------------------------------------------------------------
 step "1/5 apt packages"
 PKGS=(mininet openvswitch-switch iperf3 ethtool iputils-ping curl dnsutils iproute2 procps
-      sudo psmisc kmod util-linux python3-venv python3-pip chromium fonts-dejavu-core nftables
+      sudo psmisc kmod util-linux python3-venv python3-pip fonts-dejavu-core nftables
       gobgpd fping libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
+if [ "$DEV" = 1 ]; then
+    PKGS+=(chromium)  # the report and explorer tests drive it headless through Playwright
+fi
 MISSING=()
 for p in "${PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
@@ -130,39 +147,55 @@ else
         { STEP="4/5 .venv cannot import mininet.net (is the mininet package installed?)"; false; }
     VENV="built"
 fi
-STAMP=.venv/.sovnet-pyproject.sha256
-HASH=$(sha256sum pyproject.toml | cut -d' ' -f1)
-if [ "$(cat "$STAMP" 2>/dev/null)" = "$HASH" ] &&
-   .venv/bin/python -c 'import os_ken, mininet.net, dnslib, trustme, aioquic, oonidata.dataclient, sovnet' 2>/dev/null; then
-    note "pyproject.toml unchanged since the last install: pip skipped"
-    PIP="skipped (pyproject.toml unchanged)"
+# The stamp: what was installed, for which pyproject.toml and constraints.txt. A --dev install
+# also serves a plain run; a plain one does not serve --dev.
+STAMP=.venv/.sovnet-install
+HASH=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+IMPORTS='import os_ken, mininet.net, dnslib, trustme, aioquic, fastapi, uvicorn, sovnet'
+DEV_IMPORTS='import pytest, oonidata.dataclient, playwright'
+if [ "$DEV" = 1 ]; then
+    WANT="dev"; EXTRA="[dev]"; CHECK="${IMPORTS}; ${DEV_IMPORTS}"
+else
+    WANT="run"; EXTRA=""; CHECK="${IMPORTS}"
+fi
+HAVE=$(cat "$STAMP" 2>/dev/null || true)
+if { [ "$HAVE" = "$HASH dev" ] || [ "$HAVE" = "$HASH $WANT" ]; } &&
+   .venv/bin/python -c "$CHECK" 2>/dev/null; then
+    note "pyproject.toml and constraints.txt unchanged since the last install: pip skipped"
+    PIP="skipped (unchanged since the last install, ${HAVE##* })"
 else
     rm -f "$STAMP"
     # pip's build backend prints pages of deprecation notes even with -q: keep them in a log
     # and show it only when the install fails.
-    echo "    $ .venv/bin/python -m pip install -e '.[dev]'   (log: .venv/pip.log)"
-    if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' \
-            > .venv/pip.log 2>&1; then
+    echo "    $ .venv/bin/python -m pip install -c constraints.txt -e '.${EXTRA}'   (log: .venv/pip.log)"
+    if ! .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt \
+            -e ".${EXTRA}" > .venv/pip.log 2>&1; then
         cat .venv/pip.log >&2
-        STEP="4/5 pip install -e .[dev] (see the log above)"
+        STEP="4/5 pip install -e .${EXTRA} (see the log above)"
         false
     fi
-    # OONI's data package, to check that every measurement loads with it. Its declared pins
-    # (pyopenssl~=22.1, ...) clash with aioquic's; what it imports is pinned in the dev extra.
-    if ! .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps \
-            "oonidata==0.3.0" >> .venv/pip.log 2>&1; then
-        cat .venv/pip.log >&2
-        STEP="4/5 pip install oonidata (see the log above)"
-        false
+    if [ "$DEV" = 1 ]; then
+        # OONI's data package, to check that every measurement loads with it. Its declared pins
+        # (pyopenssl~=22.1, ...) clash with aioquic's; what it imports is pinned in the dev extra.
+        if ! .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps \
+                "oonidata==0.3.0" >> .venv/pip.log 2>&1; then
+            cat .venv/pip.log >&2
+            STEP="4/5 pip install oonidata (see the log above)"
+            false
+        fi
     fi
-    echo "$HASH" > "$STAMP"
-    PIP="installed -e .[dev]"
+    echo "$HASH $WANT" > "$STAMP"
+    PIP="installed -e .${EXTRA} with constraints.txt"
 fi
 STEP="4/5 check imports in .venv"
-run .venv/bin/python -c 'import os_ken, mininet.net, dnslib, trustme, aioquic, oonidata.dataclient, sovnet'
+run .venv/bin/python -c "$CHECK"
 SUMMARY+=(".venv: ${VENV}; pip: ${PIP}")
 
 # ---------------------------------------------------------------------------------------
 step "5/5 summary"
 for line in "${SUMMARY[@]}"; do note "$line"; done
-note "done in $(( $(date +%s) - T0 ))s; run the tests with: sudo .venv/bin/pytest"
+if [ "$DEV" = 1 ]; then
+    note "done in $(( $(date +%s) - T0 ))s; run the tests with: sudo .venv/bin/pytest"
+else
+    note "done in $(( $(date +%s) - T0 ))s; for the tests run: sudo ./setup.sh --dev"
+fi
