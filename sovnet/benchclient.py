@@ -45,7 +45,7 @@ async def _one(ip: str, name: str, ctx: ssl.SSLContext) -> float | None:
     try:
         _, writer = await asyncio.wait_for(
             asyncio.open_connection(ip, 443, ssl=ctx, server_hostname=name), TIMEOUT)
-    except (OSError, asyncio.TimeoutError, ssl.SSLError):
+    except (TimeoutError, OSError, ssl.SSLError):
         return None
     writer.close()
     return time.monotonic() - t0

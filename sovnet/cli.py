@@ -4,8 +4,8 @@
         [--repeat N]                     ... N times with different seeds, then a summary
     sovnet report DIR [--out D] [--pdf]  rebuild a run folder's plots and report (no root)
     sovnet report --compare A B          two runs side by side
-    sovnet validate FILE...              check topologies and scenarios (policy sets with
-                                         --topology)
+    sovnet validate FILE... [--json]     check topologies and scenarios (policy sets with
+                                         --topology); - reads standard input
     sovnet schema [scenario]             print the topology (or scenario) JSON Schema
     sovnet cli TOPOLOGY                  controller + network + servers + Mininet CLI (root)
     sovnet controller --store DB         run the os-ken controller in this process
@@ -31,9 +31,9 @@ import sys
 import time
 from pathlib import Path
 
-from sovnet import cli_lab, cli_results
+from sovnet import cli_api, cli_lab, cli_results
 from sovnet.controller import launcher
-from sovnet.errors import ConfigError, SovnetError, UsageError
+from sovnet.errors import SovnetError, UsageError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check topology, scenario and policy-set files")
     v.add_argument("files", nargs="+")
     v.add_argument("--topology", help="the topology policy sets refer to")
+    v.add_argument("--json", action="store_true",
+                   help="one JSON object per file: file, kind, ok, issues")
 
     sch = sub.add_parser("schema", help="print the JSON Schema of topology or scenario files")
     sch.add_argument("kind", nargs="?", choices=("topology", "scenario"), default="topology")
@@ -136,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--keep", action="store_true", help="report: keep the synthetic run folder")
 
     sub.add_parser("clean", help="remove what crashed sovnet runs left behind (root)")
+    cli_api.add_parser(sub)
     return p
 
 
@@ -232,49 +235,9 @@ def _run(args) -> int:
 
 
 def _validate(args) -> int:
-    """Checks every file given and reports every problem of each, not only the first file's."""
-    from sovnet.config import load_policy_set, load_topology
-    from sovnet.config.load import read_text
-    from sovnet.config.scenario import load_scenario
+    from sovnet import cli_validate
 
-    issues = []
-    failed = False
-    topo = None
-    if args.topology:
-        try:
-            topo = load_topology(args.topology)
-        except ConfigError as e:
-            issues.extend(e.issues)
-    for path in args.files:
-        try:
-            text = read_text(path)
-            if _is_policy_set(text):
-                if topo is None:
-                    if not args.topology:
-                        print(f"{path}: a policy set; give --topology to check it against one",
-                              file=sys.stderr)
-                    failed = True  # with a broken --topology, its own issues say why
-                    continue
-                load_policy_set(path, topo)
-            elif _is_scenario(text):
-                load_scenario(path)
-            else:
-                load_topology(path)
-            print(f"{path}: ok")
-        except ConfigError as e:
-            issues.extend(e.issues)
-    if issues:
-        raise ConfigError(issues)
-    return 2 if failed else 0
-
-
-def _is_policy_set(text: str) -> bool:
-    return any(line.startswith("policies:") for line in text.splitlines())
-
-
-def _is_scenario(text: str) -> bool:
-    return any(line.startswith(("probes:", "timeline:", "time_scale:"))
-               for line in text.splitlines())
+    return cli_validate.validate(args)
 
 
 def _schema(args) -> int:
@@ -405,6 +368,6 @@ def _clean(_args) -> int:
 _COMMANDS = {
     "run": _run, "report": cli_results.report, "validate": _validate, "schema": _schema,
     "cli": _cli, "controller": _controller, "store": _store, "graph": cli_results.graph,
-    "inspect": cli_lab.inspect,
+    "inspect": cli_lab.inspect, "api": cli_api.handle,
     "flows": _flows, "generate": _generate, "bench": _bench, "clean": _clean,
 }

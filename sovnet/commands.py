@@ -66,7 +66,7 @@ STATUS_OPS = {"register": "registered", "verify": "verified", "privilege": "priv
 DURATION_FORM = "seconds, or a number with s, m, h or d, such as 3600, 30m, 12h or 90d"
 
 
-def _duration(text: str) -> float:
+def duration(text: str) -> float:
     """An argparse type: '3600' -> 3600.0, '90d', '1h30m' (sovnet's duration syntax)."""
     from sovnet.model.scenario import parse_duration
 
@@ -98,9 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--priority", type=int, default=100)
     add.add_argument("--daily", metavar="HH:MM-HH:MM",
                      help="in force only in this daily window of the scenario clock")
-    add.add_argument("--from", dest="start", type=_duration, metavar="T",
+    add.add_argument("--from", dest="start", type=duration, metavar="T",
                      help="in force from scenario time T (e.g. 8h)")
-    add.add_argument("--until", dest="end", type=_duration, metavar="T",
+    add.add_argument("--until", dest="end", type=duration, metavar="T",
                      help="in force until scenario time T")
     add.add_argument("--why", default="")
     rv = ps.add_parser("revoke")
@@ -154,13 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
                                         "many bytes (kept where a log policy covers them)")
     fl.add_argument("--subscriber")
     fl.add_argument("--service", help="a service or resolver name")
-    fl.add_argument("--since", type=_duration, metavar="SECONDS_AGO",
+    fl.add_argument("--since", type=duration, metavar="SECONDS_AGO",
                     help="flows active in the last SECONDS_AGO (or 30m, 12h, 90d)")
     fl.add_argument("--limit", type=flowlog_text.positive,
                     help=f"the newest N (default: {flowlog_text.TABLE_LIMIT}; all with --json)")
     fl.add_argument("--json", action="store_true", help="one JSON object a line")
     rt = sub.add_parser("retention", help="show or set how long flow records are kept")
-    rt.add_argument("seconds", nargs="?", type=_duration,
+    rt.add_argument("seconds", nargs="?", type=duration,
                     help="SECONDS (or 30m, 12h, 90d); older records are deleted at once")
     rt.add_argument("--why", default="")
     return p
@@ -275,7 +275,7 @@ def _dispatch(store, a) -> tuple[str, int | None]:
     if a.cmd == "history":
         revs = store.history(limit=a.n)
         if a.json:
-            return "\n".join(_dumps(_revision_json(r)) for r in revs), None
+            return "\n".join(_dumps(revision_json(r)) for r in revs), None
         return "\n".join(_revision_text(r) for r in revs), None
     if a.cmd == "enforcement":
         if a.json:
@@ -291,10 +291,7 @@ def _dispatch(store, a) -> tuple[str, int | None]:
                                "`sovnet cli` or a Lab has loaded a topology into)")
         # What schedules held then: at the revision's commit for a past one, else now.
         when = time.time() if a.at is None else store.revision_info(a.at).committed_at
-        now = in_force(snap.policies, snap.clock, when)
-        compiled = compile_network(snap.topology, now, snap.subscribers)
-        e = explain(snap.topology, compiled.flows, now, a.src, a.dst, a.proto, a.port,
-                    snap.subscribers, compiled.inspect, a.sni)
+        e = explained(snap, when, a.src, a.dst, a.proto, a.port, a.sni)
         if a.json:
             return _dumps(e.to_json() | {"revision": snap.revision}), None
         head = f"at revision {snap.revision} ({utc(when)})\n" if a.at is not None else ""
@@ -307,9 +304,18 @@ def _dispatch(store, a) -> tuple[str, int | None]:
     raise CommandError(f"unknown command {a.cmd!r}")
 
 
+def explained(snap, when: float, src: str, dst: str, proto: str, port: int, sni: str | None):
+    """The Explanation of SRC -> DST in the network of `snap` with the schedules as they held
+    at `when` (ExplainError for an unknown host or protocol)."""
+    now = in_force(snap.policies, snap.clock, when)
+    compiled = compile_network(snap.topology, now, snap.subscribers)
+    return explain(snap.topology, compiled.flows, now, src, dst, proto, port, snap.subscribers,
+                   compiled.inspect, sni)
+
+
 def utc(unix: float) -> str:
     """'2026-12-04 13:09:04.430Z': history's times, in UTC whatever the machine's zone."""
-    when = dt.datetime.fromtimestamp(unix, dt.timezone.utc)
+    when = dt.datetime.fromtimestamp(unix, dt.UTC)
     return when.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
 
 
@@ -345,7 +351,7 @@ def _change_text(c) -> str:
     return f"{c.entity} {c.key}: {fields}" if fields else f"{c.entity} {c.key}"
 
 
-def _revision_json(r) -> dict:
+def revision_json(r) -> dict:
     return {"revision": r.id, "committed_at": utc(r.committed_at).replace(" ", "T"),
             "committed_wall": r.committed_at, "author": r.author, "reason": r.reason,
             "changes": [{"entity": c.entity, "key": c.key, "op": c.op, "body": c.body}

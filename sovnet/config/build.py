@@ -211,7 +211,10 @@ def _ips(p: Parsed, r: Reporter) -> dict[int, str]:
         else:
             owner[ip] = render_path(h.path)
         space = _space_of(p, h)
-        if space is not None and not any(ipaddress.IPv4Address(ip) in n for n in space[1]):
+        edge = _edge_of_subnet(p, ip)
+        if edge is not None:
+            r.value(h.at("ip"), edge)
+        elif space is not None and not any(ipaddress.IPv4Address(ip) in n for n in space[1]):
             r.value(h.at("ip"), f"address {ip} is outside {space[0]} "
                                 f"(expected an address inside {', '.join(map(str, space[1]))})")
         elif _switch_prefix(p, h) is None:
@@ -258,6 +261,22 @@ def _ips(p: Parsed, r: Reporter) -> dict[int, str]:
         out[n] = ip
         cursor[net] = cur + 1
     return out
+
+
+def _edge_of_subnet(p: Parsed, ip: str) -> str | None:
+    """Why `ip` cannot be a host's address in the subnet it gets (the domestic or foreign
+    prefix it lies in: see _prefixlen), or None."""
+    if p.addressing is None:
+        return None
+    addr = ipaddress.IPv4Address(ip)
+    nets = [_net(t) for t in list(p.addressing.domestic) + list(p.addressing.foreign)]
+    net = next((n for n in nets if addr in n), None)
+    if net is None or net.prefixlen >= 31 or addr not in (net.network_address,
+                                                          net.broadcast_address):
+        return None
+    edge = "network" if addr == net.network_address else "broadcast"
+    return (f"address {ip} is the {edge} address of {net}, the subnet of its host (expected an "
+            f"address from {net[1]} to {net[-2]})")
 
 
 def mac_for(ip: str) -> str:

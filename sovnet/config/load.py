@@ -26,6 +26,11 @@ def read_text(path: str | os.PathLike[str]) -> str:
         raise ConfigError(
             [ConfigIssue(file, 1, 1, "", f"cannot read the file: {exc.strerror}")]
         ) from None
+    return decode_text(data, file)
+
+
+def decode_text(data: bytes, file: str) -> str:
+    """read_text for bytes already read (standard input, which can be read only once)."""
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     try:

@@ -22,6 +22,7 @@ from sovnet.config.load import read_doc
 from sovnet.config.report import Reporter, one_of
 from sovnet.config.shape import validate, validate_lenient
 from sovnet.config.topology_file import In
+from sovnet.config.yamlsrc import Doc
 from sovnet.model.command import PolicyRequest
 from sovnet.model.policy import (
     ACTION_FORMS,
@@ -68,7 +69,11 @@ class PolicySetFile(In):
 def load_policy_set(path: str | os.PathLike[str],
                     topology: Topology | None) -> list[PolicyRequest]:
     """Load a policy set, checked against `topology` (when given). Raises ConfigError."""
-    doc = read_doc(path)
+    return policy_set_from_doc(read_doc(path), topology)
+
+
+def policy_set_from_doc(doc: Doc, topology: Topology | None) -> list[PolicyRequest]:
+    """Same as load_policy_set, for a file already read and parsed."""
     r = Reporter(doc)
     if doc.data is None:
         r.value((), "the file is empty (expected a mapping with name and policies)")

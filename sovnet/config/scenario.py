@@ -7,17 +7,20 @@ store will accept at every step.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
 
+from sovnet.config.coverage import measured
 from sovnet.config.load import load_topology, read_doc
-from sovnet.config.policyset import check_names, load_policy_set, policy_spec
+from sovnet.config.policyset import check_names
 from sovnet.config.report import Reporter, one_of
-from sovnet.config.scenario_file import ExpectIn, ProbeIn, ScenarioFile, ServicesIn, StepIn
+from sovnet.config.scenario_file import ExpectIn, ProbeIn, ScenarioFile, ServicesIn
 from sovnet.config.shape import validate
+from sovnet.config.timeline import timeline
+from sovnet.config.yamlsrc import Doc
 from sovnet.errors import ConfigError
-from sovnet.model.policy import SUBSCRIBER_STATUSES
 from sovnet.model.scenario import (
     BLOCKING_VALUES,
     FAILURE_RE,
@@ -26,11 +29,9 @@ from sovnet.model.scenario import (
     SHARE_METRICS,
     Demand,
     Expectation,
-    PolicyChange,
     Probe,
     Scenario,
     ServiceFilter,
-    Step,
     format_duration,
     select_vantages,
 )
@@ -54,7 +55,13 @@ HOST_NAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """Load and check a scenario file and what it refers to. Raises ConfigError."""
     path = Path(path)
-    doc = read_doc(path)
+    return scenario_from_doc(read_doc(path), path.parent, path)
+
+
+def scenario_from_doc(doc: Doc, base: Path, source: Path,
+                      relative_to: str = "the scenario file") -> Scenario:
+    """Same as load_scenario, for a file already read and parsed, whose topology and policy
+    sets are named relative to `base` (`relative_to` says what that is, for messages)."""
     r = Reporter(doc)
     if doc.data is None:
         r.value((), "the file is empty (expected a mapping with name, topology, time_scale, "
@@ -64,25 +71,28 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     if parsed is None:
         r.raise_if_any()
     assert isinstance(parsed, ScenarioFile)
-    topo_path = Path(os.path.normpath(path.parent / parsed.topology))
-    topology = _topology(topo_path, parsed.topology, r)
-    inputs = [("scenario", path), ("topology", topo_path)]
+    topo_path = Path(os.path.normpath(base / parsed.topology))
+    topology = _topology(topo_path, parsed.topology, relative_to, r)
+    inputs = [("scenario", source), ("topology", topo_path)]
     control = _control(parsed, topology, r)
-    probes = [_probe(p, ("probes", i), parsed.time_scale, topology, r)
+    probes = [_probe(p, ("probes", i), parsed.time_scale, parsed.duration, topology, r)
               for i, p in enumerate(parsed.probes)]
     if not r.issues:
         _stream_budget(probes, topology, parsed.seed, r)
-    steps = _timeline(parsed.timeline, parsed.duration, path.parent, topology, r, inputs)
-    expectations = [e for i, item in enumerate(parsed.expect)
-                    for e in _expectations(item, ("expect", i), parsed.duration, topology, r)]
+    steps = timeline(parsed.timeline, parsed.duration, base, relative_to, topology, r, inputs)
+    grouped = [_expectations(item, ("expect", i), parsed.duration, topology, r)
+               for i, item in enumerate(parsed.expect)]
+    expectations = [e for group in grouped for e in group]
     if parsed.duration <= 0:
         r.value(("duration",), "expected a duration greater than 0")
+    if not r.issues:  # what each expectation is about can be told only of a sound scenario
+        measured(probes, grouped, parsed.duration, topology, parsed.seed, r)
     r.raise_if_any()
     return Scenario(
         name=parsed.name, title=parsed.title or parsed.name, description=parsed.description.strip(),
         topology=topology, time_scale=parsed.time_scale, duration=parsed.duration,
         probes=tuple(probes), steps=tuple(steps), expectations=tuple(expectations),
-        seed=parsed.seed, control=control, source=path, inputs=tuple(inputs),
+        seed=parsed.seed, control=control, source=source, inputs=tuple(inputs),
         origin=time_of_day(parsed.starts_at), starts_on=parsed.starts_on,
         probe_cc=parsed.probe_cc, demand=_demand(parsed, topology, r),
     )
@@ -106,10 +116,10 @@ def _demand(parsed: ScenarioFile, topology: Topology, r: Reporter) -> Demand | N
     return Demand(d.to, tuple(d.kbps.items()), tuple(d.curve) if d.curve else DIURNAL)
 
 
-def _topology(path: Path, written: str, r: Reporter) -> Topology | None:
+def _topology(path: Path, written: str, relative_to: str, r: Reporter) -> Topology | None:
     if not path.is_file():
         r.value(("topology",), f"no topology file {written!r} (expected a path relative to "
-                               "the scenario file)")
+                               f"{relative_to})")
         r.raise_if_any()
     try:
         return load_topology(path)
@@ -191,13 +201,17 @@ def _services(to: ServicesIn, at: tuple, topology: Topology, r: Reporter) -> Ser
     return f
 
 
-def _probe(p: ProbeIn, at: tuple, scale: float, topology: Topology, r: Reporter) -> Probe:
+def _probe(p: ProbeIn, at: tuple, scale: float, duration: float, topology: Topology,
+           r: Reporter) -> Probe:
     _scopes_known(p.from_, at + ("from",), topology, r)
     real = p.every / scale
     if real < MIN_REAL_INTERVAL:
         r.value(at + ("every",), f"{format_duration(p.every)} is {real:.2g} s of real time at "
                                  f"this time scale (expected at least {MIN_REAL_INTERVAL:g} s "
                                  "between rounds, so that a round's timeouts fit)")
+    _within_run(p, at, duration, r)
+    if p.kind == "latency" and p.count is not None:
+        _echo_count(p.count, real, at + ("count",), r)
     for key, kinds in PROBE_PARAMS.items():
         if getattr(p, key) is not None and p.kind not in kinds:
             r.key(at + (key,), f"'{key}' applies to {' and '.join(kinds)} probes only (this "
@@ -226,6 +240,34 @@ def _probe(p: ProbeIn, at: tuple, scale: float, topology: Topology, r: Reporter)
                  rate=p.rate or DEFAULT_RATE, window=window, scheme=p.scheme or "http",
                  split_hello=bool(p.split_hello), sni=p.sni or "", family=p.family or "",
                  direction=p.direction or "down")
+
+
+def _within_run(p: ProbeIn, at: tuple, duration: float, r: Reporter) -> None:
+    """Rounds start at `start`, then come every `every` until the end: a probe that starts at
+    the end never measures, and one whose rounds are further apart than the run is long measures
+    once, whatever `every` says."""
+    if duration <= 0:
+        return  # reported with the duration
+    end = format_duration(duration)
+    if p.start >= duration:
+        r.value(at + ("start",), f"{format_duration(p.start)} is not before the end of the "
+                                 f"scenario ({end}) (expected a start before {end}, so "
+                                 "that the probe measures)")
+    elif p.every > duration:
+        r.value(at + ("every",), f"{format_duration(p.every)} between rounds is longer than "
+                                 f"the scenario ({end}) (expected at most {end})")
+
+
+def _echo_count(count: int, real: float, at: tuple, r: Reporter) -> None:
+    """A latency measurement's echo requests go out in real time, and must be done before the
+    next round's; judged by arithmetic alone, so that any count is answered at once."""
+    from sovnet.probes.agent import PING_INTERVAL  # only here: the agent's imports are many
+
+    most = math.floor(real / PING_INTERVAL + 1e-9)  # 0.6 / 0.2 is 2.9999999999999996
+    if count > most:
+        r.value(at, f"{count} echo requests take {count * PING_INTERVAL:.3g} s of real time (one "
+                    f"every {PING_INTERVAL:g} s), longer than the {real:.3g} s between rounds "
+                    f"at this time scale (expected at most {most})")
 
 
 def _serve_http3(to: ServiceFilter, at: tuple, topology: Topology, r: Reporter) -> None:
@@ -266,113 +308,6 @@ def _stream_budget(probes: list[Probe], topology: Topology, seed: int, r: Report
                                f"(rate x vantage points x targets; expected at most "
                                f"{MAX_STREAM_PPS}, what the userspace datapath keeps up with "
                                "beside the rest of the run)")
-
-
-def _timeline(items: list[StepIn], duration: float, base: Path, topology: Topology,
-              r: Reporter, inputs: list) -> list[Step]:
-    steps: list[Step] = []
-    names: set[str] = set()  # names of adds and loads in force
-    last = 0.0
-    raw = r.doc.data.get("timeline") if isinstance(r.doc.data, dict) else None
-    for i, item in enumerate(items):
-        at = ("timeline", i)
-        if item.at < last:
-            r.value(at + ("at",), f"{format_duration(item.at)} is before the previous step's "
-                                  f"{format_duration(last)} (expected steps in time order)")
-        if item.at > duration:
-            r.value(at + ("at",), f"{format_duration(item.at)} is after the end of the scenario "
-                                  f"({format_duration(duration)})")
-        last = max(last, item.at)
-        written = raw[i] if isinstance(raw, list) and isinstance(raw[i], dict) else {}
-        steps.append(_step(item, at, written, base, topology, r, names, inputs))
-    return steps
-
-
-def _step(item: StepIn, at: tuple, written: dict, base: Path, topology: Topology, r: Reporter,
-          names: set[str], inputs: list) -> Step:
-    if item.restore:
-        names.clear()
-    revoke = []
-    for j, name in enumerate(item.revoke):
-        if name not in names:
-            r.value(at + ("revoke", j), f"nothing named {name!r} is in force at this step "
-                                        f"({one_of(sorted(names), 'named policies')})")
-        names.discard(name)
-        revoke.append(name)
-    adds: list[PolicyChange] = []
-    loaded = []
-    named_here: set[str] = set()  # a step may give several policies one name: a group
-    for j, pol in enumerate(item.add):
-        # The file passed shape validation, so each entry is the mapping `pol` came from.
-        spec = policy_spec(pol, at + ("add", j), written["add"][j], r, topology)
-        if spec is not None:
-            adds.append(PolicyChange(pol.name, spec))
-        if pol.name and pol.name not in named_here:
-            _new_name(pol.name, at + ("add", j, "name"), names, r)
-            named_here.add(pol.name)
-    for j, entry in enumerate(item.load):
-        file, name = (entry, None) if isinstance(entry, str) else (entry.file, entry.name)
-        where = at + ("load", j) if isinstance(entry, str) else at + ("load", j, "file")
-        path = Path(os.path.normpath(base / file))
-        if not path.is_file():
-            r.value(where, f"no policy-set file {file!r} (expected a path relative to "
-                           "the scenario file)")
-            continue
-        try:
-            specs = load_policy_set(path, topology)
-        except ConfigError as exc:
-            r.issues.extend(exc.issues)
-            r.value(where, f"the policy set {str(path)!r} has errors (reported at its own lines)")
-            continue
-        name = name or path.stem
-        _new_name(name, where, names, r)
-        inputs.append(("policy-set", path))
-        loaded.append(str(file))
-        adds += [PolicyChange(name, s) for s in specs]
-    subs = {s.name for s in topology.subscribers}
-    for sub, status in item.subscribers.items():
-        if sub not in subs:
-            r.key(at + ("subscribers", sub), _unknown_subscriber(sub, topology))
-        if status not in SUBSCRIBER_STATUSES:
-            r.value(at + ("subscribers", sub), f"unknown status {status!r} (expected one of: "
-                                               f"{', '.join(SUBSCRIBER_STATUSES)})")
-    for sub in item.standing:
-        if sub not in subs:
-            r.key(at + ("standing", sub), _unknown_subscriber(sub, topology))
-    register = []
-    for j, dev in enumerate(item.register_):
-        sub, mac = (dev, None) if isinstance(dev, str) else (dev.subscriber, dev.mac)
-        if sub not in subs:
-            r.value(at + ("register", j), _unknown_subscriber(sub, topology))
-            continue
-        register.append((sub, mac or topology.host(sub).mac))
-    unregister = []
-    for j, who in enumerate(item.unregister):
-        if who in subs:
-            unregister.append(topology.host(who).mac)
-        elif ":" in who:
-            unregister.append(who.lower())
-        else:
-            r.value(at + ("unregister", j), f"unknown subscriber {who!r} (expected a subscriber "
-                                            "name or a device MAC)")
-    return Step(at=item.at, phase=item.phase, label=item.label or item.phase,
-                add=tuple(adds), revoke=tuple(revoke), status=tuple(item.subscribers.items()),
-                standing=tuple(item.standing.items()),
-                register=tuple(register), unregister=tuple(unregister), restore=item.restore,
-                loaded=tuple(loaded))
-
-
-def _unknown_subscriber(name: str, topology: Topology) -> str:
-    names = sorted(s.name for s in topology.subscribers)
-    return (f"unknown subscriber {name!r} in topology {topology.name!r} "
-            f"({one_of(names, 'subscribers')})")
-
-
-def _new_name(name: str, at: tuple, names: set[str], r: Reporter) -> None:
-    if name in names:
-        r.value(at, f"{name!r} is already in force (expected a name not used by a policy in "
-                    "force; revoke it first)")
-    names.add(name)
 
 
 def _expectations(e: ExpectIn, at: tuple, duration: float, topology: Topology,

@@ -25,6 +25,7 @@ from sovnet.model.scenario import (
 from sovnet.model.schedule import ScheduleError, time_of_day
 
 _THRESHOLD_RE = re.compile(r"^\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
+_PERCENT_RE = re.compile(r"^\s*(>=|<=|==|>|<)?\s*(-?\d+(?:\.\d+)?)\s*(%)?\s*$")
 _SCENARIO_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -55,6 +56,22 @@ def _threshold(text: str) -> tuple[str, float]:
         raise ValueError(f"bad threshold {text!r} (expected a comparison such as '>= 0.95'; "
                          f"operators: {', '.join(OPS)})")
     return m.group(1), float(m.group(2))
+
+
+def _share(text: str) -> tuple[str, float]:
+    """A threshold on a share of measurements, which runs from 0 to 1: '>= 90' or '90%' is a
+    percentage, refused with the share it means."""
+    m = _PERCENT_RE.match(text)
+    if m:
+        op, number, percent = m.group(1), float(m.group(2)), m.group(3)
+        if percent or not 0 <= number <= 1:
+            such = f"{number / 100:g}" if 0 < number <= 100 else "0.9"
+            such = such if op else f"'>= {such}'"
+            what = ("a percentage" if percent else
+                    f"{number:g} is {'more than 1' if number > 1 else 'less than 0'}")
+            raise ValueError(f"bad threshold {text!r}: {what} (expected a share from 0 to 1, "
+                             f"such as {such})")
+    return _threshold(text)
 
 
 def _time_of_day(text: str) -> str:
@@ -103,6 +120,7 @@ TimeScale = Annotated[str | int | float, AfterValidator(parse_time_scale),
 Scopes = Annotated[str | list[str], AfterValidator(_scopes)]
 Names = Annotated[str | list[str], AfterValidator(_names)]
 Threshold = Annotated[str, AfterValidator(_threshold)]
+Share = Annotated[str, AfterValidator(_share)]
 Mac = Annotated[str, AfterValidator(_mac)]
 
 
@@ -181,39 +199,39 @@ class ExpectIn(In):
     during: list[Duration] = Field(min_length=2, max_length=2,
                                    description="[start, end] in emulated time")
     to: ServicesIn = Field(default_factory=ServicesIn)
-    accessible: Threshold | None = None
-    usable: Threshold | None = None
-    blocking: dict[str, Threshold] | None = Field(
+    accessible: Share | None = None
+    usable: Share | None = None
+    blocking: dict[str, Share] | None = Field(
         None, description=f"blocking value ({', '.join(BLOCKING_VALUES)}) -> threshold")
-    failure: dict[str, Threshold] | None = Field(
+    failure: dict[str, Share] | None = Field(
         None, description="OONI failure string (connection_reset, generic_timeout_error, "
                           "ssl_invalid_hostname, ...; null: none) -> threshold on its share")
-    h3_accessible: Threshold | None = Field(
+    h3_accessible: Share | None = Field(
         None, description="http3: share of HTTP/3 fetches that got a response")
-    h3_failure: dict[str, Threshold] | None = Field(
+    h3_failure: dict[str, Share] | None = Field(
         None, description="http3: OONI failure string (generic_timeout_error, ...; null: none) "
                           "-> threshold on its share of HTTP/3 fetches")
     throughput_kbps: Threshold | None = None
     throughput_up_kbps: Threshold | None = Field(
         None, description="throughput probes with direction up or both: the upload's median")
     rtt_ms: Threshold | None = None
-    delivered: Threshold | None = Field(None, description="stream: share of packets answered")
+    delivered: Share | None = Field(None, description="stream: share of packets answered")
     last_packet_ms: Threshold | None = Field(
         None, description="stream: store commit -> last reply of a subscriber a step cut, worst")
     first_packet_ms: Threshold | None = Field(
         None, description="stream: store commit -> first reply of one a step let in, worst")
-    traffic: Threshold | None = Field(
+    traffic: Share | None = Field(
         None, description="the bytes crossing the border per step, as a share of the run's "
                           "busiest step (Radar normalises so), median over the window (from: "
                           "all, or isp:NAME)")
-    bgp_visibility: Threshold | None = Field(
+    bgp_visibility: Share | None = Field(
         None, description="the route collectors: /24s visible abroad by IODA's rule, as a "
                           "share of those visible at t=0, median over the window (from: all, "
                           "or isp:NAME)")
     dns_abroad_per_h: Threshold | None = Field(
         None, description="the public resolvers abroad: DNS queries they received from the "
                           "country per emulated hour in the window (a retry flood shows here)")
-    slash24_up: Threshold | None = Field(
+    slash24_up: Share | None = Field(
         None, description="the outside prober: domestic /24 blocks up to active probing from "
                           "abroad, as a share of those up at t=0, median over the window (from: "
                           "all, or isp:NAME)")

@@ -48,16 +48,43 @@ def _prefix(text: str) -> str:
         raise ValueError(f"bad prefix {text!r}: host bits are set (expected {fixed})") from None
     if "/" not in text:
         raise ValueError(_BAD_PREFIX.format(text))
+    block = next((b for b in _NO_HOST if net.overlaps(b)), None)
+    if block is not None:
+        raise ValueError(f"bad prefix {text!r}: it overlaps the {_NO_HOST[block]} block {block}, "
+                         "whose addresses no interface can have (expected unicast space such as "
+                         "10.0.0.0/8)")
     return str(net)
+
+
+# IPv4 blocks whose addresses no host interface can have (RFC 6890): a prefix overlapping one
+# would hand them out, and a host given one could not be reached.
+_NO_HOST = {ipaddress.IPv4Network("0.0.0.0/8"): "'this network'",
+            ipaddress.IPv4Network("127.0.0.0/8"): "loopback",
+            ipaddress.IPv4Network("224.0.0.0/4"): "multicast",
+            ipaddress.IPv4Network("240.0.0.0/4"): "reserved"}
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 
 
 def _ip(text: str) -> str:
     try:
-        return str(ipaddress.IPv4Address(text))
+        addr = ipaddress.IPv4Address(text)
     except ValueError:
         raise ValueError(
             f"bad IPv4 address {text!r} (expected four numbers such as 10.1.0.7)"
         ) from None
+    kind = _no_host(addr)
+    if kind is not None:
+        raise ValueError(f"bad IPv4 address {text!r}: {kind}, which no interface can have "
+                         "(expected a unicast address such as 10.1.0.7)")
+    return str(addr)
+
+
+def _no_host(addr: ipaddress.IPv4Address) -> str | None:
+    if addr.is_unspecified:
+        return "the unspecified address"
+    if addr == _BROADCAST:
+        return "the broadcast address"
+    return next((f"a {kind} address" for block, kind in _NO_HOST.items() if addr in block), None)
 
 
 def _mac(text: str) -> str:
@@ -66,8 +93,14 @@ def _mac(text: str) -> str:
         raise ValueError(
             f"bad MAC address {text!r} (expected six hex bytes such as 02:00:0a:01:00:07)"
         )
+    if mac == "ff:ff:ff:ff:ff:ff":
+        raise ValueError(f"bad MAC address {text!r}: broadcast (expected a unicast MAC such as "
+                         "02:00:0a:01:00:07)")
     if int(mac[:2], 16) & 1:
         raise ValueError(f"bad MAC address {text!r}: multicast (expected an even first byte)")
+    if mac == "00:00:00:00:00:00":
+        raise ValueError(f"bad MAC address {text!r}: all zeros, which no interface can have "
+                         "(expected a MAC such as 02:00:0a:01:00:07)")
     return mac
 
 
@@ -135,7 +168,19 @@ def _prefix96(value: Any) -> str:
     if net is None or net.prefixlen != 96:
         raise ValueError(f"bad IPv6 prefix {got(value)} (expected a /96 such as fd00:5e::/96, "
                          "into which every IPv4 address is embedded)")
+    block = next((b for b in _NO_HOST6 if net.subnet_of(b)), None)
+    if block is not None:
+        raise ValueError(f"bad IPv6 prefix {got(value)}: it is in the {_NO_HOST6[block]} block "
+                         f"{block}, whose addresses no interface can have (expected a unicast "
+                         "/96 such as fd00:5e::/96)")
     return str(net)
+
+
+# IPv6 blocks that cannot hold hosts. With an IPv4 address in its low 32 bits, a host in ::/96
+# would have an IPv4-compatible address (deprecated by RFC 4291, and :: and ::1 are in it).
+_NO_HOST6 = {ipaddress.IPv6Network("::/96"): "IPv4-compatible",
+             ipaddress.IPv6Network("::ffff:0:0/96"): "IPv4-mapped",
+             ipaddress.IPv6Network("ff00::/8"): "multicast"}
 
 
 _REGION_RE = re.compile(r"^[a-z][a-z0-9_-]*$")

@@ -248,7 +248,7 @@ class Scenario:
     @property
     def calendar_t0(self) -> float:
         """The Unix time of t=0 in the scenario's calendar (UTC): starts_on at starts_at."""
-        day = dt.datetime.fromisoformat(self.starts_on).replace(tzinfo=dt.timezone.utc)
+        day = dt.datetime.fromisoformat(self.starts_on).replace(tzinfo=dt.UTC)
         return day.timestamp() + self.origin
     source: Path | None = None  # the scenario file, when it came from one
     inputs: tuple[tuple[str, Path], ...] = field(default=())  # (role, path) of every file read

@@ -138,7 +138,7 @@ async def _fetch(url: H3Url, ip: str, timeouts: H3Timeouts, cafile: str | None,
         client.connect((ip, url.port))
         try:
             await asyncio.wait_for(client.wait_connected(), timeouts.handshake)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             hs["failure"] = "generic_timeout_error"
         except ConnectionError:
             hs["failure"] = quic_failure(client.reason)
@@ -170,7 +170,7 @@ async def _get(client: _Client, url: H3Url, timeouts: H3Timeouts, clock: Clock) 
     client.transmit()
     try:
         await asyncio.wait_for(asyncio.shield(client.done), timeouts.http)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         req["failure"] = "generic_timeout_error"
     except ConnectionError:
         req["failure"] = "connection_reset" if not client.reason else \

@@ -252,4 +252,4 @@ def _calendar_t0(m: Measurement) -> float | None:
         return None
     # The record is dated to the second: t=0 is taken to the nearest minute, as scenarios
     # set it (starts_at HH:MM).
-    return round((when.replace(tzinfo=dt.timezone.utc).timestamp() - m.t_scenario) / 60) * 60
+    return round((when.replace(tzinfo=dt.UTC).timestamp() - m.t_scenario) / 60) * 60

@@ -116,7 +116,7 @@ def date_seconds(stamp: Any) -> int | None:
         when = dt.datetime.strptime(str(stamp), "%Y-%m-%d %H:%M:%S")
     except ValueError:
         return None
-    return int(when.replace(tzinfo=dt.timezone.utc).timestamp())
+    return int(when.replace(tzinfo=dt.UTC).timestamp())
 
 
 class _Column:

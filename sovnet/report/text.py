@@ -155,5 +155,5 @@ def calendar(run: Run, t_scenario: float | None) -> str:
     """Scenario time as a date in the scenario's calendar: 'Sat 16 Nov 2019 14:00 UTC'."""
     if run.calendar_t0 is None or t_scenario is None:
         return ""
-    when = dt.datetime.fromtimestamp(run.calendar_t0 + t_scenario, dt.timezone.utc)
+    when = dt.datetime.fromtimestamp(run.calendar_t0 + t_scenario, dt.UTC)
     return when.strftime("%a %d %b %Y %H:%M UTC")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +16,8 @@ from sovnet.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "tests" / "unit" / "config" / "cases"
 MINIMAL = ROOT / "topologies" / "minimal.yaml"
+NO_TOPOLOGY = ("a policy set names what a topology has, and no topology was given (expected "
+               "--topology FILE)")
 
 
 def test_validate_reports_every_files_problems_and_checks_the_rest(tmp_path, capsys):
@@ -26,7 +30,7 @@ def test_validate_reports_every_files_problems_and_checks_the_rest(tmp_path, cap
     out, err = capsys.readouterr()
     assert out == f"{MINIMAL}: ok\n"
     lines = err.splitlines()
-    assert lines[0] == f"{policies}: a policy set; give --topology to check it against one"
+    assert f"{policies}:1:1: {NO_TOPOLOGY}" in lines
     assert f"{tmp_path}:1:1: cannot read the file: Is a directory" in lines
     assert (f"{latin}:4:6: cannot read the file: byte 0xe9 is not UTF-8 "
             "(expected UTF-8 text)") in lines
@@ -40,7 +44,7 @@ def test_validate_without_errors_but_a_policy_set_alone_exits_2(tmp_path, capsys
     assert main(["validate", str(policies), str(MINIMAL)]) == 2
     out, err = capsys.readouterr()
     assert out == f"{MINIMAL}: ok\n"
-    assert err == f"{policies}: a policy set; give --topology to check it against one\n"
+    assert err == f"{policies}:1:1: {NO_TOPOLOGY}\n"
 
 
 def test_validate_knows_a_policy_set_or_scenario_behind_a_byte_order_mark(tmp_path, capsys):
@@ -57,8 +61,11 @@ def test_a_broken_topology_option_is_reported_with_the_other_files(tmp_path, cap
     assert main(["validate", "--topology", str(broken), str(policies), str(MINIMAL)]) == 2
     out, err = capsys.readouterr()
     assert out == f"{MINIMAL}: ok\n"
-    assert err == (f"{broken}:4:77: invalid YAML: lists and mappings nested more than 64 deep "
-                   "(expected at most 64 levels)\n")
+    assert sorted(err.splitlines()) == [
+        f"{policies}:1:1: not checked against {broken}, which has errors (expected a topology "
+        "without errors)",
+        f"{broken}:4:77: invalid YAML: lists and mappings nested more than 64 deep (expected at "
+        "most 64 levels)"]
 
 
 @pytest.mark.timeout(120)
@@ -108,3 +115,107 @@ def test_version_names_the_installed_release(capsys):
         main(["--version"])
     assert e.value.code == 0
     assert capsys.readouterr().out == f"sovnet {version('sovnet')}\n"
+
+
+def _stdin(monkeypatch, path: Path) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(path.read_bytes())))
+
+
+@pytest.mark.parametrize("given, args, cwd", [
+    (MINIMAL, [], ROOT),
+    (ROOT / "experiments" / "national-cutoff.yaml", [], ROOT / "experiments"),
+    (ROOT / "controller" / "policies" / "essential-services.yaml",
+     ["--topology", "topologies/national.yaml"], ROOT),
+], ids=["topology", "scenario", "policy-set"])
+def test_validate_reads_every_kind_from_standard_input_once(monkeypatch, capsys, given, args,
+                                                             cwd):
+    monkeypatch.chdir(cwd)
+    _stdin(monkeypatch, given)
+    assert main(["validate", *args, "-", "-"]) == 0
+    assert capsys.readouterr() == ("<stdin>: ok\n<stdin>: ok\n", "")
+
+
+def test_a_scenario_from_standard_input_names_its_topology_from_the_current_directory(
+        monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    _stdin(monkeypatch, ROOT / "experiments" / "national-cutoff.yaml")
+    assert main(["validate", "-"]) == 2
+    assert capsys.readouterr() == ("", (
+        "<stdin>:18:11: topology: no topology file '../topologies/national.yaml' (expected a "
+        "path relative to the current directory, as a scenario read from standard input has no "
+        "folder of its own)\n"))
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("given, args, cwd", [
+    (MINIMAL, [], ROOT),
+    (ROOT / "experiments" / "national-cutoff.yaml", [], ROOT / "experiments"),
+    (ROOT / "controller" / "policies" / "essential-services.yaml",
+     ["--topology", "topologies/national.yaml"], ROOT),
+], ids=["topology", "scenario", "policy-set"])
+def test_validate_reads_every_kind_from_a_pipe_named_dev_stdin(given, args, cwd):
+    proc = subprocess.run([sys.executable, "-m", "sovnet", "validate", *args, "/dev/stdin"],
+                          input=given.read_bytes(), capture_output=True, cwd=cwd, check=False)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"/dev/stdin: ok\n", b"")
+
+
+def _issue(file, line: int, col: int, where: str, message: str) -> dict:
+    return {"file": str(file), "line": line, "col": col, "where": where, "message": message}
+
+
+def test_validate_json_is_one_object_per_file_with_every_issue(tmp_path, capsys):
+    policies = tmp_path / "p.yaml"
+    policies.write_text("{name: p, policies: []}\n")
+    wrong = CASES / "topo_unknown_isp.yaml"
+    flow = CASES / "any_flow_scenario.yaml"
+    nothing = CASES / "any_no_kind.yaml"
+    assert main(["validate", "--json", str(MINIMAL), str(wrong), str(tmp_path), str(policies),
+                 str(flow), str(nothing)]) == 2
+    out, err = capsys.readouterr()
+    assert err == ""
+    unknown = "(expected one of: fixnet, mobinet)"
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {"file": str(MINIMAL), "kind": "topology", "ok": True, "issues": []},
+        {"file": str(wrong), "kind": "topology", "ok": False, "issues": [
+            _issue(wrong, 4, 3, "isps.mobinet",
+                   "no resolver for ISP 'mobinet' (expected a resolver with isp: mobinet)"),
+            _issue(wrong, 7, 25, "switches.s2.isp", f"unknown ISP 'fixnett' {unknown}"),
+            _issue(wrong, 11, 28, "subscribers.alice.isp", f"unknown ISP 'mobinett' {unknown}"),
+            _issue(wrong, 14, 15, "resolvers.dns2.isp", f"unknown ISP 'mobnet' {unknown}")]},
+        {"file": str(tmp_path), "kind": None, "ok": False, "issues": [
+            _issue(tmp_path, 1, 1, "", "cannot read the file: Is a directory")]},
+        {"file": str(policies), "kind": "policy-set", "ok": False, "issues": [
+            _issue(policies, 1, 1, "", NO_TOPOLOGY)]},
+        {"file": str(flow), "kind": "scenario", "ok": False, "issues": [
+            _issue(flow, 4, 67, "timeline[0].register[0]",
+                   "device 02:00:0a:01:00:02 is already registered to subscriber 'alice' at "
+                   "this step (expected a device not registered yet)")]},
+        {"file": str(nothing), "kind": None, "ok": False, "issues": [
+            _issue(nothing, 1, 1, "", "cannot tell what kind of file this is from its keys: "
+                   "name, colour (expected a topology, with isps and switches; a scenario, "
+                   "with topology, time_scale, duration and probes; or a policy set, with name "
+                   "and policies)")]},
+    ]
+
+
+def test_validate_json_gives_the_topology_option_its_own_object(tmp_path, capsys):
+    policies = tmp_path / "p.yaml"
+    policies.write_text("name: p\npolicies: []\n")
+    assert main(["validate", "--json", "--topology", str(MINIMAL), str(policies)]) == 0
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [
+        {"file": str(MINIMAL), "kind": "topology", "ok": True, "issues": []},
+        {"file": str(policies), "kind": "policy-set", "ok": True, "issues": []},
+    ]
+
+
+def test_validate_json_names_the_file_of_an_issue_in_a_file_a_scenario_names(tmp_path, capsys):
+    wrong = CASES / "topo_unknown_isp.yaml"
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(f"name: s\ntopology: {wrong}\ntime_scale: 1h per 2s\nduration: 4h\n"
+                        "probes: [{kind: web, every: 1h}]\n")
+    assert main(["validate", "--json", str(scenario)]) == 2
+    (line,) = capsys.readouterr().out.splitlines()
+    issues = json.loads(line)["issues"]
+    assert [i["file"] for i in issues] == [str(scenario)] + [str(wrong)] * 4
+    assert issues[0] == _issue(scenario, 2, 11, "topology", f"the topology '{wrong}' has errors "
+                                                            "(reported at its own lines)")

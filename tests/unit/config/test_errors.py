@@ -1,7 +1,9 @@
 """Every problem of a bad file, at once, with exact positions and wording.
 
 Each file in cases/ ends with `# expect: LINE:COL: WHERE: MESSAGE` lines: the exact
-issues the loader must report for it, in order, without the leading `FILE:`.
+issues the loader must report for it, in order, without the leading `FILE:`. The prefix says
+which loader: topo_, policy_ (against topologies/minimal.yaml), scenario_, or any_ for
+`sovnet validate --topology topologies/minimal.yaml FILE`, which tells the kind by the content.
 """
 
 from __future__ import annotations
@@ -95,3 +97,14 @@ def test_old_line_endings_give_the_positions_an_editor_shows(tmp_path, ending):
     assert issues_of(lambda: load_topology(path)) == [
         f"{path}:3:23: switches.s1.role: unknown role 'cor' "
         "(expected one of: access, aggregation, core, border, ixp, internet)"]
+
+
+@pytest.mark.parametrize("case", sorted(CASES.glob("any_*.yaml")), ids=lambda p: p.stem)
+def test_validate_case(case, capsys):
+    # Through `sovnet validate`, which tells a file's kind by its top-level keys.
+    from sovnet.cli import main
+
+    minimal = ROOT / "topologies" / "minimal.yaml"
+    assert main(["validate", "--topology", str(minimal), str(case)]) == 2
+    out, err = capsys.readouterr()
+    assert (out, err.splitlines()) == ("", expected(case))

@@ -70,7 +70,7 @@ def test_the_index_says_what_each_record_says(every_kind: Path) -> None:
             "failure": failure, "phase": m["phase"],
             "tenths": round(m["t_scenario"] * 10),
             "line": lines.index(text) + 1,
-            "date": int(when.replace(tzinfo=dt.timezone.utc).timestamp()),
+            "date": int(when.replace(tzinfo=dt.UTC).timestamp()),
         }, text
     blocking = {r["blocking"] for r in rows}
     assert blocking == {"", "false", "null", "dns", "tcp_ip", "http-failure", "http-diff"}
