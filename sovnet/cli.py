@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import select
 import signal
@@ -74,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--workdir", help="where the store and logs go (default: a new temp dir)")
     c.add_argument("--policies", action="append", default=[],
                    help="a policy set to load before the CLI opens (repeatable)")
+    c.add_argument("--api", metavar="PORT", type=int,
+                   help="also serve the policy API on 127.0.0.1:PORT (tokens: --api-tokens)")
+    c.add_argument("--api-tokens", metavar="FILE",
+                   help="the API's tokens file (default: api-tokens.json in the workdir; "
+                        "make tokens with `sovnet api token add`)")
 
     ctl = sub.add_parser("controller", help="run the controller (os-ken) in this process",
                          description=launcher.DESCRIPTION)
@@ -161,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         try:
             code = _main(argv)
+        except KeyboardInterrupt:  # Ctrl-C anywhere, even while parsing or importing
+            print("interrupted; everything this command started has been torn down",
+                  file=sys.stderr)
+            code = 130
         finally:
             # A reader that went away shows here, not in the exit's last flush (exit 120), also
             # when argparse exits from inside parse_args (--help, a usage error).
@@ -202,9 +212,6 @@ def _main(argv: list[str] | None) -> int:
     except SovnetError as e:
         print(str(e), file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
-        print("interrupted; everything this run started has been torn down", file=sys.stderr)
-        return 130
     except SystemExit as e:
         if e.code == 143:
             print("terminated; everything this run started has been torn down", file=sys.stderr)
@@ -267,11 +274,18 @@ def _cli(args) -> int:
         print(f"*** ready in {time.monotonic() - t0:.1f} s; every switch enforces revision "
               f"{lab.store.revision()}")
         print(f"*** store {lab.store_path}; controller log {lab.workdir / 'controller.log'}")
-        print("*** type 'sovnet' for policy commands, 'help' for Mininet's, 'exit' to stop")
-        from sovnet.interactive import SovnetCLI
+        with contextlib.ExitStack() as api:
+            if args.api is not None:
+                from sovnet.api.serve import start_in_thread
 
-        SovnetCLI(lab)
-        print("*** stopping")
+                server = api.enter_context(start_in_thread(
+                    lab.store_path, port=args.api, tokens_path=args.api_tokens))
+                print(f"*** policy API on {server.url} (OpenAPI at {server.url}/openapi.json)")
+            print("*** type 'sovnet' for policy commands, 'help' for Mininet's, 'exit' to stop")
+            from sovnet.interactive import SovnetCLI
+
+            SovnetCLI(lab)
+            print("*** stopping")
     print(f"*** stopped; the store and logs are kept in {lab.workdir}")
     return 0
 

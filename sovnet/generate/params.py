@@ -24,6 +24,15 @@ class GenerateError(SovnetError):
     exit_code = 2
 
 
+# The most of each that a generated network may have: past these it would not fit in memory or
+# in the address plan long before it ran, and a typo (an extra 0) is answered at once.
+MAXIMA = {"regions": 64, "aggregation": 64, "access": 256, "subscribers": 4000,
+          "domestic": 2000, "foreign": 2000, "ixps": 16, "datacentres": 16, "borders": 16,
+          "internet": 16}
+MAX_SWITCHES = 4096
+MAX_SUBSCRIBERS = 100_000
+
+
 @dataclass(frozen=True)
 class Params:
     name: str = "generated"
@@ -65,9 +74,19 @@ class Params:
         if self.fixed + self.mobile > 20:
             raise GenerateError(f"--fixed and --mobile: {self.fixed + self.mobile} ISPs "
                                 "(expected at most 20)")
-        if self.subscribers > 4000:
-            raise GenerateError(f"--subscribers: {self.subscribers} on one access switch "
-                                "(expected at most 4000)")
+        for name, most in MAXIMA.items():
+            if getattr(self, name) > most:
+                raise GenerateError(f"--{name}: {getattr(self, name)} (expected at most {most})")
+        access = (self.fixed + self.mobile) * self.regions * self.aggregation * self.access
+        switches = (access + (self.fixed + self.mobile) * (1 + self.regions * self.aggregation)
+                    + self.ixps + self.datacentres + self.borders + self.internet)
+        if switches > MAX_SWITCHES:
+            raise GenerateError(f"--regions, --aggregation and --access: {switches:,} switches "
+                                f"(expected at most {MAX_SWITCHES:,})")
+        if access * self.subscribers > MAX_SUBSCRIBERS:
+            raise GenerateError(f"--subscribers: {access * self.subscribers:,} subscribers on "
+                                f"{access:,} access switches (expected at most "
+                                f"{MAX_SUBSCRIBERS:,})")
 
 
 PRESETS = {

@@ -219,3 +219,44 @@ def test_validate_json_names_the_file_of_an_issue_in_a_file_a_scenario_names(tmp
     assert [i["file"] for i in issues] == [str(scenario)] + [str(wrong)] * 4
     assert issues[0] == _issue(scenario, 2, 11, "topology", f"the topology '{wrong}' has errors "
                                                             "(reported at its own lines)")
+
+
+@pytest.mark.parametrize("argv", [["validate", "-"], ["store", "{db}", "history"]])
+def test_ctrl_c_is_exit_130_without_a_traceback(argv, tmp_path):
+    """SIGINT while a command waits (reading a pipe; or before the store answers) ends it
+    with 130 and one line, whichever command it is."""
+    import signal
+    import subprocess
+    import sys
+
+    from sovnet.poll import wait_for
+
+    db = tmp_path / "s.db"
+    argv = [a.replace("{db}", str(db)) for a in argv]
+    if argv[0] == "store":  # a store whose writer holds the lock: history waits on it
+        import sqlite3
+
+        from sovnet.store import open_store
+
+        open_store(str(db)).close()
+        holder = sqlite3.connect(db)
+        holder.execute("BEGIN EXCLUSIVE")
+    proc = subprocess.Popen([sys.executable, "-m", "sovnet", *argv], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # Waiting, with Python's SIGINT handler in place: blocked in a read or a sleep.
+        wait_for(lambda: _blocked(proc.pid), 20, "the command to wait")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert err == "interrupted; everything this command started has been torn down\n"
+
+
+def _blocked(pid: int) -> bool:
+    from pathlib import Path
+
+    wchan = Path(f"/proc/{pid}/wchan").read_text()
+    return "pipe_read" in wchan or "pipe_wait" in wchan or "nanosleep" in wchan

@@ -47,8 +47,8 @@ def test_the_shipped_sizes():
     ({"subscribers": -1}, "--subscribers: -1 (expected an integer >= 0)"),
     ({"depend": 1.5}, "--depend: 1.5 (expected a share from 0 to 1)"),
     ({"fixed": 0, "mobile": 0}, "--fixed and --mobile: no ISP (expected at least one)"),
-    ({"access": 200, "subscribers": 300},
-     "800 access switches per ISP, of 300 subscribers each, do not fit in an ISP's /16 "
+    ({"fixed": 1, "mobile": 0, "access": 80, "subscribers": 250},
+     "320 access switches per ISP, of 250 subscribers each, do not fit in an ISP's /16 "
      "(expected fewer access switches or subscribers)"),
 ])
 def test_parameters_that_cannot_work_are_refused(overrides, message):
