@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import select
 import signal
@@ -103,6 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     f = sub.add_parser("flows", help="compiled flows per switch for a topology")
     f.add_argument("topology")
     f.add_argument("--show", metavar="SWITCH", help="print that switch's flows")
+    f.add_argument("--json", action="store_true",
+                   help="one JSON object a switch (with its flows under --show)")
 
     g = sub.add_parser("generate", help="write a generated national network (topology YAML)",
                        description="A national network from a few numbers, deterministic for a "
@@ -332,20 +335,25 @@ def _flows(args) -> int:
     topo = load_topology(args.topology)
     subs = initial_subscribers(topo)
     if args.show and not topo.has_switch(args.show):
-        raise SovnetError(f"unknown switch {args.show!r} (expected one of: "
-                          f"{', '.join(s.name for s in topo.switches)})")
+        raise UsageError(f"flows --show: unknown switch {args.show!r} (expected one of: "
+                         f"{', '.join(s.name for s in topo.switches)})")
     tables = compile_flows(topo, (), subs)
     by_dpid = {s.dpid: s for s in topo.switches}
     for dpid, flows in tables.items():
         sw = by_dpid[dpid]
         if args.show and args.show != sw.name:
             continue
+        if args.json:
+            print(json.dumps({"switch": sw.name, "dpid": dpid, "role": sw.role,
+                              "flows": len(flows)}
+                             | ({"rules": [f.to_json() for f in flows]} if args.show else {})))
+            continue
         print(f"{sw.name:<10} dpid={dpid:<4} role={sw.role:<12} flows={len(flows)}")
         if args.show:
             for fl in flows:
                 print("   ", fl.describe())
     counts = [len(f) for f in tables.values()]
-    if not args.show:
+    if not args.show and not args.json:
         print(f"total {sum(counts)} flows on {len(counts)} switches "
               f"(min {min(counts)}, median {sorted(counts)[len(counts) // 2]}, max {max(counts)})")
     return 0

@@ -185,6 +185,16 @@ class FlowRule:
         )
 
 
+    def to_json(self) -> dict:
+        """The rule as `sovnet flows --json` prints it: the words of describe(), as fields."""
+        return {"table": TABLE_NAMES.get(self.key.table, self.key.table),
+                "priority": self.key.priority,
+                "match": {k: _fmt(v) for k, v in self.key.match},
+                "actions": [_fmt_ins(i) for i in self.instructions],
+                "cookie": f"{self.cookie:#x}", "kind": cookie_kind(self.cookie),
+                "policy": cookie_policy(self.cookie)}
+
+
 def _fmt_ins(ins: Instruction) -> str:
     if ins[0] == "meter":
         return f"meter:{ins[1]}"
