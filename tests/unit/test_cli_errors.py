@@ -117,16 +117,20 @@ def test_version_names_the_installed_release(capsys):
     assert capsys.readouterr().out == f"sovnet {version('sovnet')}\n"
 
 
-def _stdin(monkeypatch, path: Path) -> None:
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(path.read_bytes())))
-
-
-@pytest.mark.parametrize("given, args, cwd", [
+# One file of each kind, what validating it needs, and where from.
+KINDS = [
     (MINIMAL, [], ROOT),
     (ROOT / "experiments" / "national-cutoff.yaml", [], ROOT / "experiments"),
     (ROOT / "controller" / "policies" / "essential-services.yaml",
      ["--topology", "topologies/national.yaml"], ROOT),
-], ids=["topology", "scenario", "policy-set"])
+]
+
+
+def _stdin(monkeypatch, path: Path) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(path.read_bytes())))
+
+
+@pytest.mark.parametrize("given, args, cwd", KINDS, ids=["topology", "scenario", "policy-set"])
 def test_validate_reads_every_kind_from_standard_input_once(monkeypatch, capsys, given, args,
                                                              cwd):
     monkeypatch.chdir(cwd)
@@ -147,12 +151,7 @@ def test_a_scenario_from_standard_input_names_its_topology_from_the_current_dire
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("given, args, cwd", [
-    (MINIMAL, [], ROOT),
-    (ROOT / "experiments" / "national-cutoff.yaml", [], ROOT / "experiments"),
-    (ROOT / "controller" / "policies" / "essential-services.yaml",
-     ["--topology", "topologies/national.yaml"], ROOT),
-], ids=["topology", "scenario", "policy-set"])
+@pytest.mark.parametrize("given, args, cwd", KINDS, ids=["topology", "scenario", "policy-set"])
 def test_validate_reads_every_kind_from_a_pipe_named_dev_stdin(given, args, cwd):
     proc = subprocess.run([sys.executable, "-m", "sovnet", "validate", *args, "/dev/stdin"],
                           input=given.read_bytes(), capture_output=True, cwd=cwd, check=False)
