@@ -363,6 +363,9 @@ class Network:
         self.controller_ports[k] = int(port)
         if k == 0:
             self.controller_port = int(port)
+            if self.state is not None:  # what `sovnet inspect` shows
+                self.state.data["controller"] = f"{self.controller_ip}:{port}"
+                self.state.save()
         owner = shards.assign(self.topology, len(self.controller_ports))
         ovs.redial([s.name for s in self.topology.switches if owner[s.dpid] == k],
                    f"tcp:{self.controller_ip}:{port}")

@@ -90,6 +90,7 @@ def test_a_controller_killed_mid_cutoff_leaks_nothing_and_reconciles_without_cha
     assert open_["received"] == open_["sent"] == RATE * WINDOW  # and none lost
     assert [a.flows_changed for a in fresh.values()] == [0] * len(fresh)
     assert reconciled - restart < 1.0
+    assert lab.network.state.data["controller"] == f"127.0.0.1:{lab.port}"  # sovnet inspect
 
 
 VSWITCHD_PID = "/var/run/openvswitch/ovs-vswitchd.pid"
