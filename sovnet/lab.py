@@ -61,7 +61,6 @@ class Lab:
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="sovnet-lab-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.store_path = Path(store_path or self.workdir / "store.db")
-        self.port = port or free_port()
         self.servers = servers
         self.reconcile_interval = reconcile_interval
         self.source = source or topology.name
@@ -69,7 +68,7 @@ class Lab:
         n = default_controllers(topology) if controllers is None else controllers
         if n < 1:
             raise LabError(f"controllers: {n} (expected at least 1)")
-        self.ports = [self.port, *(free_port() for _ in range(n - 1))]
+        self.ports = [port or free_port(), *(free_port() for _ in range(n - 1))]
         self.processes: list[subprocess.Popen | None] = [None] * n
         self.spawned = [False] * n  # whether process k ran before: a start is then a restart
         self.network = None
@@ -109,6 +108,11 @@ class Lab:
         if self.topology.routers:
             self.wait_routes(timeout=60)
 
+    @property
+    def port(self) -> int:
+        """The first controller's port (a restart moves it)."""
+        return self.ports[0]
+
     # The first controller process, as a lab with one has it (tests stop and restart it).
     @property
     def controller(self) -> subprocess.Popen | None:
@@ -134,7 +138,6 @@ class Lab:
             self._wait_listening(k)
         for k in restarted:
             self.network.redial(k, self.ports[k])
-        self.port = self.ports[0]
 
     def _files(self, k: int) -> tuple[Path, Path]:
         stem = "controller" if k == 0 else f"controller-{k}"

@@ -21,6 +21,21 @@ def pings(host, ips, timeout_s: int = 1) -> dict[str, bool]:
     return got
 
 
+def reach(lab, src: str, want: dict[str, bool], timeout: float = 10) -> None:
+    """Wait until `src`'s pings to each host named in `want` get a reply exactly where it
+    says True; at the deadline, fail naming the hosts that differ."""
+    from sovnet.poll import eventually
+
+    ips = {lab.topology.host(name).ip: name for name in want}
+
+    def check():
+        got = pings(lab.host(src), list(ips))
+        wrong = {ips[ip]: ok for ip, ok in got.items() if want[ips[ip]] != ok}
+        assert not wrong, f"{src}: unexpected reachability {wrong}"
+
+    eventually(check, timeout=timeout)
+
+
 def http_status(host, ip: str, domain: str, timeout_s: float = 2) -> str:
     out = host.cmd(f"curl -s -m {timeout_s} -o /dev/null -w '%{{http_code}}' "
                    f"-H 'Host: {domain}' http://{ip}/")

@@ -10,8 +10,7 @@ import pytest
 from sovnet.api import tokens
 from sovnet.api.roles import Role
 from sovnet.api.serve import start_in_thread
-from sovnet.poll import eventually
-from tests.integration.probing import pings
+from tests.integration.probing import reach
 
 
 @pytest.fixture
@@ -26,16 +25,6 @@ def api(lab, clean, tmp_path):
         yield clients
         for c in clients.values():
             c.close()
-
-
-def reach(lab, src: str, want: dict[str, bool]) -> None:
-    ips = {lab.topology.host(name).ip: ok for name, ok in want.items()}
-
-    def check():
-        got = pings(lab.host(src), list(ips))
-        assert got == ips, f"{src}: got {got}, expected {ips}"
-
-    eventually(check, timeout=10)
 
 
 def test_an_order_over_http_is_enforced_and_one_outside_the_role_changes_nothing(lab, api):

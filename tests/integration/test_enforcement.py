@@ -21,7 +21,7 @@ from sovnet.model.policy import parse_scope, parse_target
 from sovnet.model.topology import resolver_ip
 from sovnet.poll import eventually
 from sovnet.reconcile.diff import diff
-from tests.integration.probing import dig, http_status, pings
+from tests.integration.probing import dig, http_status, pings, reach
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPOLOGY = ROOT / "topologies" / "minimal.yaml"
@@ -45,15 +45,7 @@ def services(lab, locus=None):
 
 
 def expect_reach(lab, src, reachable, unreachable=()):
-    want = {ip: True for ip in ips(lab, reachable)}
-    want.update({ip: False for ip in ips(lab, unreachable)})
-
-    def check():
-        got = pings(lab.host(src), list(want))
-        wrong = {lab.topology.host_for_ip(ip).name: v for ip, v in got.items() if want[ip] != v}
-        assert not wrong, f"{src}: unexpected reachability {wrong}"
-
-    eventually(check, timeout=10)
+    reach(lab, src, {n: True for n in reachable} | {n: False for n in unreachable})
 
 
 def add(lab, action, target, scope="all", priority=100):

@@ -14,6 +14,7 @@ import time
 from sovnet.model.command import PolicyRequest
 from sovnet.model.policy import parse_scope, parse_target
 from sovnet.poll import eventually
+from tests.integration.probing import reach
 
 RATE, WINDOW = 100, 8.0  # the stream probe: 100 echo requests a second for 8 s
 
@@ -98,7 +99,6 @@ VSWITCHD_PID = "/var/run/openvswitch/ovs-vswitchd.pid"
 
 def test_ovs_killed_and_restarted_gets_every_flow_back_and_leaks_nothing(lab, clean):
     from sovnet.emulation.ovs import ensure_ovs_running
-    from tests.integration.probing import pings
 
     add(lab, "deny", "international")
     rev = lab.store.revision()
@@ -116,7 +116,7 @@ def test_ovs_killed_and_restarted_gets_every_flow_back_and_leaks_nothing(lab, cl
     running = time.time()
     fresh = fresh_acks(lab, rev, killed)
     restored = max(a.acked_at for a in fresh.values())
-    eventually(lambda: _reaches(pings, host, domestic[1]), timeout=10)
+    reach(lab, subscriber(lab), {domestic[0]: True})
     reachable = time.time()
 
     cut = stream_result(blocked)
@@ -135,11 +135,6 @@ def _gone(pid: int) -> bool:
     except ProcessLookupError:
         return True
     raise AssertionError(f"ovs-vswitchd {pid} still runs")
-
-
-def _reaches(pings, host, ip) -> bool:
-    assert pings(host, [ip])[ip], f"{ip} not reachable yet"
-    return True
 
 
 WRITER = """
@@ -190,20 +185,9 @@ def test_a_writer_killed_mid_commits_loses_no_returned_commit(lab, clean):
     with sqlite3.connect(lab.store_path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     lab.wait_enforced(last, timeout=30)
-    n = last - before  # odd: the last commit added the block; even: revoked it
-    blocked = [victim] if n % 2 else []
-    expect = [s.name for s in lab.topology.services if s.name not in blocked]
-    from tests.integration.probing import pings
-
-    host = lab.host(subscriber(lab))
-    ips = {lab.topology.host(s).ip: s in expect for s in [victim, *expect[:1]]}
-    eventually(lambda: _pings_as(pings, host, ips), timeout=10)
-
-
-def _pings_as(pings, host, want: dict) -> bool:
-    got = pings(host, list(want))
-    assert got == want, f"got {got}, expected {want}"
-    return True
+    # An odd number of commits ends with the block added; an even number, revoked.
+    other = next(s.name for s in lab.topology.services if s.name != victim)
+    reach(lab, subscriber(lab), {victim: (last - before) % 2 == 0, other: True})
 
 
 def test_a_full_disk_is_a_clear_error_and_leaves_the_store_whole(tmp_path):
