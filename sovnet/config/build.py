@@ -22,7 +22,7 @@ from typing import Any
 from sovnet.config.checks import MAX_NAME
 from sovnet.config.report import Reporter
 from sovnet.config.resolve import HostSpec, Parsed
-from sovnet.config.topology_file import MAX_PORT, split_endpoint
+from sovnet.config.values import MAX_PORT, split_endpoint
 from sovnet.config.yamlsrc import Path, render_path
 from sovnet.model.topology import (
     COLLECTOR_ASN,
@@ -264,13 +264,11 @@ def _ips(p: Parsed, r: Reporter) -> dict[int, str]:
 
 
 def _edge_of_subnet(p: Parsed, ip: str) -> str | None:
-    """Why `ip` cannot be a host's address in the subnet it gets (the domestic or foreign
-    prefix it lies in: see _prefixlen), or None."""
+    """Why `ip` cannot be a host's address in the subnet it gets (_subnet), or None."""
     if p.addressing is None:
         return None
     addr = ipaddress.IPv4Address(ip)
-    nets = [_net(t) for t in list(p.addressing.domestic) + list(p.addressing.foreign)]
-    net = next((n for n in nets if addr in n), None)
+    net = _subnet(ip, list(p.addressing.domestic) + list(p.addressing.foreign))
     if net is None or net.prefixlen >= 31 or addr not in (net.network_address,
                                                           net.broadcast_address):
         return None
@@ -303,13 +301,16 @@ def _macs(p: Parsed, ips: dict[int, str], r: Reporter) -> dict[int, str]:
     return out
 
 
-def _prefixlen(ip: str, prefixes: list[str]) -> int:
+def _subnet(ip: str, prefixes: list[str]) -> ipaddress.IPv4Network | None:
+    """The subnet a host at `ip` is given: the first of `prefixes` (the domestic then the
+    foreign ones) it lies in."""
     addr = ipaddress.IPv4Address(ip)
-    for text in prefixes:
-        net = ipaddress.IPv4Network(text)
-        if addr in net:
-            return net.prefixlen
-    return 32  # pragma: no cover - an address outside every prefix is reported before
+    return next((net for net in map(_net, prefixes) if addr in net), None)
+
+
+def _prefixlen(ip: str, prefixes: list[str]) -> int:
+    net = _subnet(ip, prefixes)
+    return 32 if net is None else net.prefixlen  # None: outside every prefix, reported before
 
 
 def _topology(p: Parsed, dpids: dict[str, int], ports: dict[Any, int],

@@ -11,7 +11,7 @@ import re
 
 from sovnet.config.report import Reporter, got, one_of
 from sovnet.config.resolve import HOST_SECTIONS, Parsed
-from sovnet.config.topology_file import split_endpoint
+from sovnet.config.values import split_endpoint
 from sovnet.model.topology import PRIVATE_ASN
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*$")

@@ -13,7 +13,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 from sovnet.config.policyset import PolicyIn
-from sovnet.config.topology_file import In, _mac
+from sovnet.config.topology_file import In
+from sovnet.config.values import parse_mac
 from sovnet.model.policy import PolicySyntaxError, parse_scope
 from sovnet.model.scenario import (
     BLOCKING_VALUES,
@@ -121,7 +122,7 @@ Scopes = Annotated[str | list[str], AfterValidator(_scopes)]
 Names = Annotated[str | list[str], AfterValidator(_names)]
 Threshold = Annotated[str, AfterValidator(_threshold)]
 Share = Annotated[str, AfterValidator(_share)]
-Mac = Annotated[str, AfterValidator(_mac)]
+Mac = Annotated[str, AfterValidator(parse_mac)]
 
 
 class ServicesIn(In):

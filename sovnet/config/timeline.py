@@ -11,7 +11,7 @@ from sovnet.config.policyset import load_policy_set, policy_spec
 from sovnet.config.replay import Places, replay
 from sovnet.config.report import Reporter, one_of
 from sovnet.config.scenario_file import StepIn
-from sovnet.config.topology_file import _mac
+from sovnet.config.values import parse_mac
 from sovnet.config.yamlsrc import render_path
 from sovnet.errors import ConfigError
 from sovnet.model.policy import SUBSCRIBER_STATUSES
@@ -121,7 +121,7 @@ def _step(item: StepIn, place: Places, written: dict, base: Path, relative_to: s
             place.unregister.append((where, who))
         elif ":" in who or "-" in who:
             try:
-                unregister.append(_mac(who))
+                unregister.append(parse_mac(who))
                 place.unregister.append((where, ""))
             except ValueError as exc:
                 r.value(where, str(exc))

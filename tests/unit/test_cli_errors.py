@@ -227,8 +227,6 @@ def test_ctrl_c_is_exit_130_without_a_traceback(argv, tmp_path):
     """SIGINT while a command waits (reading a pipe; or before the store answers) ends it
     with 130 and one line, whichever command it is."""
     import signal
-    import subprocess
-    import sys
 
     from sovnet.poll import wait_for
 
@@ -257,7 +255,5 @@ def test_ctrl_c_is_exit_130_without_a_traceback(argv, tmp_path):
 
 
 def _blocked(pid: int) -> bool:
-    from pathlib import Path
-
     wchan = Path(f"/proc/{pid}/wchan").read_text()
     return "pipe_read" in wchan or "pipe_wait" in wchan or "nanosleep" in wchan
