@@ -9,7 +9,8 @@
     limits.py   per-token token buckets and the request body's size limit
     errors.py   every refusal as JSON {"error": ...}; no traceback reaches a client
     models.py   request bodies (their JSON Schema is in /openapi.json)
-    ops.py      the operations on a store, as the CLI's commands do them, by role
+    reads.py    what a role may read of the store, as the CLI's commands read it
+    writes.py   what a role may change, as the CLI's commands do (Operations: reads and writes)
     app.py      the FastAPI application: resources under /v1
     serve.py    uvicorn in the foreground, or in a thread (`start_in_thread`) for a lab
 

@@ -44,9 +44,9 @@ from sovnet.api.models import (
     StandingIn,
     StatusIn,
 )
-from sovnet.api.ops import Operations
 from sovnet.api.roles import Identity
 from sovnet.api.tokens import TokenCache
+from sovnet.api.writes import Operations
 from sovnet.store.base import PolicyStore
 
 DEFAULT_MAX_BODY = 1 << 20  # a policy set of some thousand policies

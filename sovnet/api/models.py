@@ -1,5 +1,5 @@
 """Request bodies. Shapes only: what each value means is checked by the same parsers and store
-rules as the CLI's commands (sovnet.api.ops), so that both refuse in the same words."""
+rules as the CLI's commands (sovnet.api.writes), so that both refuse in the same words."""
 
 from __future__ import annotations
 

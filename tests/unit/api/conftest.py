@@ -51,8 +51,7 @@ class Api:
         return c
 
     def revision(self) -> int:
-        with open_store(self.store_path, create=False) as s:
-            return s.revision()
+        return self.read(lambda s: s.revision())
 
     def read(self, what):
         """`what(store)` on a connection of its own, as another process would read it."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from sovnet import commands
-from sovnet.api.ops import Operations
+from sovnet.api.writes import Operations
 from sovnet.errors import SovnetError
 from tests.unit.api.conftest import Api
 
