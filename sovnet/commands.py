@@ -251,10 +251,8 @@ def _dispatch(store, a) -> tuple[str, int | None]:
             subs = store.subscribers()
             topo = store.topology()
             if a.json:
-                return "\n".join(_dumps(
-                    {"name": n, "class": topo.subscriber(n).cls, "isp": topo.subscriber(n).isp,
-                     "status": st.status, "standing": st.standing, "devices": sorted(st.devices)})
-                    for n, st in sorted(subs.items())), None
+                return "\n".join(_dumps(subscriber_json(topo, n, st))
+                                 for n, st in sorted(subs.items())), None
             rows = [f"{n:<12} {topo.subscriber(n).cls:<16} {topo.subscriber(n).isp:<10} "
                     f"{s.status:<10} {s.standing:>3}  "
                     f"{', '.join(sorted(s.devices)) or '(no device)'}"
@@ -383,6 +381,13 @@ def policy_json(p) -> dict:
     return {"id": p.id, "action": p.action, "scope": str(p.scope), "target": str(p.target),
             "priority": p.priority, "author": p.author, "reason": p.reason,
             "schedule": p.schedule.to_body() if p.schedule else None}
+
+
+def subscriber_json(topo, name: str, st) -> dict:
+    """A subscriber as `subscriber list --json` and the API give it."""
+    sub = topo.subscriber(name)
+    return {"name": name, "class": sub.cls, "isp": sub.isp, "status": st.status,
+            "standing": st.standing, "devices": sorted(st.devices)}
 
 
 def enforcement_json(store, revision: int | None = None) -> dict:

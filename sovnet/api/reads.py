@@ -82,7 +82,8 @@ class Reads:
         topo = self.topology()
         if topo is None:
             return []
-        return [_subscriber_json(topo, n, st) for n, st in sorted(self.store.subscribers().items())
+        subs = sorted(self.store.subscribers().items())
+        return [commands.subscriber_json(topo, n, st) for n, st in subs
                 if who.role.sees_subscriber(topo, n)]
 
     def subscriber(self, who: Identity, name: str) -> dict[str, Any]:
@@ -91,7 +92,7 @@ class Reads:
         if name not in subs:
             raise ApiError(404, f"no subscriber {name!r}")
         who.role.may_read_subscriber(topo, name, f"read subscriber {name!r}")
-        return _subscriber_json(topo, name, subs[name])
+        return commands.subscriber_json(topo, name, subs[name])
 
     # -- history, enforcement, explain ------------------------------------------------------------
     def history(self, who: Identity, n: int, since: int | None = None) -> list[dict[str, Any]]:
@@ -226,10 +227,3 @@ def known_to_isp(who: Identity, topo: Topology, name: str, field: str) -> None:
 def words(e: Exception) -> str:
     # A policy being added has no id yet: the compiler's checks call it "new policy".
     return str(e).removeprefix("new policy: ")
-
-
-def _subscriber_json(topo: Topology, name: str, st) -> dict[str, Any]:
-    # The fields of `subscriber list --json`.
-    sub = topo.subscriber(name)
-    return {"name": name, "class": sub.cls, "isp": sub.isp, "status": st.status,
-            "standing": st.standing, "devices": sorted(st.devices)}
