@@ -67,7 +67,6 @@ class Network:
         bgp_dir: the BGP daemons' files (sovnet.emulation.bgp); None: bgp/ in workdir."""
         self.topology = topology
         self.controller_ip = controller_ip
-        self.controller_port = int(controller_port)
         self.controller_ports = [int(p) for p in controller_ports or [controller_port]]
         self.datapath = datapath
         self.with_servers = servers
@@ -92,6 +91,11 @@ class Network:
         self.stop()
 
     # --- queries -----------------------------------------------------------------------
+    @property
+    def controller_port(self) -> int:
+        """The first controller process's port (a restart moves it)."""
+        return self.controller_ports[0]
+
     def bridges(self) -> list[str]:
         return [s.name for s in self.topology.switches]
 
@@ -210,7 +214,7 @@ class Network:
         switch = partial(
             recording(OwnedOVSSwitch, record), datapath=dp, protocols="OpenFlow13",
             failMode="secure", batch=True,
-            reconnectms=1000,  # retry a controller not yet listening every second
+            reconnectms=ovs.MAX_BACKOFF_MS,  # retry a controller not yet listening every second
         )
         self.net = FastMininet(
             topo=build_topo(self.topology, tx_offload=(dp != "user"), owner=shards.assign(
@@ -362,7 +366,6 @@ class Network:
         at once rather than at OVS's next retry, seconds later (ovs.redial)."""
         self.controller_ports[k] = int(port)
         if k == 0:
-            self.controller_port = int(port)
             if self.state is not None:  # what `sovnet inspect` shows
                 self.state.data["controller"] = f"{self.controller_ip}:{port}"
                 self.state.save()

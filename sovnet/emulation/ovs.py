@@ -211,8 +211,7 @@ def set_netflow(bridges: dict[str, tuple[int, int]], target: str, active_timeout
         vsctl(*args)
 
 
-
-MAX_BACKOFF_MS = 1000  # what Mininet's reconnectms asks of each Controller record
+MAX_BACKOFF_MS = 1000  # each Controller record's max_backoff (Mininet's reconnectms)
 
 
 def redial(bridges: list[str], target: str) -> None:
